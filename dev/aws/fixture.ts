@@ -1,0 +1,358 @@
+// Fixture files (YAML) that describe an organisation for the emulator, and a generator of large ones.
+
+import { readFileSync } from "node:fs";
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { GatehouseError } from "../../shared/errors.ts";
+import { AwsError } from "./errors.ts";
+import { type Account, type Role, stableId, type Tag, type User, World } from "./model.ts";
+import { parsePolicy } from "./policy.ts";
+
+const FIXED_DATE = "2024-01-01T00:00:00Z";
+const policyDoc = z.union([z.string(), z.record(z.string(), z.unknown())]);
+const tags = z.record(z.string(), z.string()).default({});
+const path = z
+  .string()
+  .regex(/^(\/|\/[\u0021-\u007E]+\/)$/, "a path starts and ends with /")
+  .default("/");
+const name = z.string().regex(/^[\w+=,.@-]{1,64}$/, "1-64 characters of [A-Za-z0-9_+=,.@-]");
+
+const roleSchema = z.strictObject({
+  name,
+  path,
+  description: z.string().max(1000).optional(),
+  max_session_duration: z.number().int().min(3600).max(43200).default(3600),
+  tags,
+  trust: policyDoc,
+  policies: z.record(z.string(), policyDoc).default({}),
+  managed_policies: z.array(z.string().startsWith("arn:aws:iam::")).default([]),
+});
+
+const userSchema = z.strictObject({
+  name,
+  path,
+  tags,
+  policies: z.record(z.string(), policyDoc).default({}),
+  managed_policies: z.array(z.string().startsWith("arn:aws:iam::")).default([]),
+  access_keys: z
+    .array(z.strictObject({ id: z.string().regex(/^AKIA[A-Z0-9]{12,124}$/), secret: z.string().min(8) }))
+    .default([]),
+});
+
+const fixtureSchema = z.strictObject({
+  accounts: z
+    .array(
+      z.strictObject({
+        id: z.string().regex(/^\d{12}$/, "an account id is 12 digits"),
+        name: z.string().min(1),
+        roles: z.array(roleSchema).default([]),
+        users: z.array(userSchema).default([]),
+      }),
+    )
+    .min(1),
+});
+
+export type Fixture = z.infer<typeof fixtureSchema>;
+
+const toTags = (t: Record<string, string>): Tag[] =>
+  Object.entries(t).map(([Key, Value]) => ({ Key, Value }));
+const toText = (d: string | Record<string, unknown>) => (typeof d === "string" ? d : JSON.stringify(d));
+
+function checkPolicy(text: string, kind: "identity" | "trust", where: string): string {
+  try {
+    parsePolicy(text, kind);
+  } catch (e) {
+    if (e instanceof AwsError) throw new GatehouseError("BAD_FIXTURE", `${where}: ${e.message}`);
+    throw e;
+  }
+  return text;
+}
+
+export function worldFromFixture(fixture: Fixture): World {
+  const world = new World();
+  for (const a of fixture.accounts) {
+    if (world.accounts.has(a.id)) throw new GatehouseError("BAD_FIXTURE", `account ${a.id} is listed twice`);
+    const account = world.addAccount(a.id, a.name);
+    for (const r of a.roles) {
+      const where = `account ${a.id} role ${r.name}`;
+      if (account.roles.has(r.name.toLowerCase()))
+        throw new GatehouseError("BAD_FIXTURE", `${where} is listed twice`);
+      const inline: Record<string, string> = {};
+      for (const [n, d] of Object.entries(r.policies))
+        inline[n] = checkPolicy(toText(d), "identity", `${where} policy ${n}`);
+      world.putRole(account, {
+        name: r.name,
+        path: r.path,
+        id: stableId("AROA", a.id, r.name),
+        createDate: FIXED_DATE,
+        ...(r.description !== undefined ? { description: r.description } : {}),
+        maxSessionDuration: r.max_session_duration,
+        tags: toTags(r.tags),
+        trustPolicy: checkPolicy(toText(r.trust), "trust", `${where} trust policy`),
+        inlinePolicies: inline,
+        managedPolicies: r.managed_policies,
+      });
+    }
+    for (const u of a.users) {
+      const where = `account ${a.id} user ${u.name}`;
+      if (account.users.has(u.name.toLowerCase()))
+        throw new GatehouseError("BAD_FIXTURE", `${where} is listed twice`);
+      const inline: Record<string, string> = {};
+      for (const [n, d] of Object.entries(u.policies))
+        inline[n] = checkPolicy(toText(d), "identity", `${where} policy ${n}`);
+      for (const k of u.access_keys) {
+        if (world.findAccessKey(k.id))
+          throw new GatehouseError("BAD_FIXTURE", `access key ${k.id} is listed twice`);
+      }
+      world.putUser(account, {
+        name: u.name,
+        path: u.path,
+        id: stableId("AIDA", a.id, u.name),
+        createDate: FIXED_DATE,
+        tags: toTags(u.tags),
+        inlinePolicies: inline,
+        managedPolicies: u.managed_policies,
+        accessKeys: u.access_keys.map((k) => ({
+          id: k.id,
+          secret: k.secret,
+          status: "Active",
+          createDate: FIXED_DATE,
+        })),
+      });
+    }
+  }
+  return world;
+}
+
+/** Read a fixture file; YAML errors and schema errors name the file and the line. */
+export function loadFixture(file: string): World {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new GatehouseError("BAD_FIXTURE", `cannot read fixture ${file}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const line = first.linePos?.[0]?.line;
+    throw new GatehouseError(
+      "BAD_FIXTURE",
+      `${file}${line ? `:${line}` : ""}: ${first.message.split("\n")[0]}`,
+    );
+  }
+  const parsed = fixtureSchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.join(".");
+    const node = doc.getIn(issue.path as (string | number)[], true) as
+      | { range?: [number, number] }
+      | undefined;
+    const line = node?.range ? text.slice(0, node.range[0]).split("\n").length : undefined;
+    throw new GatehouseError("BAD_FIXTURE", `${file}${line ? `:${line}` : ""}: ${where}: ${issue.message}`);
+  }
+  return worldFromFixture(parsed.data);
+}
+
+export interface GenerateOptions {
+  accounts: number;
+  roles: number;
+  users: number;
+}
+
+export const CENTRAL_ACCOUNT = "111111111111";
+export const DEMO_KEY = { id: "AKIAGATEHOUSEDEMO001", secret: "gatehouse-demo-secret" };
+const GROUPS = [
+  "engineers",
+  "data",
+  "platform-admins",
+  "approvers",
+  "finance",
+  "security",
+  "sre",
+  "analytics",
+];
+const SPOKE_POLICY = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Sid: "ReadAndChangeIam",
+      Effect: "Allow",
+      Action: [
+        "iam:GetAccountAuthorizationDetails",
+        "iam:Get*",
+        "iam:List*",
+        "iam:TagRole",
+        "iam:UntagRole",
+        "iam:TagUser",
+        "iam:UntagUser",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:PutUserPolicy",
+        "iam:DeleteUserPolicy",
+      ],
+      Resource: "*",
+    },
+  ],
+});
+
+/** The central account every organisation starts with: the broker's user and the central role. */
+export function addCentralAccount(world: World): Account {
+  const central = world.addAccount(CENTRAL_ACCOUNT, "central");
+  const brokerUser: User = {
+    name: "gatehouse-broker",
+    path: "/",
+    id: stableId("AIDA", CENTRAL_ACCOUNT, "gatehouse-broker"),
+    createDate: FIXED_DATE,
+    tags: [],
+    inlinePolicies: {
+      AssumeCentral: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Action: ["sts:AssumeRole", "sts:TagSession"],
+            Resource: `arn:aws:iam::${CENTRAL_ACCOUNT}:role/GatehouseCentral`,
+          },
+        ],
+      }),
+    },
+    managedPolicies: [],
+    accessKeys: [{ id: DEMO_KEY.id, secret: DEMO_KEY.secret, status: "Active", createDate: FIXED_DATE }],
+  };
+  world.putUser(central, brokerUser);
+  world.putRole(central, {
+    name: "GatehouseCentral",
+    path: "/",
+    id: stableId("AROA", CENTRAL_ACCOUNT, "GatehouseCentral"),
+    createDate: FIXED_DATE,
+    description: "Gatehouse central role: assumes the spoke role in every account",
+    maxSessionDuration: 3600,
+    tags: [],
+    trustPolicy: JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${CENTRAL_ACCOUNT}:user/gatehouse-broker` },
+          Action: ["sts:AssumeRole", "sts:TagSession"],
+        },
+      ],
+    }),
+    inlinePolicies: {
+      AssumeSpokes: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+            Resource: "arn:aws:iam::*:role/*",
+          },
+        ],
+      }),
+    },
+    managedPolicies: [],
+  });
+  return central;
+}
+
+/** A trust policy that lets GatehouseCentral assume a role, with tags and source identity. */
+export function trustCentral(): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${CENTRAL_ACCOUNT}:role/GatehouseCentral` },
+        Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+      },
+    ],
+  });
+}
+
+/** Build a large organisation: the central account plus N spokes with M roles and K users each. */
+export function generateWorld(opts: GenerateOptions): World {
+  const world = new World();
+  addCentralAccount(world);
+  for (let a = 0; a < opts.accounts; a++) {
+    const id = String(200000000000 + a);
+    const account = world.addAccount(id, `account-${String(a).padStart(4, "0")}`);
+    world.putRole(account, {
+      name: "GatehouseSpoke",
+      path: "/",
+      id: stableId("AROA", id, "GatehouseSpoke"),
+      createDate: FIXED_DATE,
+      maxSessionDuration: 3600,
+      tags: [],
+      trustPolicy: trustCentral(),
+      inlinePolicies: { GatehouseSpoke: SPOKE_POLICY },
+      managedPolicies: [],
+    });
+    for (let r = 0; r < opts.roles; r++) {
+      const roleName = `role-${String(r).padStart(5, "0")}`;
+      const g1 = GROUPS[(a + r) % GROUPS.length]!;
+      const g2 = GROUPS[(a * 7 + r * 3) % GROUPS.length]!;
+      const role: Role = {
+        name: roleName,
+        path: r % 10 === 0 ? "/team/" : "/",
+        id: stableId("AROA", id, roleName),
+        createDate: FIXED_DATE,
+        description: `Generated role ${r} in ${id}`,
+        maxSessionDuration: r % 3 === 0 ? 43200 : 3600,
+        tags: [
+          {
+            Key: r % 5 === 0 ? "gatehouse-authorized-cli-only" : "gatehouse-authorized",
+            Value: `${g1}:${g2}`,
+          },
+          { Key: "team", Value: g1 },
+        ],
+        trustPolicy: trustCentral(),
+        inlinePolicies: {
+          [`${roleName}-s3`]: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Action: ["s3:GetObject", "s3:ListBucket"],
+                Resource: `arn:aws:s3:::bucket-${r}/*`,
+              },
+            ],
+          }),
+        },
+        managedPolicies: r % 4 === 0 ? ["arn:aws:iam::aws:policy/ReadOnlyAccess"] : [],
+      };
+      world.putRole(account, role);
+    }
+    for (let u = 0; u < opts.users; u++) {
+      const userName = `user-${String(u).padStart(5, "0")}`;
+      world.putUser(account, {
+        name: userName,
+        path: "/",
+        id: stableId("AIDA", id, userName),
+        createDate: FIXED_DATE,
+        tags: [{ Key: "gatehouse-authorized", Value: GROUPS[u % GROUPS.length]! }],
+        inlinePolicies: {},
+        managedPolicies: [],
+        accessKeys: [],
+      });
+    }
+  }
+  return world;
+}
+
+export function parseGenerateSpec(spec: string): GenerateOptions {
+  const out: GenerateOptions = { accounts: 3, roles: 10, users: 2 };
+  for (const part of spec.split(",").filter(Boolean)) {
+    const m = /^(accounts|roles|users)=(\d{1,7})$/.exec(part.trim());
+    if (!m) {
+      throw new GatehouseError(
+        "BAD_ARGUMENT",
+        `--generate expects accounts=N,roles=M,users=K; got "${part}"`,
+      );
+    }
+    out[m[1] as keyof GenerateOptions] = Number(m[2]);
+  }
+  return out;
+}

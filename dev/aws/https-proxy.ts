@@ -1,0 +1,3 @@
+export async function enableHttpsProxy(_s: unknown, _d: string): Promise<string> {
+  throw new Error("todo");
+}

@@ -276,12 +276,15 @@ function testOperator(base: string, policyValue: string, actual: string): boolea
   }
 }
 
+/** Operators that require the key not to match: true only if no policy value matches (and if the key is absent). */
 const NEGATED = new Set([
   "StringNotEquals",
   "StringNotEqualsIgnoreCase",
   "StringNotLike",
   "ArnNotEquals",
   "ArnNotLike",
+  "NumericNotEquals",
+  "DateNotEquals",
 ]);
 
 function lookup(context: Context, key: string): ContextValue {
@@ -304,7 +307,9 @@ export function conditionsMatch(condition: Statement["Condition"], context: Cont
         continue;
       }
       if (actual === undefined) {
-        if (ifExists || set === "all") continue;
+        // As in AWS: an absent key fails a condition, except with IfExists, ForAllValues, or a
+        // single-valued negated operator (the key cannot match what it does not have).
+        if (ifExists || set === "all" || (set === "single" && NEGATED.has(base))) continue;
         return false;
       }
       const actuals = Array.isArray(actual) ? actual : [actual];

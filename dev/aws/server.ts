@@ -70,16 +70,20 @@ function readBody(req: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
+      if (size > MAX_BODY) return;
       size += c.length;
       if (size > MAX_BODY) {
+        // Keep reading (and dropping) the rest: destroying the socket would reset the connection
+        // before the client sees the 413.
+        chunks.length = 0;
         reject(new HttpError(413, "Request body too large"));
-        req.destroy();
         return;
       }
       chunks.push(c);
     });
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
+    // A client that goes away mid-body made a bad request; it is no fault of the emulator.
+    req.on("error", () => reject(new HttpError(400, "The request body was not received in full")));
   });
 }
 

@@ -166,7 +166,7 @@ export async function authenticate(req: SignedRequest, world: World, now: number
     throw signatureMismatch();
   }
   if (resolved.session && resolved.session.expiration <= now) {
-    throw new AwsError("ExpiredToken", 400, "The security token included in the request is expired");
+    throw new AwsError("ExpiredToken", 403, "The security token included in the request is expired");
   }
   return { caller: resolved.caller, service: service!, region: region!, accessKeyId: accessKeyId! };
 }

@@ -1,0 +1,123 @@
+// The in-memory access index: principal (e-mail or group) → roles, so that finding a person's roles
+// costs what their own roles cost, not what the organisation's size costs. Rebuilt per account.
+
+import {
+  type AccessLevel,
+  type AccessTagKeys,
+  accessLevel,
+  type Person,
+  personPrincipals,
+  type RoleAccess,
+  roleAccess,
+} from "../shared/access.ts";
+import type { RoleRef } from "../shared/roles.ts";
+import type { SyncedRole } from "./store.ts";
+
+export interface IndexedRole {
+  role: SyncedRole;
+  accountName: string;
+  access: RoleAccess;
+}
+
+export interface RoleGrant {
+  entry: IndexedRole;
+  level: AccessLevel;
+}
+
+export class AccessIndex {
+  private readonly byArn = new Map<string, IndexedRole>();
+  private readonly byPrincipal = new Map<string, Set<string>>();
+  private readonly byAccount = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly keys: AccessTagKeys,
+    private readonly lowercaseGroups: boolean,
+    private readonly accountNames: ReadonlyMap<string, string>,
+  ) {}
+
+  get size(): number {
+    return this.byArn.size;
+  }
+
+  private remove(arn: string): void {
+    const old = this.byArn.get(arn);
+    if (!old) return;
+    this.byArn.delete(arn);
+    for (const p of [...old.access.console, ...old.access.cliOnly]) {
+      const set = this.byPrincipal.get(p);
+      set?.delete(arn);
+      if (set?.size === 0) this.byPrincipal.delete(p);
+    }
+    this.byAccount.get(old.role.accountId)?.delete(arn);
+  }
+
+  upsertRole(role: SyncedRole): void {
+    this.remove(role.arn);
+    const access = roleAccess(role.tags, this.keys, this.lowercaseGroups);
+    if (access.console.size === 0 && access.cliOnly.size === 0) return;
+    const entry: IndexedRole = {
+      role,
+      accountName: this.accountNames.get(role.accountId) ?? role.accountId,
+      access,
+    };
+    this.byArn.set(role.arn, entry);
+    for (const p of [...access.console, ...access.cliOnly]) {
+      const set = this.byPrincipal.get(p) ?? new Set<string>();
+      set.add(role.arn);
+      this.byPrincipal.set(p, set);
+    }
+    const acct = this.byAccount.get(role.accountId) ?? new Set<string>();
+    acct.add(role.arn);
+    this.byAccount.set(role.accountId, acct);
+  }
+
+  /** Swap one account's roles for a fresh set (after a sync of that account). */
+  replaceAccount(accountId: string, roles: readonly SyncedRole[]): void {
+    for (const arn of [...(this.byAccount.get(accountId) ?? [])]) this.remove(arn);
+    for (const r of roles) this.upsertRole(r);
+  }
+
+  /** Every role the person may use, with the access level. */
+  rolesFor(person: Person): RoleGrant[] {
+    const arns = new Set<string>();
+    for (const p of personPrincipals(person, this.lowercaseGroups)) {
+      for (const arn of this.byPrincipal.get(p) ?? []) arns.add(arn);
+    }
+    const out: RoleGrant[] = [];
+    for (const arn of arns) {
+      const entry = this.byArn.get(arn)!;
+      const level = accessLevel(person, entry.access, this.lowercaseGroups);
+      if (level) out.push({ entry, level });
+    }
+    return out.sort((a, b) =>
+      a.entry.accountName === b.entry.accountName
+        ? a.entry.role.name.localeCompare(b.entry.role.name)
+        : a.entry.accountName.localeCompare(b.entry.accountName),
+    );
+  }
+
+  /** One role by reference, only if the person may use it: a role they may not use is not found. */
+  find(person: Person, ref: RoleRef): RoleGrant | undefined {
+    let entry: IndexedRole | undefined;
+    if (ref.kind === "arn") {
+      entry = this.byArn.get(ref.arn);
+    } else {
+      for (const arn of this.byAccount.get(ref.account) ?? []) {
+        const e = this.byArn.get(arn)!;
+        if (e.role.name === ref.role) entry = e;
+      }
+      if (!entry) {
+        for (const [id, name] of this.accountNames) {
+          if (name !== ref.account) continue;
+          for (const arn of this.byAccount.get(id) ?? []) {
+            const e = this.byArn.get(arn)!;
+            if (e.role.name === ref.role) entry = e;
+          }
+        }
+      }
+    }
+    if (!entry) return undefined;
+    const level = accessLevel(person, entry.access, this.lowercaseGroups);
+    return level ? { entry, level } : undefined;
+  }
+}

@@ -1,0 +1,164 @@
+// Assembles the broker: store, AWS gateway, access index, syncer and the Fastify app with its routes.
+
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { DestinationStream } from "pino";
+import { AccessIndex } from "./access-index.ts";
+import { TokenVerifier } from "./auth.ts";
+import { AwsGateway } from "./aws.ts";
+import type { BrokerConfig } from "./config.ts";
+import { installErrorHandling, requireAuth } from "./http.ts";
+import { AccessIssuer } from "./issue.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { accessRoutes } from "./routes/access.ts";
+import { adminRoutes } from "./routes/admin.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { openSqliteStore, type Store } from "./store.ts";
+import { Syncer } from "./sync.ts";
+
+export interface Broker {
+  app: FastifyInstance;
+  store: Store;
+  syncer: Syncer;
+  index: AccessIndex;
+  aws: AwsGateway;
+  metrics: Metrics;
+  /** Mark the broker ready (/readyz) once a sync has finished. */
+  markReady(): void;
+  close(): Promise<void>;
+}
+
+export interface BrokerOptions {
+  /** Where logs go (tests capture them); default stdout. */
+  logStream?: DestinationStream;
+}
+
+/** Paths pino blanks out wherever they appear: tokens, keys and session tokens never reach a log. */
+export const REDACT = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "headers.authorization",
+  "authorization",
+  "*.secretAccessKey",
+  "*.sessionToken",
+  "*.SessionToken",
+  "*.SecretAccessKey",
+  "*.token",
+  "*.refresh_token",
+  "*.access_token",
+];
+
+export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Broker {
+  const metrics = createMetrics();
+  const store = openSqliteStore(config.database);
+  const aws = new AwsGateway(config, {
+    onStsCall: (kind, outcome) => metrics.stsCalls.inc({ kind, outcome }),
+  });
+  const accountNames = new Map(config.aws.accounts.map((a) => [a.id, a.name]));
+  const index = new AccessIndex(
+    { authorized: config.access.tag_keys, cliOnly: config.access.cli_only_tag_keys },
+    config.oidc.force_groups_lowercase,
+    accountNames,
+  );
+  const syncer = new Syncer(config, aws, store, index, {
+    onAccountSynced: (account, seconds, ok) => {
+      metrics.syncDuration.observe({ account }, seconds);
+      if (!ok) metrics.syncErrors.inc({ account });
+    },
+  });
+  syncer.loadFromStore();
+  const verifier = new TokenVerifier(config.oidc);
+  const issuer = new AccessIssuer(config, index, aws);
+  const adminGroups = new Set(
+    config.access.admin_groups.map((g) => (config.oidc.force_groups_lowercase ? g.toLowerCase() : g)),
+  );
+  const isAdmin = (groups: readonly string[]) => groups.some((g) => adminGroups.has(g));
+
+  const app = Fastify({
+    logger: {
+      level: config.log_level,
+      redact: { paths: REDACT, censor: "[redacted]" },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
+    },
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    bodyLimit: 16 * 1024,
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
+    ...(config.tls
+      ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } }
+      : {}),
+  });
+  // JSON only: a text/plain body on a state-changing route is refused with 415, not parsed.
+  app.removeContentTypeParser("text/plain");
+  installErrorHandling(app);
+
+  app.addHook("onRequest", async (req, reply) => {
+    reply.header("x-request-id", req.id);
+    reply.header("cache-control", "no-store");
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    const route = req.routeOptions.url ?? "unmatched";
+    metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    metrics.latency.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+  });
+
+  // Every sign-in the broker sees (a token it has not seen before) is audited once.
+  const seen = new Set<string>();
+  const auth = requireAuth(verifier);
+  app.register(async (scoped) => {
+    scoped.addHook("preHandler", async (req) => {
+      await auth(req);
+      const p = req.principal!;
+      const key = `${p.subject}:${(req.headers.authorization ?? "").slice(-16)}`;
+      if (!seen.has(key)) {
+        if (seen.size > 50_000) seen.clear();
+        seen.add(key);
+        store.appendAudit({
+          actor: p.email,
+          action: "signin.seen",
+          target: null,
+          outcome: "ok",
+          detail: { groups: p.groups },
+        });
+      }
+    });
+    await accessRoutes(scoped, { config, index, issuer, store, isAdmin });
+    await adminRoutes(scoped, { store, syncer, isAdmin });
+  });
+  let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");
+  app.register(healthRoutes, { metrics, ready: () => firstSyncDone });
+
+  return {
+    app,
+    store,
+    syncer,
+    index,
+    aws,
+    metrics,
+    markReady: () => {
+      firstSyncDone = true;
+    },
+    async close() {
+      syncer.stop();
+      await app.close();
+      aws.destroy();
+      store.close();
+    },
+  };
+}
+
+/** Start listening and run the first sync in the background; periodic syncs follow. */
+export async function startBroker(
+  config: BrokerConfig,
+  opts: BrokerOptions = {},
+): Promise<Broker & { url: string }> {
+  const broker = buildBroker(config, opts);
+  const address = await broker.app.listen({ host: config.listen.host, port: config.listen.port });
+  broker.syncer
+    .syncAll()
+    .then(broker.markReady, (e) => broker.app.log.error({ err: e }, "first sync failed"));
+  broker.syncer.startPeriodic(broker.markReady);
+  return { ...broker, url: address.replace("[::1]", "127.0.0.1") };
+}

@@ -1,0 +1,219 @@
+// The broker's configuration: YAML parsed strictly (duplicate keys, unknown keys and wrong types
+// are errors naming file and line), validated with zod, with defaults made explicit.
+
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { type Document, isMap, isPair, isScalar, parseDocument } from "yaml";
+import { z } from "zod";
+import { GatehouseError } from "../shared/errors.ts";
+
+const accountId = z.string().regex(/^\d{12}$/, "an AWS account id is 12 digits (quote it in YAML)");
+const roleName = z
+  .string()
+  .regex(/^[\w+=,.@-]{1,64}$/, "a role name is 1-64 characters of A-Z a-z 0-9 _+=,.@-");
+const roleArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\u0021-\u007E]*\/)?[\w+=,.@-]{1,64}$/,
+    "not an IAM role ARN (arn:aws:iam::123456789012:role/Name)",
+  );
+const url = z.url({ protocol: /^https?$/ });
+
+const baseIdentity = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("static"),
+    access_key_id: z.string().regex(/^AKIA[A-Z0-9]{12,124}$/, "an access key id starts with AKIA"),
+    /** The secret itself, or the name of an environment variable that holds it. */
+    secret_access_key: z.string().min(1).optional(),
+    secret_access_key_env: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/)
+      .optional(),
+  }),
+  z.strictObject({ type: z.literal("default_chain") }),
+]);
+
+export const configSchema = z.strictObject({
+  listen: z
+    .strictObject({
+      host: z.string().min(1).default("127.0.0.1"),
+      port: z.number().int().min(0).max(65535).default(7420),
+    })
+    .default({ host: "127.0.0.1", port: 7420 }),
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  database: z.string().min(1).default("gatehouse-broker.sqlite"),
+  log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  oidc: z.strictObject({
+    issuer: url,
+    audience: z.string().min(1),
+    /** Dotted path of the groups claim in the access token, e.g. `groups` or `realm_access.roles`. */
+    groups_claim: z
+      .string()
+      .regex(/^[\w-]+(\.[\w-]+)*$/)
+      .default("groups"),
+    email_claim: z
+      .string()
+      .regex(/^[\w-]+(\.[\w-]+)*$/)
+      .default("email"),
+    force_groups_lowercase: z.boolean().default(false),
+    algorithms: z
+      .array(
+        z.enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]),
+      )
+      .min(1)
+      .default(["RS256", "ES256"]),
+    clock_skew_seconds: z.number().int().min(0).max(60).default(30),
+  }),
+  aws: z.strictObject({
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/)
+      .default("us-east-1"),
+    /** Endpoint for STS and IAM; unset means AWS itself. Set to the emulator in development. */
+    endpoint: url.optional(),
+    federation_url: url.default("https://signin.aws.amazon.com/federation"),
+    console_url: url.default("https://console.aws.amazon.com/"),
+    base_identity: baseIdentity.default({ type: "default_chain" }),
+    central_role_arn: roleArn.optional(),
+    spoke_role_name: roleName,
+    /** Session name the broker uses for its own sessions (sync, central). */
+    broker_session_name: z
+      .string()
+      .regex(/^[\w+=,.@-]{2,64}$/)
+      .default("gatehouse-broker"),
+    accounts: z
+      .array(
+        z.strictObject({
+          id: accountId,
+          name: z.string().min(1).max(64),
+          spoke_role_name: roleName.optional(),
+        }),
+      )
+      .min(1),
+  }),
+  access: z
+    .strictObject({
+      tag_keys: z.array(z.string().min(1).max(128)).min(1).default(["gatehouse-authorized"]),
+      cli_only_tag_keys: z.array(z.string().min(1).max(128)).default(["gatehouse-authorized-cli-only"]),
+      /** Groups whose members may use the admin routes (sync, audit). */
+      admin_groups: z.array(z.string().min(1)).default([]),
+    })
+    .default({
+      tag_keys: ["gatehouse-authorized"],
+      cli_only_tag_keys: ["gatehouse-authorized-cli-only"],
+      admin_groups: [],
+    }),
+  sync: z
+    .strictObject({
+      interval_seconds: z.number().int().min(10).max(86_400).default(300),
+      account_concurrency: z.number().int().min(1).max(64).default(8),
+      requests_per_second: z.number().positive().max(100).default(5),
+      max_attempts: z.number().int().min(1).max(20).default(6),
+    })
+    .default({ interval_seconds: 300, account_concurrency: 8, requests_per_second: 5, max_attempts: 6 }),
+  credentials: z
+    .strictObject({
+      default_duration_seconds: z.number().int().min(900).max(43_200).default(3600),
+    })
+    .default({ default_duration_seconds: 3600 }),
+});
+
+export type BrokerConfig = z.infer<typeof configSchema>;
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+function lineAt(text: string, offset: number | undefined): number | undefined {
+  return offset === undefined ? undefined : text.slice(0, offset).split("\n").length;
+}
+
+/** The line of the value at `path`, or of the key `key` inside it (unknown keys). */
+function lineOf(doc: Document, text: string, path: (string | number)[], key?: string): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as unknown;
+    if (n === path.length && key !== undefined && isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
+      const k = pair && isScalar(pair.key) ? pair.key : undefined;
+      if (k?.range) return lineAt(text, k.range[0]);
+    }
+    const range = (node as { range?: [number, number] } | undefined)?.range;
+    if (range) return lineAt(text, range[0]);
+  }
+  return undefined;
+}
+
+export function parseConfig(text: string, file: string): BrokerConfig {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, strict: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0]?.line;
+    const msg =
+      e.code === "DUPLICATE_KEY"
+        ? "duplicate key: each key may appear once (the second would silently win)"
+        : e.message.split("\n")[0];
+    throw new GatehouseError("CONFIG_INVALID", `${file}${line ? `:${line}` : ""}: ${msg}`);
+  }
+  const raw = doc.toJS() ?? {};
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
+    let msg = issue.message;
+    let line: number | undefined;
+    if (issue.code === "unrecognized_keys") {
+      msg = `unknown key "${issue.keys[0]}"`;
+      line = lineOf(doc, text, path, issue.keys[0]);
+    } else {
+      line = lineOf(doc, text, path);
+      if (issue.code === "invalid_type" && / received undefined$/.test(msg)) msg = "required key is missing";
+    }
+    const where = path.length ? `${path.join(".")}: ` : "";
+    throw new GatehouseError("CONFIG_INVALID", `${file}${line ? `:${line}` : ""}: ${where}${msg}`);
+  }
+  const config = parsed.data;
+  const fail = (path: (string | number)[], msg: string) => {
+    const line = lineOf(doc, text, path);
+    throw new GatehouseError("CONFIG_INVALID", `${file}${line ? `:${line}` : ""}: ${path.join(".")}: ${msg}`);
+  };
+  const seen = new Map<string, number>();
+  config.aws.accounts.forEach((a, i) => {
+    if (seen.has(a.id))
+      fail(
+        ["aws", "accounts", i, "id"],
+        `account ${a.id} is listed twice (also at aws.accounts.${seen.get(a.id)})`,
+      );
+    seen.set(a.id, i);
+  });
+  const bi = config.aws.base_identity;
+  if (
+    bi.type === "static" &&
+    (bi.secret_access_key === undefined) === (bi.secret_access_key_env === undefined)
+  ) {
+    fail(["aws", "base_identity"], "give exactly one of secret_access_key or secret_access_key_env");
+  }
+  if (!config.tls && !LOOPBACK.has(config.listen.host)) {
+    fail(
+      ["listen", "host"],
+      `plain HTTP is allowed only on loopback; set tls.cert and tls.key to listen on ${config.listen.host}`,
+    );
+  }
+  const base = dirname(resolve(file));
+  const rel = (p: string) => (isAbsolute(p) || p === ":memory:" ? p : resolve(base, p));
+  config.database = rel(config.database);
+  if (config.tls) config.tls = { cert: rel(config.tls.cert), key: rel(config.tls.key) };
+  return config;
+}
+
+export function loadConfig(file: string): BrokerConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new GatehouseError("CONFIG_INVALID", `cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  return parseConfig(text, file);
+}
+
+/** The spoke role to assume in an account: the account's override, else the global name. */
+export function spokeRoleArn(config: BrokerConfig, account: BrokerConfig["aws"]["accounts"][number]): string {
+  return `arn:aws:iam::${account.id}:role/${account.spoke_role_name ?? config.aws.spoke_role_name}`;
+}

@@ -1,0 +1,106 @@
+// `gatehouse-broker`: serve (--config FILE), or work on the audit log (audit verify | audit export).
+
+import { createWriteStream } from "node:fs";
+import { parseArgs } from "node:util";
+import { GatehouseError } from "../shared/errors.ts";
+import { startBroker } from "./app.ts";
+import { loadConfig } from "./config.ts";
+import { openSqliteStore } from "./store.ts";
+
+const USAGE = `usage: gatehouse-broker --config FILE             serve the broker
+       gatehouse-broker audit verify --config FILE   check the audit log's hash chain
+       gatehouse-broker audit export --config FILE [--out FILE] [--after SEQ]
+                                                      write the audit log as JSON lines`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      config: { type: "string", short: "c" },
+      out: { type: "string" },
+      after: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!values.config) throw new GatehouseError("BAD_ARGUMENT", "--config FILE is required");
+  const config = loadConfig(values.config);
+  const [verb, sub] = positionals;
+
+  if (verb === "audit") {
+    const store = openSqliteStore(config.database);
+    try {
+      if (sub === "verify") {
+        const r = store.verifyAudit();
+        if (r.ok) {
+          console.log(`audit log verified: ${r.count} rows, chain intact`);
+          return 0;
+        }
+        console.error(`audit log BROKEN at row ${r.brokenAt}: ${r.reason} [AUDIT_BROKEN]`);
+        return 1;
+      }
+      if (sub === "export") {
+        const out = values.out ? createWriteStream(values.out, { mode: 0o600 }) : process.stdout;
+        let after = values.after ? Number(values.after) : 0;
+        if (!Number.isInteger(after) || after < 0)
+          throw new GatehouseError("BAD_ARGUMENT", "--after must be a row number");
+        let rows = 0;
+        for (;;) {
+          const page = store.listAudit({ afterSeq: after, limit: 1000 });
+          if (page.length === 0) break;
+          for (const e of page) out.write(`${JSON.stringify(e)}\n`);
+          rows += page.length;
+          after = page[page.length - 1]!.seq;
+        }
+        if (out !== process.stdout) await new Promise<void>((r) => out.end(() => r()));
+        console.error(`exported ${rows} audit rows`);
+        return 0;
+      }
+      throw new GatehouseError("BAD_ARGUMENT", `unknown audit command "${sub ?? ""}" (verify or export)`);
+    } finally {
+      store.close();
+    }
+  }
+  if (verb !== undefined) throw new GatehouseError("BAD_ARGUMENT", `unknown command "${verb}"`);
+
+  const broker = await startBroker(config);
+  broker.app.log.info({ url: broker.url, accounts: config.aws.accounts.length }, "broker listening");
+  console.error(`gatehouse-broker listening on ${broker.url}`);
+  const stop = async (signal: string) => {
+    broker.app.log.info({ signal }, "stopping");
+    await broker.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  return -1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (e) => {
+    if (e instanceof GatehouseError) {
+      console.error(`gatehouse-broker: ${e.message} [${e.code}]`);
+      process.exitCode = 2;
+    } else if (
+      (e as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ||
+      (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+    ) {
+      console.error(`gatehouse-broker: ${(e as Error).message} [BAD_ARGUMENT]\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else if ((e as { code?: string }).code === "EADDRINUSE") {
+      console.error("gatehouse-broker: the listen address is already in use [ADDRESS_IN_USE]");
+      process.exitCode = 1;
+    } else {
+      console.error("gatehouse-broker: unexpected error", e);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,99 @@
+// Routes people use: who am I, my roles, credentials for a role, a console URL for a role.
+
+import type { FastifyInstance } from "fastify";
+import { consoleRequestSchema, credentialsRequestSchema } from "../../shared/api.ts";
+import { GatehouseError } from "../../shared/errors.ts";
+import type { AccessIndex } from "../access-index.ts";
+import type { BrokerConfig } from "../config.ts";
+import { parse, principalOf } from "../http.ts";
+import { type AccessIssuer, toApiRole } from "../issue.ts";
+import type { Store } from "../store.ts";
+
+export interface AccessRoutesDeps {
+  config: BrokerConfig;
+  index: AccessIndex;
+  issuer: AccessIssuer;
+  store: Store;
+  isAdmin(groups: readonly string[]): boolean;
+}
+
+export async function accessRoutes(app: FastifyInstance, deps: AccessRoutesDeps): Promise<void> {
+  const { index, issuer, store } = deps;
+
+  app.get("/v1/me", async (req) => {
+    const p = principalOf(req);
+    return { email: p.email, groups: p.groups, admin: deps.isAdmin(p.groups) };
+  });
+
+  app.get("/v1/roles", async (req) => {
+    const p = principalOf(req);
+    return { roles: index.rolesFor(p).map(toApiRole) };
+  });
+
+  app.post("/v1/credentials", async (req) => {
+    const p = principalOf(req);
+    const body = parse(credentialsRequestSchema, req.body, "body");
+    try {
+      const out = await issuer.credentials(p, body.role, body.durationSeconds);
+      store.appendAudit({
+        actor: p.email,
+        action: "credentials.issue",
+        target: out.role.arn,
+        outcome: "ok",
+        detail: {
+          durationSeconds: out.durationSeconds,
+          accessKeyId: out.accessKeyId,
+          clamped: out.clamped,
+          requestId: req.id,
+        },
+      });
+      return out;
+    } catch (e) {
+      audited(store, p.email, "credentials.issue", body.role, e, req.id);
+      throw e;
+    }
+  });
+
+  app.post("/v1/console", async (req) => {
+    const p = principalOf(req);
+    const body = parse(consoleRequestSchema, req.body, "body");
+    try {
+      const out = await issuer.console(p, body.role, body.region, body.destination);
+      store.appendAudit({
+        actor: p.email,
+        action: "console.url",
+        target: out.role.arn,
+        outcome: "ok",
+        detail: {
+          sessionDurationSeconds: out.sessionDurationSeconds,
+          region: body.region ?? null,
+          requestId: req.id,
+        },
+      });
+      return out;
+    } catch (e) {
+      audited(store, p.email, "console.url", body.role, e, req.id);
+      throw e;
+    }
+  });
+}
+
+/** Denials and failures are audited too (the role as the person named it; never a secret). */
+function audited(
+  store: Store,
+  actor: string,
+  action: string,
+  target: string,
+  e: unknown,
+  requestId: string,
+): void {
+  const code = e instanceof GatehouseError ? e.code : "INTERNAL";
+  const denied = code === "ROLE_NOT_FOUND" || code === "CONSOLE_NOT_ALLOWED";
+  store.appendAudit({
+    actor,
+    action,
+    target,
+    outcome: denied ? "denied" : "error",
+    detail: { code, requestId },
+  });
+}

@@ -1,0 +1,19 @@
+// Liveness, readiness and Prometheus metrics (no authentication; nothing secret is exposed).
+
+import type { FastifyInstance } from "fastify";
+import type { Metrics } from "../metrics.ts";
+
+export async function healthRoutes(
+  app: FastifyInstance,
+  deps: { metrics: Metrics; ready(): boolean },
+): Promise<void> {
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_req, reply) => {
+    if (deps.ready()) return { status: "ready" };
+    return reply.status(503).send({ status: "starting", detail: "the first sync has not finished" });
+  });
+  app.get("/metrics", async (_req, reply) => {
+    reply.type(deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+}

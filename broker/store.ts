@@ -1,0 +1,264 @@
+// The broker's store: synced roles and users, per-account sync status and the hash-chained audit log
+// in SQLite (WAL). A small interface, so that PostgreSQL can stand behind it later.
+
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type { Tag } from "../shared/access.ts";
+
+export interface SyncedRole {
+  arn: string;
+  accountId: string;
+  name: string;
+  path: string;
+  roleId: string;
+  description?: string;
+  maxSessionDuration: number;
+  tags: Tag[];
+  inlinePolicies: Record<string, string>;
+  managedPolicies: string[];
+}
+
+export interface SyncedUser {
+  arn: string;
+  accountId: string;
+  name: string;
+  path: string;
+  userId: string;
+  tags: Tag[];
+  inlinePolicies: Record<string, string>;
+  managedPolicies: string[];
+}
+
+export interface AccountSyncStatus {
+  accountId: string;
+  name: string;
+  state: "never" | "ok" | "error";
+  lastAttemptAt: string | null;
+  lastSuccessAt: string | null;
+  error: { code: string; message: string } | null;
+  roles: number;
+  users: number;
+  durationMs: number | null;
+}
+
+export interface AuditInput {
+  actor: string;
+  action: string;
+  target?: string | null;
+  outcome: "ok" | "denied" | "error";
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditEntry {
+  seq: number;
+  time: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: string;
+  detail: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  since?: string;
+  afterSeq?: number;
+  limit?: number;
+}
+
+export interface Store {
+  replaceAccount(accountId: string, roles: SyncedRole[], users: SyncedUser[]): void;
+  upsertRole(role: SyncedRole): void;
+  loadRoles(): SyncedRole[];
+  loadUsers(): SyncedUser[];
+  putSyncStatus(status: AccountSyncStatus): void;
+  syncStatuses(): AccountSyncStatus[];
+  appendAudit(entry: AuditInput, now?: Date): AuditEntry;
+  listAudit(filter: AuditFilter): AuditEntry[];
+  verifyAudit(): { ok: boolean; count: number; brokenAt: number | null; reason: string | null };
+  close(): void;
+}
+
+const GENESIS = "0".repeat(64);
+
+/** The hash of one audit row: the previous hash and the row's fields in a fixed order. */
+export function auditHash(prevHash: string, e: Omit<AuditEntry, "hash" | "prevHash">): string {
+  const canonical = JSON.stringify([e.seq, e.time, e.actor, e.action, e.target, e.outcome, e.detail]);
+  return createHash("sha256").update(prevHash).update("\n").update(canonical).digest("hex");
+}
+
+export function openSqliteStore(file: string): Store {
+  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  // FULL: an acknowledged audit row survives a crash of the process or the machine.
+  db.pragma("synchronous = FULL");
+  db.pragma("foreign_keys = ON");
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS roles (
+      arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS roles_account ON roles(account_id);
+    CREATE TABLE IF NOT EXISTS users (
+      arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS users_account ON users(account_id);
+    CREATE TABLE IF NOT EXISTS sync_status (account_id TEXT PRIMARY KEY, data TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS audit (
+      seq INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+      target TEXT, outcome TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS audit_actor ON audit(actor, seq);
+    CREATE INDEX IF NOT EXISTS audit_action ON audit(action, seq);
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `);
+
+  const deleteRoles = db.prepare("DELETE FROM roles WHERE account_id = ?");
+  const deleteUsers = db.prepare("DELETE FROM users WHERE account_id = ?");
+  const insertRole = db.prepare(
+    "INSERT OR REPLACE INTO roles (arn, account_id, name, data) VALUES (?, ?, ?, ?)",
+  );
+  const insertUser = db.prepare(
+    "INSERT OR REPLACE INTO users (arn, account_id, name, data) VALUES (?, ?, ?, ?)",
+  );
+  const replace = db.transaction((accountId: string, roles: SyncedRole[], users: SyncedUser[]) => {
+    deleteRoles.run(accountId);
+    deleteUsers.run(accountId);
+    for (const r of roles) insertRole.run(r.arn, r.accountId, r.name, JSON.stringify(r));
+    for (const u of users) insertUser.run(u.arn, u.accountId, u.name, JSON.stringify(u));
+  });
+  const putStatus = db.prepare("INSERT OR REPLACE INTO sync_status (account_id, data) VALUES (?, ?)");
+  const lastAudit = db.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+  const insertAudit = db.prepare(
+    "INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  );
+  // The head (last seq and hash) is kept apart so that deleting the newest rows is detected too.
+  const putHead = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_head', ?)");
+  const getHead = db.prepare("SELECT value FROM meta WHERE key = 'audit_head'");
+  const append = db.transaction((input: AuditInput, now: Date): AuditEntry => {
+    const last = lastAudit.get() as { seq: number; hash: string } | undefined;
+    const base = {
+      seq: (last?.seq ?? 0) + 1,
+      time: now.toISOString(),
+      actor: input.actor,
+      action: input.action,
+      target: input.target ?? null,
+      outcome: input.outcome,
+      detail: input.detail ?? {},
+    };
+    const prevHash = last?.hash ?? GENESIS;
+    const hash = auditHash(prevHash, base);
+    insertAudit.run(
+      base.seq,
+      base.time,
+      base.actor,
+      base.action,
+      base.target,
+      base.outcome,
+      JSON.stringify(base.detail),
+      prevHash,
+      hash,
+    );
+    putHead.run(JSON.stringify({ seq: base.seq, hash }));
+    return { ...base, prevHash, hash };
+  });
+
+  type AuditRow = {
+    seq: number;
+    time: string;
+    actor: string;
+    action: string;
+    target: string | null;
+    outcome: string;
+    detail: string;
+    prev_hash: string;
+    hash: string;
+  };
+  const fromRow = (r: AuditRow): AuditEntry => ({
+    seq: r.seq,
+    time: r.time,
+    actor: r.actor,
+    action: r.action,
+    target: r.target,
+    outcome: r.outcome,
+    detail: JSON.parse(r.detail) as Record<string, unknown>,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  });
+
+  return {
+    replaceAccount: (accountId, roles, users) => replace(accountId, roles, users),
+    upsertRole: (r) => void insertRole.run(r.arn, r.accountId, r.name, JSON.stringify(r)),
+    loadRoles: () =>
+      (db.prepare("SELECT data FROM roles ORDER BY arn").all() as { data: string }[]).map((r) =>
+        JSON.parse(r.data),
+      ),
+    loadUsers: () =>
+      (db.prepare("SELECT data FROM users ORDER BY arn").all() as { data: string }[]).map((r) =>
+        JSON.parse(r.data),
+      ),
+    putSyncStatus: (s) => void putStatus.run(s.accountId, JSON.stringify(s)),
+    syncStatuses: () =>
+      (db.prepare("SELECT data FROM sync_status ORDER BY account_id").all() as { data: string }[]).map((r) =>
+        JSON.parse(r.data),
+      ),
+    appendAudit: (input, now = new Date()) => append(input, now),
+    listAudit: (f) => {
+      const conditions: [string, string | number | undefined][] = [
+        ["actor = ?", f.actor],
+        ["action = ?", f.action],
+        ["time >= ?", f.since],
+        ["seq > ?", f.afterSeq],
+      ];
+      const used = conditions.filter(([, v]) => v !== undefined && v !== "");
+      const where = used.map(([c]) => c);
+      const args: (string | number)[] = used.map(([, v]) => v as string | number);
+      const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq LIMIT ?`;
+      args.push(f.limit ?? 1000);
+      return (db.prepare(sql).all(...args) as AuditRow[]).map(fromRow);
+    },
+    verifyAudit: () => {
+      let prev = GENESIS;
+      let expectedSeq = 1;
+      let count = 0;
+      for (const row of db
+        .prepare("SELECT * FROM audit ORDER BY seq")
+        .iterate() as IterableIterator<AuditRow>) {
+        const e = fromRow(row);
+        if (e.seq !== expectedSeq)
+          return { ok: false, count, brokenAt: expectedSeq, reason: `row ${expectedSeq} is missing` };
+        if (e.prevHash !== prev)
+          return {
+            ok: false,
+            count,
+            brokenAt: e.seq,
+            reason: `row ${e.seq} does not follow row ${e.seq - 1}`,
+          };
+        if (auditHash(prev, e) !== e.hash)
+          return { ok: false, count, brokenAt: e.seq, reason: `row ${e.seq} was changed` };
+        prev = e.hash;
+        expectedSeq++;
+        count++;
+      }
+      const head = getHead.get() as { value: string } | undefined;
+      const want = head
+        ? (JSON.parse(head.value) as { seq: number; hash: string })
+        : { seq: 0, hash: GENESIS };
+      if (want.seq !== count || want.hash !== prev) {
+        return {
+          ok: false,
+          count,
+          brokenAt: count + 1,
+          reason: `rows after ${count} were deleted (the head names row ${want.seq})`,
+        };
+      }
+      return { ok: true, count, brokenAt: null, reason: null };
+    },
+    close: () => db.close(),
+  };
+}

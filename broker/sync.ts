@@ -1,0 +1,260 @@
+// Sync: every configured account's roles and users (with tags and inline policies) read through the
+// spoke role, with bounded account concurrency and a per-account rate cap. One account failing does
+// not stop the others; its previous data keeps serving; each account's result is recorded.
+
+import {
+  GetAccountAuthorizationDetailsCommand,
+  type GetAccountAuthorizationDetailsCommandOutput,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  ListRolesCommand,
+  type ListRolesCommandOutput,
+} from "@aws-sdk/client-iam";
+import { GatehouseError } from "../shared/errors.ts";
+import type { AccessIndex } from "./access-index.ts";
+import { type AwsGateway, fromAwsError } from "./aws.ts";
+import type { BrokerConfig } from "./config.ts";
+import type { AccountSyncStatus, Store, SyncedRole, SyncedUser } from "./store.ts";
+
+export interface SyncHooks {
+  onAccountSynced?(accountId: string, seconds: number, ok: boolean): void;
+}
+
+export interface SyncResult {
+  accounts: AccountSyncStatus[];
+  ok: number;
+  failed: number;
+  durationMs: number;
+}
+
+const decode = (doc: string | undefined) => (doc ? decodeURIComponent(doc) : "");
+
+/** Fetch one account's roles and users through its spoke role. */
+export async function fetchAccount(
+  aws: AwsGateway,
+  accountId: string,
+): Promise<{ roles: SyncedRole[]; users: SyncedUser[] }> {
+  const iam = aws.iam(accountId);
+  const roles = new Map<string, SyncedRole>();
+  const users: SyncedUser[] = [];
+  let marker: string | undefined;
+  do {
+    await aws.throttle(accountId);
+    let page: GetAccountAuthorizationDetailsCommandOutput;
+    try {
+      page = await iam.send(
+        new GetAccountAuthorizationDetailsCommand({
+          Filter: ["Role", "User"],
+          MaxItems: 1000,
+          Marker: marker,
+        }),
+      );
+    } catch (e) {
+      throw fromAwsError(e, `GetAccountAuthorizationDetails in ${accountId}`);
+    }
+    for (const r of page.RoleDetailList ?? []) {
+      if (!r.Arn || !r.RoleName) continue;
+      roles.set(r.RoleName, {
+        arn: r.Arn,
+        accountId,
+        name: r.RoleName,
+        path: r.Path ?? "/",
+        roleId: r.RoleId ?? "",
+        maxSessionDuration: 3600,
+        tags: (r.Tags ?? []).map((t) => ({ Key: t.Key ?? "", Value: t.Value ?? "" })),
+        inlinePolicies: Object.fromEntries(
+          (r.RolePolicyList ?? []).map((p) => [p.PolicyName ?? "", decode(p.PolicyDocument)]),
+        ),
+        managedPolicies: (r.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn ?? ""),
+      });
+    }
+    for (const u of page.UserDetailList ?? []) {
+      if (!u.Arn || !u.UserName) continue;
+      users.push({
+        arn: u.Arn,
+        accountId,
+        name: u.UserName,
+        path: u.Path ?? "/",
+        userId: u.UserId ?? "",
+        tags: (u.Tags ?? []).map((t) => ({ Key: t.Key ?? "", Value: t.Value ?? "" })),
+        inlinePolicies: Object.fromEntries(
+          (u.UserPolicyList ?? []).map((p) => [p.PolicyName ?? "", decode(p.PolicyDocument)]),
+        ),
+        managedPolicies: (u.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn ?? ""),
+      });
+    }
+    marker = page.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  // GetAccountAuthorizationDetails leaves out descriptions and session limits; ListRoles has them.
+  marker = undefined;
+  do {
+    await aws.throttle(accountId);
+    let page: ListRolesCommandOutput;
+    try {
+      page = await iam.send(new ListRolesCommand({ MaxItems: 1000, Marker: marker }));
+    } catch (e) {
+      throw fromAwsError(e, `ListRoles in ${accountId}`);
+    }
+    for (const r of page.Roles ?? []) {
+      const role = r.RoleName ? roles.get(r.RoleName) : undefined;
+      if (!role) continue;
+      if (r.Description) role.description = r.Description;
+      if (r.MaxSessionDuration) role.maxSessionDuration = r.MaxSessionDuration;
+    }
+    marker = page.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  return { roles: [...roles.values()], users };
+}
+
+export class Syncer {
+  private running: Promise<SyncResult> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly aws: AwsGateway,
+    private readonly store: Store,
+    private readonly index: AccessIndex,
+    private readonly hooks: SyncHooks = {},
+  ) {}
+
+  get inProgress(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Sync every account; a call while one runs joins it. */
+  syncAll(): Promise<SyncResult> {
+    this.running ??= this.run().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async run(): Promise<SyncResult> {
+    const started = Date.now();
+    const queue = [...this.config.aws.accounts];
+    const results: AccountSyncStatus[] = [];
+    const worker = async () => {
+      for (let a = queue.shift(); a; a = queue.shift()) results.push(await this.syncAccount(a.id, a.name));
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(this.config.sync.account_concurrency, queue.length) }, worker),
+    );
+    results.sort((x, y) => x.accountId.localeCompare(y.accountId));
+    return {
+      accounts: results,
+      ok: results.filter((r) => r.state === "ok").length,
+      failed: results.filter((r) => r.state === "error").length,
+      durationMs: Date.now() - started,
+    };
+  }
+
+  async syncAccount(accountId: string, name: string): Promise<AccountSyncStatus> {
+    const started = Date.now();
+    const previous = this.store.syncStatuses().find((s) => s.accountId === accountId);
+    try {
+      const { roles, users } = await fetchAccount(this.aws, accountId);
+      // One transaction, then the index: readers see the old account or the new one, never half.
+      this.store.replaceAccount(accountId, roles, users);
+      this.index.replaceAccount(accountId, roles);
+      const status: AccountSyncStatus = {
+        accountId,
+        name,
+        state: "ok",
+        lastAttemptAt: new Date(started).toISOString(),
+        lastSuccessAt: new Date().toISOString(),
+        error: null,
+        roles: roles.length,
+        users: users.length,
+        durationMs: Date.now() - started,
+      };
+      this.store.putSyncStatus(status);
+      this.hooks.onAccountSynced?.(accountId, status.durationMs! / 1000, true);
+      return status;
+    } catch (e) {
+      const err = e instanceof GatehouseError ? e : fromAwsError(e, `sync of ${accountId}`);
+      const status: AccountSyncStatus = {
+        accountId,
+        name,
+        state: "error",
+        lastAttemptAt: new Date(started).toISOString(),
+        lastSuccessAt: previous?.lastSuccessAt ?? null,
+        error: { code: err.code, message: err.message },
+        roles: previous?.roles ?? 0,
+        users: previous?.users ?? 0,
+        durationMs: Date.now() - started,
+      };
+      this.store.putSyncStatus(status);
+      this.hooks.onAccountSynced?.(accountId, status.durationMs! / 1000, false);
+      return status;
+    }
+  }
+
+  /** Re-read one role at once (after Gatehouse changed it), so the change shows without waiting. */
+  async syncRole(accountId: string, roleName: string): Promise<SyncedRole | undefined> {
+    const iam = this.aws.iam(accountId);
+    try {
+      await this.aws.throttle(accountId);
+      const { Role: r } = await iam.send(new GetRoleCommand({ RoleName: roleName }));
+      if (!r?.Arn || !r.RoleName) return undefined;
+      const names: string[] = [];
+      let marker: string | undefined;
+      do {
+        await this.aws.throttle(accountId);
+        const page = await iam.send(new ListRolePoliciesCommand({ RoleName: roleName, Marker: marker }));
+        names.push(...(page.PolicyNames ?? []));
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
+      const inline: Record<string, string> = {};
+      for (const n of names) {
+        await this.aws.throttle(accountId);
+        const p = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: n }));
+        inline[n] = decode(p.PolicyDocument);
+      }
+      await this.aws.throttle(accountId);
+      const attached = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName }));
+      const role: SyncedRole = {
+        arn: r.Arn,
+        accountId,
+        name: r.RoleName,
+        path: r.Path ?? "/",
+        roleId: r.RoleId ?? "",
+        ...(r.Description ? { description: r.Description } : {}),
+        maxSessionDuration: r.MaxSessionDuration ?? 3600,
+        tags: (r.Tags ?? []).map((t) => ({ Key: t.Key ?? "", Value: t.Value ?? "" })),
+        inlinePolicies: inline,
+        managedPolicies: (attached.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ""),
+      };
+      this.store.upsertRole(role);
+      this.index.upsertRole(role);
+      return role;
+    } catch (e) {
+      throw fromAwsError(e, `re-reading role ${roleName} in ${accountId}`);
+    }
+  }
+
+  /** Load what the store holds (at start-up, before the first sync finishes). */
+  loadFromStore(): void {
+    const byAccount = new Map<string, SyncedRole[]>();
+    for (const r of this.store.loadRoles()) {
+      const list = byAccount.get(r.accountId) ?? [];
+      list.push(r);
+      byAccount.set(r.accountId, list);
+    }
+    for (const [id, roles] of byAccount) this.index.replaceAccount(id, roles);
+  }
+
+  startPeriodic(onResult?: (r: SyncResult) => void): void {
+    const tick = () => {
+      this.syncAll().then(onResult, () => undefined);
+    };
+    this.timer = setInterval(tick, this.config.sync.interval_seconds * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,115 @@
+// The broker's HTTP API (/v1): every request and response body as a zod schema. Both the broker and
+// its clients (agent, CLI, UI) use these; types come from them, never re-declared.
+
+import { z } from "zod";
+
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  code: z.string(),
+  instance: z.string().optional(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type Problem = z.infer<typeof problemSchema>;
+
+export const meSchema = z.object({
+  email: z.string(),
+  groups: z.array(z.string()),
+  admin: z.boolean(),
+});
+export type Me = z.infer<typeof meSchema>;
+
+export const roleSchema = z.object({
+  /** `account-name/role-name`: what people type and what profiles name. */
+  ref: z.string(),
+  accountId: z.string(),
+  accountName: z.string(),
+  roleName: z.string(),
+  arn: z.string(),
+  description: z.string().nullable(),
+  cliOnly: z.boolean(),
+  maxSessionDuration: z.number().int(),
+  tags: z.record(z.string(), z.string()),
+});
+export type Role = z.infer<typeof roleSchema>;
+
+export const rolesResponseSchema = z.object({ roles: z.array(roleSchema) });
+
+const roleInput = z.string().min(3).max(2048);
+
+export const credentialsRequestSchema = z.strictObject({
+  role: roleInput,
+  durationSeconds: z.number().int().min(900).max(43_200).optional(),
+});
+export type CredentialsRequest = z.infer<typeof credentialsRequestSchema>;
+
+export const credentialsResponseSchema = z.object({
+  role: roleSchema,
+  accessKeyId: z.string(),
+  secretAccessKey: z.string(),
+  sessionToken: z.string(),
+  expiration: z.string(),
+  durationSeconds: z.number().int(),
+  /** Set when the duration given was shortened, and why. */
+  clamped: z.string().nullable(),
+});
+export type CredentialsResponse = z.infer<typeof credentialsResponseSchema>;
+
+export const consoleRequestSchema = z.strictObject({
+  role: roleInput,
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/)
+    .optional(),
+  /** A page of the AWS console to land on (must be on the configured console's host). */
+  destination: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
+});
+export type ConsoleRequest = z.infer<typeof consoleRequestSchema>;
+
+export const consoleResponseSchema = z.object({
+  role: roleSchema,
+  url: z.string(),
+  expiresAt: z.string(),
+  sessionDurationSeconds: z.number().int(),
+});
+export type ConsoleResponse = z.infer<typeof consoleResponseSchema>;
+
+export const accountSyncSchema = z.object({
+  accountId: z.string(),
+  name: z.string(),
+  state: z.enum(["never", "ok", "error"]),
+  lastAttemptAt: z.string().nullable(),
+  lastSuccessAt: z.string().nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  roles: z.number().int(),
+  users: z.number().int(),
+  durationMs: z.number().nullable(),
+});
+export const syncStatusSchema = z.object({ inProgress: z.boolean(), accounts: z.array(accountSyncSchema) });
+export type SyncStatus = z.infer<typeof syncStatusSchema>;
+
+export const auditQuerySchema = z.strictObject({
+  actor: z.string().max(320).optional(),
+  action: z.string().max(64).optional(),
+  since: z.iso.datetime().optional(),
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+export const auditEntrySchema = z.object({
+  seq: z.number().int(),
+  time: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  target: z.string().nullable(),
+  outcome: z.string(),
+  detail: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export const auditResponseSchema = z.object({ entries: z.array(auditEntrySchema) });

@@ -1,0 +1,75 @@
+// A token issuer under the test's control (real HTTP discovery + JWKS), to forge the tokens an attacker
+// would send: expired, wrong audience, alg none, HS256 with the public key, unknown kid, and so on.
+
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
+
+export interface TestIssuer {
+  issuer: string;
+  jwks: { keys: JWK[] };
+  publicPem: string;
+  sign(
+    claims: JWTPayload,
+    opts?: { kid?: string; alg?: string; expiresIn?: number; notBefore?: number; key?: CryptoKey },
+  ): Promise<string>;
+  rotate(): Promise<string>;
+  jwksFetches(): number;
+  close(): Promise<void>;
+}
+
+export async function startTestIssuer(): Promise<TestIssuer> {
+  let keys: { kid: string; privateKey: CryptoKey; jwk: JWK }[] = [];
+  let fetches = 0;
+  const addKey = async () => {
+    const kid = `k${keys.length + 1}-${Date.now()}`;
+    const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" };
+    keys = [{ kid, privateKey, jwk }, ...keys];
+    return kid;
+  };
+  await addKey();
+  let issuer = "";
+  const server: Server = createServer((req, res) => {
+    if (req.url === "/.well-known/openid-configuration") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
+    } else if (req.url === "/jwks") {
+      fetches++;
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ keys: keys.map((k) => k.jwk) }));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { createPublicKey } = await import("node:crypto");
+  const publicPem = createPublicKey({ key: keys[0]!.jwk as import("node:crypto").JsonWebKey, format: "jwk" })
+    .export({ type: "spki", format: "pem" })
+    .toString();
+  return {
+    issuer,
+    get jwks() {
+      return { keys: keys.map((k) => k.jwk) };
+    },
+    publicPem,
+    async sign(claims, opts = {}) {
+      const key = keys.find((k) => k.kid === (opts.kid ?? keys[0]!.kid)) ?? keys[0]!;
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: opts.alg ?? "RS256", kid: opts.kid ?? key.kid, typ: "at+jwt" })
+        .setIssuedAt(now - 5)
+        .setExpirationTime(now + (opts.expiresIn ?? 600))
+        .setNotBefore(now + (opts.notBefore ?? -5))
+        .sign(opts.key ?? key.privateKey);
+    },
+    rotate: addKey,
+    jwksFetches: () => fetches,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}

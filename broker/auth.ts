@@ -42,10 +42,10 @@ export class TokenVerifier {
       if (meta.issuer !== this.oidc.issuer)
         throw new Error(`discovery names issuer ${meta.issuer}, expected ${this.oidc.issuer}`);
       if (!meta.jwks_uri) throw new Error("discovery has no jwks_uri");
-      // A kid we do not know triggers one re-fetch at most every 30 s (key rotation, without letting
-      // unknown kids hammer the IdP).
+      // A kid we do not know triggers one re-fetch at most once per cooldown (key rotation, without
+      // letting unknown kids hammer the IdP).
       this.jwks = createRemoteJWKSet(new URL(meta.jwks_uri), {
-        cooldownDuration: 30_000,
+        cooldownDuration: this.oidc.jwks_cooldown_seconds * 1000,
         timeoutDuration: 5000,
       });
       return this.jwks;

@@ -63,6 +63,8 @@ export const configSchema = z.strictObject({
       .min(1)
       .default(["RS256", "ES256"]),
     clock_skew_seconds: z.number().int().min(0).max(60).default(30),
+    /** An unknown `kid` re-fetches the JWKS at most this often (key rotation without hammering the IdP). */
+    jwks_cooldown_seconds: z.number().int().min(1).max(3600).default(30),
   }),
   aws: z.strictObject({
     region: z

@@ -1,17 +1,31 @@
 // Entry of `gatehouse-dev`: development tools that let Gatehouse run with no cloud account.
 
-import { runAwsCommand } from "./aws/command.ts";
-
 const USAGE = `usage: gatehouse-dev <tool> [options]
 
 tools:
   aws     AWS emulator (STS, IAM, console federation) on one local endpoint
-          gatehouse-dev aws --help`;
+          gatehouse-dev aws --help
+  idp     development OpenID Provider: demo users and groups, the desktop client, JWT access tokens
+          gatehouse-dev idp --help
+  stack   the whole demo: emulator, IdP and broker (what \`npm start\` runs)
+          gatehouse-dev stack --help
+  token   sign a demo user in at the IdP and print the access token for the broker
+          gatehouse-dev token EMAIL [--issuer URL]`;
 
+// Each tool is imported only when used, so one tool's start-up does not pay for the others.
 const [tool, ...rest] = process.argv.slice(2);
 switch (tool) {
   case "aws":
-    await runAwsCommand(rest);
+    await (await import("./aws/command.ts")).runAwsCommand(rest);
+    break;
+  case "idp":
+    await (await import("./idp/command.ts")).runIdpCommand(rest);
+    break;
+  case "stack":
+    await (await import("./stack.ts")).runStack(rest);
+    break;
+  case "token":
+    await (await import("./idp/token-command.ts")).runTokenCommand(rest);
     break;
   case undefined:
   case "help":

@@ -108,7 +108,8 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   const seen = new Set<string>();
   const auth = requireAuth(verifier);
   app.register(async (scoped) => {
-    scoped.addHook("preHandler", async (req) => {
+    // onRequest: a request without a valid token is refused before its body is even parsed.
+    scoped.addHook("onRequest", async (req) => {
       await auth(req);
       const p = req.principal!;
       const key = `${p.subject}:${(req.headers.authorization ?? "").slice(-16)}`;

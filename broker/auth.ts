@@ -1,7 +1,7 @@
 // Bearer-token authentication: OIDC access tokens (JWT) checked against the IdP's JWKS from discovery,
 // with issuer, audience, bounded clock skew and a pinned list of asymmetric algorithms.
 
-import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
+import { createRemoteJWKSet, customFetch, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import { GatehouseError } from "../shared/errors.ts";
 import type { BrokerConfig } from "./config.ts";
 
@@ -23,21 +23,58 @@ function claimAt(payload: JWTPayload, path: string): unknown {
 const unauthenticated = (why: string, cause?: unknown) =>
   new GatehouseError("UNAUTHENTICATED", `access token rejected: ${why}`, cause ? { cause } : undefined);
 
+const idpUnavailable = (cause: unknown) =>
+  new GatehouseError("IDP_UNAVAILABLE", "the identity provider could not be reached to check the token", {
+    cause,
+  });
+
+/** A request to the IdP failed or was held back: the broker answers 503, not 401 (the token may be fine). */
+class IdpUnreachable extends Error {}
+
 export class TokenVerifier {
   private jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   private discovering: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
+  /** No request to the IdP before this time (ms). Without it, while the IdP is down every request with
+   * any well-formed token, signed or not, would make the broker ask the IdP again, bypassing the JWKS
+   * cooldown. */
+  private idpQuietUntil = 0;
 
   constructor(private readonly oidc: BrokerConfig["oidc"]) {}
 
-  /** JWKS from the issuer's discovery document, fetched once (retried on the next call after a failure). */
+  private heldBack(): IdpUnreachable | undefined {
+    return Date.now() < this.idpQuietUntil
+      ? new IdpUnreachable("the identity provider failed recently; not asked again before the cooldown")
+      : undefined;
+  }
+
+  private holdBack(): void {
+    this.idpQuietUntil = Date.now() + this.oidc.jwks_cooldown_seconds * 1000;
+  }
+
+  /** fetch for discovery and the JWKS: after a failure the IdP is left alone for one JWKS cooldown. */
+  private readonly idpFetch = async (url: string, init: RequestInit): Promise<Response> => {
+    const held = this.heldBack();
+    if (held) throw held;
+    try {
+      const res = await fetch(url, init);
+      if (res.status !== 200) throw new IdpUnreachable(`${url} answered ${res.status}`);
+      return res;
+    } catch (e) {
+      this.holdBack();
+      throw e instanceof IdpUnreachable ? e : new IdpUnreachable(`${url} could not be fetched`, { cause: e });
+    }
+  };
+
+  /** JWKS from the issuer's discovery document, fetched once (retried after a cooldown on failure). */
   private keys(): Promise<ReturnType<typeof createRemoteJWKSet>> {
     if (this.jwks) return Promise.resolve(this.jwks);
+    const held = this.heldBack();
+    if (held) return Promise.reject(held);
     this.discovering ??= (async () => {
       const issuer = this.oidc.issuer.replace(/\/$/, "");
-      const res = await fetch(`${issuer}/.well-known/openid-configuration`, {
+      const res = await this.idpFetch(`${issuer}/.well-known/openid-configuration`, {
         signal: AbortSignal.timeout(5000),
       });
-      if (!res.ok) throw new Error(`discovery answered ${res.status}`);
       const meta = (await res.json()) as { issuer?: string; jwks_uri?: string };
       if (meta.issuer !== this.oidc.issuer)
         throw new Error(`discovery names issuer ${meta.issuer}, expected ${this.oidc.issuer}`);
@@ -47,11 +84,18 @@ export class TokenVerifier {
       this.jwks = createRemoteJWKSet(new URL(meta.jwks_uri), {
         cooldownDuration: this.oidc.jwks_cooldown_seconds * 1000,
         timeoutDuration: 5000,
+        [customFetch]: this.idpFetch,
       });
       return this.jwks;
-    })().finally(() => {
-      this.discovering = undefined;
-    });
+    })()
+      .catch((e: unknown) => {
+        // A document that does not fit (wrong issuer, no jwks_uri) holds the IdP back like an outage.
+        this.holdBack();
+        throw e;
+      })
+      .finally(() => {
+        this.discovering = undefined;
+      });
     return this.discovering;
   }
 
@@ -63,11 +107,7 @@ export class TokenVerifier {
     try {
       jwks = await this.keys();
     } catch (e) {
-      throw new GatehouseError(
-        "IDP_UNAVAILABLE",
-        "the identity provider could not be reached to check the token",
-        { cause: e },
-      );
+      throw idpUnavailable(e);
     }
     let payload: JWTPayload;
     try {
@@ -79,6 +119,7 @@ export class TokenVerifier {
         requiredClaims: ["exp", "iat", "sub"],
       }));
     } catch (e) {
+      if (e instanceof IdpUnreachable) throw idpUnavailable(e);
       if (e instanceof joseErrors.JOSEError) throw unauthenticated(e.code, e);
       throw unauthenticated("invalid token", e);
     }

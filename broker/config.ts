@@ -3,11 +3,20 @@
 
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { type Document, isMap, isPair, isScalar, parseDocument } from "yaml";
+import { type Document, isMap, isPair, isScalar, isSeq, parseDocument } from "yaml";
 import { z } from "zod";
 import { GatehouseError } from "../shared/errors.ts";
 
-const accountId = z.string().regex(/^\d{12}$/, "an AWS account id is 12 digits (quote it in YAML)");
+// An unquoted id is a YAML number (leading zeros gone), so its type error says to quote it; a missing
+// id keeps the default message (undefined), which parseConfig words as "required key is missing".
+const accountId = z
+  .string({
+    error: (iss) =>
+      typeof iss.input === "number"
+        ? 'an AWS account id must be quoted ("123456789012"): unquoted, YAML reads it as a number'
+        : undefined,
+  })
+  .regex(/^\d{12}$/, "an AWS account id is 12 digits (quote it in YAML)");
 const roleName = z
   .string()
   .regex(/^[\w+=,.@-]{1,64}$/, "a role name is 1-64 characters of A-Z a-z 0-9 _+=,.@-");
@@ -63,7 +72,10 @@ export const configSchema = z.strictObject({
       .min(1)
       .default(["RS256", "ES256"]),
     clock_skew_seconds: z.number().int().min(0).max(60).default(30),
-    /** An unknown `kid` re-fetches the JWKS at most this often (key rotation without hammering the IdP). */
+    /**
+     * An unknown `kid` re-fetches the JWKS at most this often (key rotation without hammering the IdP);
+     * after the IdP fails to answer, the broker also waits this long before asking it again.
+     */
     jwks_cooldown_seconds: z.number().int().min(1).max(3600).default(30),
   }),
   aws: z.strictObject({
@@ -143,14 +155,35 @@ function lineOf(doc: Document, text: string, path: (string | number)[], key?: st
   return undefined;
 }
 
+/** The dotted key path of the map key that starts at `offset` (where YAML reports a duplicate key). */
+function keyPathAt(node: unknown, offset: number, path: (string | number)[] = []): string | undefined {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : "?";
+      const kr = (pair.key as { range?: [number, number] } | null)?.range;
+      if (kr?.[0] === offset) return [...path, key].join(".");
+      const found = keyPathAt(pair.value, offset, [...path, key]);
+      if (found) return found;
+    }
+  } else if (isSeq(node)) {
+    for (const [i, item] of node.items.entries()) {
+      const found = keyPathAt(item, offset, [...path, i]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 export function parseConfig(text: string, file: string): BrokerConfig {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, strict: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line;
+    // Name the duplicated key's path: "line 18: duplicate key" alone leaves people counting indents.
+    const dup = e.code === "DUPLICATE_KEY" ? keyPathAt(doc.contents, e.pos[0]) : undefined;
     const msg =
       e.code === "DUPLICATE_KEY"
-        ? "duplicate key: each key may appear once (the second would silently win)"
+        ? `${dup ? `${dup}: ` : ""}duplicate key: each key may appear once (the second would silently win)`
         : e.message.split("\n")[0];
     throw new GatehouseError("CONFIG_INVALID", `${file}${line ? `:${line}` : ""}: ${msg}`);
   }

@@ -20,6 +20,9 @@ export function problem(
   issues?: { path: string; message: string }[],
 ) {
   const { status, title } = ERRORS[code];
+  // RFC 6750: a refused bearer token says so in WWW-Authenticate.
+  if (code === "UNAUTHENTICATED")
+    reply.header("www-authenticate", 'Bearer realm="gatehouse", error="invalid_token"');
   return reply
     .status(status)
     .type("application/problem+json")

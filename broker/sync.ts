@@ -111,6 +111,12 @@ export async function fetchAccount(
 export class Syncer {
   private running: Promise<SyncResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * Roles re-read by syncRole while a sync of their account was fetching, by account. The sync's
+   * pages may predate the change that syncRole saw; storing them as read would undo a change made
+   * through Gatehouse until the next sync, so these newer reads win over the sync's.
+   */
+  private readonly reread = new Map<string, Map<string, SyncedRole>>();
 
   constructor(
     private readonly config: BrokerConfig,
@@ -154,8 +160,13 @@ export class Syncer {
   async syncAccount(accountId: string, name: string): Promise<AccountSyncStatus> {
     const started = Date.now();
     const previous = this.store.syncStatuses().find((s) => s.accountId === accountId);
+    const reread = new Map<string, SyncedRole>();
+    this.reread.set(accountId, reread);
     try {
-      const { roles, users } = await fetchAccount(this.aws, accountId);
+      const { roles: read, users } = await fetchAccount(this.aws, accountId);
+      const roles = read.map((r) => reread.get(r.name) ?? r);
+      const names = new Set(read.map((r) => r.name));
+      for (const r of reread.values()) if (!names.has(r.name)) roles.push(r);
       // One transaction, then the index: readers see the old account or the new one, never half.
       this.store.replaceAccount(accountId, roles, users);
       this.index.replaceAccount(accountId, roles);
@@ -189,6 +200,8 @@ export class Syncer {
       this.store.putSyncStatus(status);
       this.hooks.onAccountSynced?.(accountId, status.durationMs! / 1000, false);
       return status;
+    } finally {
+      if (this.reread.get(accountId) === reread) this.reread.delete(accountId);
     }
   }
 
@@ -229,6 +242,7 @@ export class Syncer {
       };
       this.store.upsertRole(role);
       this.index.upsertRole(role);
+      this.reread.get(accountId)?.set(role.name, role);
       return role;
     } catch (e) {
       throw fromAwsError(e, `re-reading role ${roleName} in ${accountId}`);

@@ -21,14 +21,21 @@ export function brokerYaml(o: {
   database: string;
   extra?: string;
   audience?: string;
+  /** YAML lines added inside the `oidc:` block (e.g. `algorithms: [RS256]`). */
+  oidcExtra?: string;
 }): string {
+  const oidcExtra = (o.oidcExtra ?? "")
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => `  ${l}\n`)
+    .join("");
   return `listen: { host: 127.0.0.1, port: 0 }
 database: ${o.database}
 log_level: info
 oidc:
   issuer: ${o.issuer}
   audience: ${o.audience ?? "gatehouse-broker"}
-aws:
+${oidcExtra}aws:
   endpoint: ${o.awsUrl}
   federation_url: ${o.awsUrl}/federation
   console_url: https://console.aws.amazon.com/
@@ -53,6 +60,7 @@ export async function startTestBroker(o: {
   extra?: string;
   dir?: string;
   audience?: string;
+  oidcExtra?: string;
 }): Promise<StartedBroker> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), "gatehouse-broker-"));
   const config = parseConfig(

@@ -11,31 +11,50 @@ export interface TestIssuer {
   publicPem: string;
   sign(
     claims: JWTPayload,
-    opts?: { kid?: string; alg?: string; expiresIn?: number; notBefore?: number; key?: CryptoKey },
+    opts?: {
+      kid?: string;
+      alg?: string;
+      expiresIn?: number;
+      notBefore?: number;
+      key?: CryptoKey;
+      /** Extra protected-header parameters (typ, jku, x5u, jwk, ...); they override the defaults. */
+      header?: Record<string, unknown>;
+    },
   ): Promise<string>;
   rotate(): Promise<string>;
   jwksFetches(): number;
+  discoveryFetches(): number;
+  /** Make discovery or the JWKS answer 503 (an IdP outage); null ends it. */
+  outage(which: "discovery" | "jwks" | null): void;
   close(): Promise<void>;
 }
 
-export async function startTestIssuer(): Promise<TestIssuer> {
+/** `ecKey` also publishes an ES256 key (after the RSA one, so RS256 stays the default). */
+export async function startTestIssuer(o: { ecKey?: boolean } = {}): Promise<TestIssuer> {
   let keys: { kid: string; privateKey: CryptoKey; jwk: JWK }[] = [];
   let fetches = 0;
-  const addKey = async () => {
+  let discoveries = 0;
+  let down: "discovery" | "jwks" | null = null;
+  const addKey = async (alg = "RS256") => {
     const kid = `k${keys.length + 1}-${Date.now()}`;
-    const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
-    const jwk = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" };
-    keys = [{ kid, privateKey, jwk }, ...keys];
+    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: "sig" };
+    const entry = { kid, privateKey, jwk };
+    keys = alg === "RS256" ? [entry, ...keys] : [...keys, entry];
     return kid;
   };
   await addKey();
+  if (o.ecKey) await addKey("ES256");
   let issuer = "";
   const server: Server = createServer((req, res) => {
     if (req.url === "/.well-known/openid-configuration") {
+      discoveries++;
+      if (down === "discovery") return void res.writeHead(503).end();
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
     } else if (req.url === "/jwks") {
       fetches++;
+      if (down === "jwks") return void res.writeHead(503).end();
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ keys: keys.map((k) => k.jwk) }));
     } else {
@@ -55,17 +74,23 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     },
     publicPem,
     async sign(claims, opts = {}) {
-      const key = keys.find((k) => k.kid === (opts.kid ?? keys[0]!.kid)) ?? keys[0]!;
+      const alg = opts.alg ?? "RS256";
+      const key =
+        (opts.kid ? keys.find((k) => k.kid === opts.kid) : keys.find((k) => k.jwk.alg === alg)) ?? keys[0]!;
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT(claims)
-        .setProtectedHeader({ alg: opts.alg ?? "RS256", kid: opts.kid ?? key.kid, typ: "at+jwt" })
+        .setProtectedHeader({ alg, kid: opts.kid ?? key.kid, typ: "at+jwt", ...opts.header })
         .setIssuedAt(now - 5)
         .setExpirationTime(now + (opts.expiresIn ?? 600))
         .setNotBefore(now + (opts.notBefore ?? -5))
         .sign(opts.key ?? key.privateKey);
     },
-    rotate: addKey,
+    rotate: () => addKey(),
     jwksFetches: () => fetches,
+    discoveryFetches: () => discoveries,
+    outage: (which) => {
+      down = which;
+    },
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r());

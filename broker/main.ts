@@ -1,6 +1,6 @@
 // `gatehouse-broker`: serve (--config FILE), or work on the audit log (audit verify | audit export).
 
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { GatehouseError } from "../shared/errors.ts";
 import { startBroker } from "./app.ts";
@@ -33,6 +33,14 @@ async function main(argv: string[]): Promise<number> {
   const [verb, sub] = positionals;
 
   if (verb === "audit") {
+    // Reading the audit log must not create one: a wrong path or a deleted database would otherwise
+    // "verify" as an empty, intact log (and leave an empty database behind).
+    if (config.database !== ":memory:" && !existsSync(config.database)) {
+      throw new GatehouseError(
+        "BAD_ARGUMENT",
+        `no broker database at ${config.database} (database: in ${values.config})`,
+      );
+    }
     const store = openSqliteStore(config.database);
     try {
       if (sub === "verify") {

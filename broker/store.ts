@@ -222,7 +222,9 @@ export function openSqliteStore(file: string): Store {
       args.push(f.limit ?? 1000);
       return (db.prepare(sql).all(...args) as AuditRow[]).map(fromRow);
     },
-    verifyAudit: () => {
+    // One read transaction: the rows and the head must come from the same snapshot, or a row the
+    // running broker appends mid-walk makes the head look ahead of the rows ("rows were deleted").
+    verifyAudit: db.transaction(() => {
       let prev = GENESIS;
       let expectedSeq = 1;
       let count = 0;
@@ -258,7 +260,7 @@ export function openSqliteStore(file: string): Store {
         };
       }
       return { ok: true, count, brokenAt: null, reason: null };
-    },
+    }),
     close: () => db.close(),
   };
 }

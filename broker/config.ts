@@ -184,7 +184,7 @@ export function parseConfig(text: string, file: string): BrokerConfig {
     const msg =
       e.code === "DUPLICATE_KEY"
         ? `${dup ? `${dup}: ` : ""}duplicate key: each key may appear once (the second would silently win)`
-        : e.message.split("\n")[0];
+        : (e.message.split("\n")[0] ?? "").replace(/:$/, "");
     throw new GatehouseError("CONFIG_INVALID", `${file}${line ? `:${line}` : ""}: ${msg}`);
   }
   const raw = doc.toJS() ?? {};

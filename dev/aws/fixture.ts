@@ -140,7 +140,7 @@ export function loadFixture(file: string): World {
     const line = first.linePos?.[0]?.line;
     throw new GatehouseError(
       "BAD_FIXTURE",
-      `${file}${line ? `:${line}` : ""}: ${first.message.split("\n")[0]}`,
+      `${file}${line ? `:${line}` : ""}: ${(first.message.split("\n")[0] ?? "").replace(/:$/, "")}`,
     );
   }
   const parsed = fixtureSchema.safeParse(doc.toJS());

@@ -1,77 +1,150 @@
-// `gatehouse-dev stack` (`npm start`): the whole demo on one machine — the AWS emulator, the dev IdP
-// and the broker configured for them — each a real server on loopback, stopped together.
+// `gatehouse-dev stack` (`npm start`): the whole demo on one machine — the AWS emulator, the dev IdP, the
+// broker configured for them and a desktop agent — each a real server on loopback, all state in one demo
+// directory (never the user's ~/.gatehouse or ~/.aws/config), stopped together.
 
-import { createWriteStream, mkdirSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startBroker } from "../broker/app.ts";
 import { loadConfig } from "../broker/config.ts";
+import { socketAlive } from "../electron/agent/endpoint.ts";
+import { startAgentService } from "../electron/agent/service.ts";
 import { GatehouseError } from "../shared/errors.ts";
 import { buildWorld, DEMO_FIXTURE } from "./aws/command.ts";
 import { startEmulator } from "./aws/server.ts";
 import { startIdp } from "./idp/provider.ts";
 
-const USAGE = `usage: gatehouse-dev stack [--auto-login EMAIL] [--fresh]
+const USAGE = `usage: gatehouse-dev stack [options]
 
-Starts on 127.0.0.1: the AWS emulator (:7422, demo organisation, state in .tmp/demo/),
-the development IdP (:7421, users alice/bob/carol/dave@example.com) and the broker (:7420,
-dev/gatehouse.demo.yaml). Stop with Ctrl-C.
+Starts on 127.0.0.1 the AWS emulator, the development IdP, the broker (dev/gatehouse.demo.yaml) and a
+desktop agent, with all state in .tmp/demo/. Stop with Ctrl-C.
 
+  --aws-port N         emulator port (default 7422)
+  --idp-port N         IdP port (default 7421)
+  --broker-port N      broker port (default 7420)
   --auto-login EMAIL   the IdP signs every login in as EMAIL without its form
-  --fresh              forget the emulator's saved state and start from the demo fixture`;
+  --dir DIR            demo directory (default .tmp/demo)
+  --fresh              forget the demo directory's saved state first`;
+
+function port(value: string | undefined, fallback: number, name: string): number {
+  const n = value === undefined ? fallback : Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new GatehouseError("BAD_ARGUMENT", `--${name} must be 1-65535`);
+  return n;
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export async function runStack(argv: string[]): Promise<void> {
-  let values: { "auto-login"?: string; fresh?: boolean; help?: boolean };
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        "auto-login": { type: "string" },
-        fresh: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    console.error(`gatehouse-dev stack: ${(e as Error).message} [BAD_ARGUMENT]\n\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  const root = resolve(import.meta.dirname, "..");
-  const stateDir = resolve(root, ".tmp/demo");
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const statePath = resolve(stateDir, "aws-state.json");
-  if (values.fresh) {
-    const { rmSync } = await import("node:fs");
-    rmSync(statePath, { force: true });
-  }
-  try {
+    let values: Record<string, string | boolean | undefined>;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        strict: true,
+        options: {
+          "aws-port": { type: "string" },
+          "idp-port": { type: "string" },
+          "broker-port": { type: "string" },
+          "auto-login": { type: "string" },
+          dir: { type: "string" },
+          fresh: { type: "boolean" },
+          help: { type: "boolean", short: "h" },
+        },
+      }));
+    } catch (e) {
+      throw new GatehouseError("BAD_ARGUMENT", `${(e as Error).message}\n\n${USAGE}`);
+    }
+    if (values.help) {
+      console.log(USAGE);
+      return;
+    }
+    const awsPort = port(values["aws-port"] as string | undefined, 7422, "aws-port");
+    const idpPort = port(values["idp-port"] as string | undefined, 7421, "idp-port");
+    const brokerPort = port(values["broker-port"] as string | undefined, 7420, "broker-port");
+    const root = resolve(import.meta.dirname, "..");
+    const dir = resolve((values.dir as string | undefined) ?? resolve(root, ".tmp/demo"));
+    const home = resolve(dir, "home");
+    const awsConfig = resolve(dir, "aws-config");
+    const statePath = resolve(dir, "aws-state.json");
+
+    // A second stack says so instead of failing on a busy port.
+    if (
+      (await answers(`http://127.0.0.1:${brokerPort}/healthz`)) ||
+      (await socketAlive(resolve(home, "agent.sock")))
+    ) {
+      console.error(
+        `gatehouse-dev stack: a demo stack is already running (broker on :${brokerPort}, agent in ${home}); stop it with Ctrl-C first [ADDRESS_IN_USE]`,
+      );
+      process.exitCode = 1;
+      return;
+    }
+    if (values.fresh) rmSync(dir, { recursive: true, force: true });
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+
     const world = buildWorld({ fixture: DEMO_FIXTURE, state: statePath });
-    const aws = await startEmulator({ world, port: 7422 });
-    const idp = await startIdp({
-      port: 7421,
-      ...(values["auto-login"] ? { autoLogin: values["auto-login"] } : {}),
-    });
+    const aws = await startEmulator({ world, port: awsPort });
+    const autoLogin = values["auto-login"] as string | undefined;
+    const idp = await startIdp({ port: idpPort, ...(autoLogin ? { autoLogin } : {}) });
     const config = loadConfig(resolve(root, "dev/gatehouse.demo.yaml"));
+    config.listen.port = brokerPort;
+    config.oidc.issuer = idp.issuer;
+    config.aws.endpoint = aws.url;
+    config.aws.federation_url = `${aws.url}/federation`;
+    config.database = resolve(dir, "broker.sqlite");
     // The broker's JSON log goes to a file so that this terminal stays readable.
-    const logPath = resolve(stateDir, "broker.log");
+    const brokerLog = resolve(dir, "broker.log");
     const broker = await startBroker(config, {
-      logStream: createWriteStream(logPath, { flags: "a", mode: 0o600 }),
+      logStream: createWriteStream(brokerLog, { flags: "a", mode: 0o600 }),
     });
     await broker.syncer.syncAll();
-    console.log(`gatehouse demo stack is up:
-  AWS emulator  ${aws.url}   (demo organisation; IAM changes kept in ${statePath})
-  IdP           ${idp.issuer}   (alice, bob, carol, dave @example.com${values["auto-login"] ? `; auto-login ${values["auto-login"]}` : ""})
-  broker        ${broker.url}   (dev/gatehouse.demo.yaml; database ${config.database}; log ${logPath})
 
-Try: TOKEN=$(npx gatehouse-dev token alice@example.com)
-     curl -s -H "Authorization: Bearer $TOKEN" ${broker.url}/v1/roles
-The desktop agent and tray app join this stack in later releases. Ctrl-C stops everything.`);
+    // The demo agent: its own home and AWS config file; the dev IdP's tokens are worthless, so the demo
+    // keeps them in a 0600 file (an explicit choice, printed below) and works where no keychain runs.
+    const settingsPath = resolve(home, "settings.json");
+    if (!existsSync(settingsPath)) {
+      writeFileSync(
+        settingsPath,
+        `${JSON.stringify(
+          {
+            brokerUrl: broker.url,
+            issuer: idp.issuer,
+            tokenStore: "file",
+            manageAwsConfig: true,
+            awsConfigFile: awsConfig,
+            cliCommand: `node ${resolve(root, "bin/gatehouse.mjs")}`,
+          },
+          null,
+          2,
+        )}\n`,
+        { mode: 0o600 },
+      );
+    }
+    const agentEnv = { ...process.env, GATEHOUSE_HOME: home, AWS_CONFIG_FILE: awsConfig };
+    const agent = await startAgentService(agentEnv, { warn: () => undefined });
+
+    const gh = `node ${resolve(root, "bin/gatehouse.mjs")}`;
+    console.log(`Gatehouse demo stack is up (state in ${dir}):
+  AWS emulator  ${aws.url}   demo organisation: accounts prod 222222222222, staging 333333333333
+  IdP           ${idp.issuer}   users alice, bob, carol, dave @example.com${autoLogin ? ` (auto-login ${autoLogin})` : " (type the e-mail at its form)"}
+  broker        ${broker.url}   log ${brokerLog}
+  agent         ${agent.paths.socket}   refresh token in a demo file (tokenStore "file")
+
+In another terminal:
+  export GATEHOUSE_HOME=${home} AWS_CONFIG_FILE=${awsConfig}
+  ${gh} login --no-browser        # open the URL, sign in as alice@example.com
+  ${gh} roles                     # alice's roles; profiles are written to $AWS_CONFIG_FILE
+  aws sts get-caller-identity --profile staging-Developer --endpoint-url ${aws.url}
+Ctrl-C stops everything.`);
     const stop = async (signal: string) => {
+      await agent.stop();
       await broker.close();
       await idp.close();
       await aws.close();
@@ -89,9 +162,8 @@ The desktop agent and tray app join this stack in later releases. Ctrl-C stops e
     }
     if ((e as { code?: string }).code === "EADDRINUSE") {
       console.error(
-        "gatehouse-dev stack: a port of the stack (7420-7422) is already in use [ADDRESS_IN_USE]",
+        "gatehouse-dev stack: a port of the stack is already in use by another program [ADDRESS_IN_USE]",
       );
-      process.exitCode = 1;
       process.exit(1);
     }
     throw e;

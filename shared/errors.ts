@@ -20,6 +20,18 @@ export const ERRORS = {
   NOT_READY: { status: 503, title: "The broker has not finished its first sync." },
   IDP_UNAVAILABLE: { status: 503, title: "The identity provider could not be reached." },
   AUDIT_BROKEN: { status: 500, title: "The audit chain does not verify." },
+  NOT_SIGNED_IN: { status: 401, title: "Not signed in: run gatehouse login." },
+  SIGNIN_FAILED: { status: 401, title: "Sign-in did not complete." },
+  SIGNIN_TIMEOUT: { status: 408, title: "Sign-in timed out: nobody finished it in the browser." },
+  NO_KEYCHAIN: { status: 500, title: "No OS keychain is available to keep the sign-in." },
+  TOKEN_FILE_UNSAFE: { status: 500, title: "The token file is not private; Gatehouse will not use it." },
+  BROKER_UNREACHABLE: { status: 503, title: "The Gatehouse broker cannot be reached." },
+  AGENT_RUNNING: { status: 409, title: "A Gatehouse agent is already running." },
+  AGENT_UNREACHABLE: { status: 503, title: "The Gatehouse agent is not running or does not answer." },
+  SETTINGS_INVALID: { status: 500, title: "The Gatehouse settings file is invalid." },
+  FORBIDDEN_ORIGIN: { status: 403, title: "Requests from web pages are refused." },
+  METHOD_NOT_ALLOWED: { status: 405, title: "This method is not allowed here." },
+  CONFIG_CONFLICT: { status: 409, title: "The AWS config file clashes with Gatehouse's managed profiles." },
   INTERNAL: { status: 500, title: "An unexpected internal error happened." },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -1,16 +1,51 @@
-// Entry of the `gatehouse` command: dispatches to one file per subcommand.
+// Entry of the `gatehouse` command: one file per subcommand under commands/, each with its own usage.
 
-const USAGE = `usage: gatehouse <command>
+import { report } from "./io.ts";
 
-Gatehouse is being built; this release has no product commands yet.
-Development tools: gatehouse-dev aws --help`;
+const USAGE = `usage: gatehouse <command> [options]
 
-const [command] = process.argv.slice(2);
+  login [--no-browser]              sign in through your company's SSO
+  logout                            revoke and forget the sign-in
+  status [--json]                   who is signed in, broker, cached credentials
+  roles [--json] [filter]           the AWS roles you may use
+  console ROLE [--region R] [--url] open the AWS console as ROLE (or print the URL)
+  exec ROLE [--env] -- CMD…         run CMD with ROLE's credentials
+  export ROLE [--format F]          print ROLE's credentials as shell variables (sh, fish, powershell, json)
+  config generate [--dry-run]       write one AWS CLI profile per role into ~/.aws/config
+  credential-process --role ROLE    what AWS CLI profiles call (credential_process)
+  agent [stop | status]             run the background agent (started by itself when needed)
+
+ROLE is account-name/role-name, account-id/role-name or a role ARN. Each command has --help.`;
+
+const COMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<number> }>> = {
+  agent: () => import("./commands/agent.ts"),
+  login: () => import("./commands/login.ts"),
+  logout: () => import("./commands/logout.ts"),
+  status: () => import("./commands/status.ts"),
+  roles: () => import("./commands/roles.ts"),
+  config: () => import("./commands/config.ts"),
+  console: () => import("./commands/console.ts"),
+  export: () => import("./commands/export.ts"),
+  exec: () => import("./commands/exec.ts"),
+};
+
+const [command, ...rest] = process.argv.slice(2);
 if (command === undefined || command === "help" || command === "--help" || command === "-h") {
   console.log(USAGE);
 } else if (command === "--version" || command === "version") {
   console.log("gatehouse 0.1.0");
-} else {
+} else if (command === "credential-process") {
+  const { credentialProcess } = await import("./credential-process.mjs");
+  process.exitCode = await credentialProcess(rest);
+} else if (!Object.hasOwn(COMMANDS, command)) {
   console.error(`gatehouse: unknown command "${command}" [BAD_ARGUMENT]\n\n${USAGE}`);
   process.exitCode = 2;
+} else {
+  const role = rest.find((a) => !a.startsWith("-"));
+  try {
+    const code = await (await COMMANDS[command]!()).run(rest);
+    if (code >= 0) process.exitCode = code;
+  } catch (e) {
+    process.exitCode = report(e, role);
+  }
 }

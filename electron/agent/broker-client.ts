@@ -1,0 +1,107 @@
+// The agent's client for the broker's /v1 API: bearer token from the session, responses parsed with the
+// shared schemas, problem+json errors turned back into GatehouseErrors with the broker's codes.
+
+import type { z } from "zod";
+import {
+  type ConsoleResponse,
+  type CredentialsResponse,
+  consoleResponseSchema,
+  credentialsResponseSchema,
+  type Me,
+  meSchema,
+  problemSchema,
+  type Role,
+  rolesResponseSchema,
+} from "../../shared/api.ts";
+import { ERRORS, type ErrorCode, GatehouseError } from "../../shared/errors.ts";
+
+export interface TokenSource {
+  accessToken(opts?: { interactive?: boolean }): Promise<string>;
+  invalidate(): void;
+}
+
+export class BrokerClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly tokens: TokenSource,
+    /** Whether a call may start a browser sign-in when the session has lapsed (see Agent). */
+    private readonly interactive: () => boolean = () => true,
+    private readonly timeoutMs = 15_000,
+  ) {}
+
+  private async call<T extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: T,
+    body?: unknown,
+    retried = false,
+  ): Promise<z.infer<T>> {
+    const token = await this.tokens.accessToken({ interactive: this.interactive() });
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.baseUrl), {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      throw new GatehouseError(
+        "BROKER_UNREACHABLE",
+        `the broker at ${this.baseUrl} cannot be reached: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new GatehouseError(
+        "BROKER_UNREACHABLE",
+        `the broker answered ${res.status} with something that is not JSON`,
+      );
+    }
+    if (!res.ok) {
+      const p = problemSchema.safeParse(json);
+      const code =
+        p.success && p.data.code in ERRORS
+          ? (p.data.code as ErrorCode)
+          : res.status >= 500
+            ? "BROKER_UNREACHABLE"
+            : "INTERNAL";
+      // A token the broker refuses (expired early, keys rotated): drop it and try once with a fresh one.
+      if (code === "UNAUTHENTICATED" && !retried) {
+        this.tokens.invalidate();
+        return this.call(method, path, schema, body, true);
+      }
+      throw new GatehouseError(code, p.success ? p.data.detail : `the broker answered ${res.status}`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success)
+      throw new GatehouseError("INTERNAL", `the broker's answer to ${path} does not match the API`);
+    return parsed.data;
+  }
+
+  me(): Promise<Me> {
+    return this.call("GET", "/v1/me", meSchema);
+  }
+
+  async roles(): Promise<Role[]> {
+    return (await this.call("GET", "/v1/roles", rolesResponseSchema)).roles;
+  }
+
+  credentials(role: string, durationSeconds?: number): Promise<CredentialsResponse> {
+    return this.call("POST", "/v1/credentials", credentialsResponseSchema, {
+      role,
+      ...(durationSeconds ? { durationSeconds } : {}),
+    });
+  }
+
+  console(role: string, region?: string): Promise<ConsoleResponse> {
+    return this.call("POST", "/v1/console", consoleResponseSchema, { role, ...(region ? { region } : {}) });
+  }
+}

@@ -1,0 +1,160 @@
+// @ts-check
+// Talking to the agent's Unix socket from a CLI process, with Node built-ins only (this is on the path of
+// every `aws` call through credential_process): requests, and starting the agent when none runs.
+
+import { spawn } from "node:child_process";
+import { mkdirSync, openSync } from "node:fs";
+import { request } from "node:http";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** @param {NodeJS.ProcessEnv} env */
+export function agentHome(env = process.env) {
+  return resolve(env.GATEHOUSE_HOME || join(homedir(), ".gatehouse"));
+}
+
+/** @param {NodeJS.ProcessEnv} env */
+export function socketPath(env = process.env) {
+  const home = agentHome(env);
+  return process.platform === "win32"
+    ? `\\\\.\\pipe\\gatehouse-${Buffer.from(home).toString("base64url").slice(0, 40)}`
+    : join(home, "agent.sock");
+}
+
+export class AgentError extends Error {
+  /** @param {string} code @param {string} message */
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/**
+ * One request to the agent. Resolves with the parsed JSON body; rejects with AgentError (the agent's
+ * code) or with the socket error (ENOENT / ECONNREFUSED when no agent runs).
+ * @param {string} method @param {string} path @param {unknown} [body] @param {NodeJS.ProcessEnv} [env]
+ * @param {(line: unknown) => void} [onLine] receives each line of a streamed (NDJSON) answer
+ * @returns {Promise<any>}
+ */
+export function agentRequest(method, path, body, env = process.env, onLine) {
+  return new Promise((resolvePromise, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      {
+        socketPath: socketPath(env),
+        method,
+        path,
+        headers: payload
+          ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
+          : {},
+      },
+      (res) => {
+        let buf = "";
+        /** @type {unknown} */
+        let last;
+        res.setEncoding("utf8");
+        res.on("data", (chunk) => {
+          buf += chunk;
+          if (!onLine) return;
+          let nl = buf.indexOf("\n");
+          while (nl >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (line) {
+              last = JSON.parse(line);
+              onLine(last);
+            }
+            nl = buf.indexOf("\n");
+          }
+        });
+        res.on("end", () => {
+          let json;
+          try {
+            json = onLine && !buf.trim() ? last : JSON.parse(buf);
+          } catch {
+            return reject(
+              new AgentError("AGENT_UNREACHABLE", "the agent answered something that is not JSON"),
+            );
+          }
+          if ((res.statusCode ?? 500) >= 400) {
+            return reject(
+              new AgentError(
+                json?.code ?? "INTERNAL",
+                json?.detail ?? `the agent answered ${res.statusCode}`,
+              ),
+            );
+          }
+          resolvePromise(json);
+        });
+      },
+    );
+    req.on("error", reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+/** @param {unknown} e */
+export function noAgent(e) {
+  const code = /** @type {{ code?: string }} */ (e).code;
+  return code === "ENOENT" || code === "ECONNREFUSED" || code === "ENOTSOCK";
+}
+
+/**
+ * Start `gatehouse agent` in the background (like gpg-agent) and wait until it answers.
+ * @param {NodeJS.ProcessEnv} env
+ */
+export async function startAgentInBackground(env = process.env) {
+  const home = agentHome(env);
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const log = openSync(join(home, "agent.log"), "a", 0o600);
+  const bin = join(dirname(fileURLToPath(import.meta.url)), "../../bin/gatehouse.mjs");
+  const child = spawn(process.execPath, [bin, "agent"], { detached: true, stdio: ["ignore", log, log], env });
+  child.unref();
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      await agentRequest("GET", "/v1/status", undefined, env);
+      return;
+    } catch (e) {
+      if (!noAgent(e)) throw e;
+    }
+  }
+  throw new AgentError("AGENT_UNREACHABLE", `the agent did not start; see ${join(home, "agent.log")}`);
+}
+
+/**
+ * A request that starts the agent first when none runs (unless GATEHOUSE_NO_AUTOSTART=1).
+ * @param {string} method @param {string} path @param {unknown} [body] @param {NodeJS.ProcessEnv} [env]
+ * @param {(line: unknown) => void} [onLine]
+ */
+export async function callAgent(method, path, body, env = process.env, onLine) {
+  try {
+    return await agentRequest(method, path, body, env, onLine);
+  } catch (e) {
+    if (!noAgent(e)) throw e;
+    if (env.GATEHOUSE_NO_AUTOSTART === "1") {
+      throw new AgentError("AGENT_UNREACHABLE", "the agent is not running: start it with `gatehouse agent`");
+    }
+    await startAgentInBackground(env);
+    return agentRequest(method, path, body, env, onLine);
+  }
+}
+
+/** One line a person understands for each code the agent may answer. @param {string} code @param {string} detail @param {string} [role] */
+export function explain(code, detail, role) {
+  switch (code) {
+    case "NOT_SIGNED_IN":
+      return "not signed in: run `gatehouse login`";
+    case "ROLE_NOT_FOUND":
+      return `no access to ${role ?? "that role"}: \`gatehouse roles\` lists the roles you may use`;
+    case "BROKER_UNREACHABLE":
+      return `broker unreachable: ${detail}`;
+    case "AGENT_UNREACHABLE":
+      return detail;
+    default:
+      return detail;
+  }
+}

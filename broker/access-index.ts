@@ -28,6 +28,8 @@ export class AccessIndex {
   private readonly byArn = new Map<string, IndexedRole>();
   private readonly byPrincipal = new Map<string, Set<string>>();
   private readonly byAccount = new Map<string, Set<string>>();
+  /** account id → role name → the ARNs of that name (one, in practice), latest upsert last. */
+  private readonly byName = new Map<string, Map<string, string[]>>();
 
   constructor(
     private readonly keys: AccessTagKeys,
@@ -49,6 +51,12 @@ export class AccessIndex {
       if (set?.size === 0) this.byPrincipal.delete(p);
     }
     this.byAccount.get(old.role.accountId)?.delete(arn);
+    const names = this.byName.get(old.role.accountId);
+    const arns = names?.get(old.role.name);
+    if (arns) {
+      arns.splice(arns.indexOf(arn), 1);
+      if (arns.length === 0) names!.delete(old.role.name);
+    }
   }
 
   upsertRole(role: SyncedRole): void {
@@ -69,6 +77,17 @@ export class AccessIndex {
     const acct = this.byAccount.get(role.accountId) ?? new Set<string>();
     acct.add(role.arn);
     this.byAccount.set(role.accountId, acct);
+    const names = this.byName.get(role.accountId) ?? new Map<string, string[]>();
+    const arns = names.get(role.name);
+    if (arns) arns.push(role.arn);
+    else names.set(role.name, [role.arn]);
+    this.byName.set(role.accountId, names);
+  }
+
+  /** The role named `roleName` in account `accountId`: a map look-up, not a walk over the account's roles. */
+  private named(accountId: string, roleName: string): IndexedRole | undefined {
+    const arns = this.byName.get(accountId)?.get(roleName);
+    return arns ? this.byArn.get(arns[arns.length - 1]!) : undefined;
   }
 
   /** Swap one account's roles for a fresh set (after a sync of that account). */
@@ -102,17 +121,10 @@ export class AccessIndex {
     if (ref.kind === "arn") {
       entry = this.byArn.get(ref.arn);
     } else {
-      for (const arn of this.byAccount.get(ref.account) ?? []) {
-        const e = this.byArn.get(arn)!;
-        if (e.role.name === ref.role) entry = e;
-      }
+      entry = this.named(ref.account, ref.role);
       if (!entry) {
         for (const [id, name] of this.accountNames) {
-          if (name !== ref.account) continue;
-          for (const arn of this.byAccount.get(id) ?? []) {
-            const e = this.byArn.get(arn)!;
-            if (e.role.name === ref.role) entry = e;
-          }
+          if (name === ref.account) entry = this.named(id, ref.role) ?? entry;
         }
       }
     }

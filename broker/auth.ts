@@ -1,6 +1,7 @@
 // Bearer-token authentication: OIDC access tokens (JWT) checked against the IdP's JWKS from discovery,
 // with issuer, audience, bounded clock skew and a pinned list of asymmetric algorithms.
 
+import { createHash } from "node:crypto";
 import { createRemoteJWKSet, customFetch, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import { GatehouseError } from "../shared/errors.ts";
 import type { BrokerConfig } from "./config.ts";
@@ -9,6 +10,8 @@ export interface Principal {
   email: string;
   groups: string[];
   subject: string;
+  /** Epoch milliseconds of the token's `exp`. */
+  expiresAt: number;
 }
 
 function claimAt(payload: JWTPayload, path: string): unknown {
@@ -38,6 +41,12 @@ export class TokenVerifier {
    * any well-formed token, signed or not, would make the broker ask the IdP again, bypassing the JWKS
    * cooldown. */
   private idpQuietUntil = 0;
+
+  /**
+   * Verified tokens, keyed by the SHA-256 of the whole token (two different tokens never share an entry),
+   * kept until the token expires or at most a minute: a desktop sends the same token on every call.
+   */
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
 
   constructor(private readonly oidc: BrokerConfig["oidc"]) {}
 
@@ -103,6 +112,16 @@ export class TokenVerifier {
     if (!authorization) throw unauthenticated("no Authorization header");
     const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization);
     if (!m) throw unauthenticated("Authorization must be 'Bearer <JWT>'");
+    const key = createHash("sha256").update(m[1]!).digest("base64");
+    const hit = this.verified.get(key);
+    if (hit && hit.until > Date.now()) return hit.principal;
+    const principal = await this.verifyJwt(m[1]!);
+    if (this.verified.size >= 10_000) this.verified.clear();
+    this.verified.set(key, { principal, until: Math.min(principal.expiresAt, Date.now() + 60_000) });
+    return principal;
+  }
+
+  private async verifyJwt(token: string): Promise<Principal> {
     let jwks: ReturnType<typeof createRemoteJWKSet>;
     try {
       jwks = await this.keys();
@@ -111,7 +130,7 @@ export class TokenVerifier {
     }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(m[1]!, jwks, {
+      ({ payload } = await jwtVerify(token, jwks, {
         issuer: this.oidc.issuer,
         audience: this.oidc.audience,
         algorithms: this.oidc.algorithms,
@@ -135,6 +154,7 @@ export class TokenVerifier {
       email: email.toLowerCase(),
       groups: groups.map((g) => (lower ? g.toLowerCase() : g)),
       subject: String(payload.sub),
+      expiresAt: (payload.exp ?? 0) * 1000,
     };
   }
 }

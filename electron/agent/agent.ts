@@ -170,7 +170,8 @@ export class Agent {
         accountId: r.accountId,
         role: r.roleName,
       }),
-      role: r.ref,
+      // An account name with spaces cannot sit in a credential_process line unquoted; its id can.
+      role: /\s/.test(r.ref) ? `${r.accountId}/${r.roleName}` : r.ref,
       region: this.settings.region,
     }));
     const block = renderManagedBlock(profiles, { command: this.opts.command ?? this.settings.cliCommand });

@@ -22,5 +22,7 @@ export async function run(argv: string[]): Promise<number> {
     command,
     mode: values.env ? "env" : "server",
     getCredentials: () => credentialsFor(role),
+    // A command killed by a signal makes `gatehouse exec` die by the same signal, as a shell expects.
+    reraise: true,
   });
 }

@@ -1,0 +1,206 @@
+// The tray app's logic in plain Node (no Electron import): the agent service, favourites and recent
+// roles, UI settings, clipboard texts and console opening. Electron's main process and the browser
+// tests host the same object.
+
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Role } from "../../shared/api.ts";
+import type { DesktopStatus, UiSettings } from "../../shared/ipc.ts";
+import { findRole } from "../agent/agent.ts";
+import { profileName } from "../agent/aws-config.ts";
+import { formatExport } from "../agent/export.ts";
+import { type AgentService, startAgentService } from "../agent/service.ts";
+import { loadSettings, saveSettings } from "../agent/settings.ts";
+
+const RECENT_LIMIT = 8;
+
+interface UiState {
+  favourites: string[];
+  recent: string[];
+  consoleMode: "browser" | "window";
+  launchAtLogin: boolean;
+  theme: "system" | "light" | "dark";
+}
+
+export interface ConsoleOpener {
+  /** Open a federated console URL for a role, in the browser or an app window. */
+  open(url: string, role: Role, mode: "browser" | "window", expiresAt: string): Promise<void>;
+  /** Open console windows (the tray lists them). */
+  windows?(): { role: string; expiresAt: string }[];
+}
+
+export class DesktopCore {
+  private state: UiState;
+  private readonly statePath: string;
+
+  constructor(
+    readonly service: AgentService,
+    private readonly opener: ConsoleOpener,
+    private readonly hooks: { launchAtLogin?: (on: boolean) => void } = {},
+  ) {
+    this.statePath = join(service.paths.home, "ui.json");
+    this.state = {
+      favourites: [],
+      recent: [],
+      consoleMode: "browser",
+      launchAtLogin: false,
+      theme: "system",
+    };
+    if (existsSync(this.statePath)) {
+      try {
+        this.state = {
+          ...this.state,
+          ...(JSON.parse(readFileSync(this.statePath, "utf8")) as Partial<UiState>),
+        };
+      } catch {
+        // A broken UI state file only loses favourites and recents; the agent's settings are elsewhere.
+      }
+    }
+  }
+
+  static async start(
+    env: NodeJS.ProcessEnv,
+    opener: ConsoleOpener,
+    hooks: { launchAtLogin?: (on: boolean) => void } = {},
+  ) {
+    return new DesktopCore(await startAgentService(env, { warn: () => undefined }), opener, hooks);
+  }
+
+  private save(): void {
+    const tmp = `${this.statePath}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(this.state, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, this.statePath);
+  }
+
+  private get agent() {
+    return this.service.agent;
+  }
+
+  async status(): Promise<DesktopStatus> {
+    const s = await this.agent.status();
+    return {
+      signedIn: s.signedIn,
+      email: s.email,
+      groups: s.groups,
+      brokerUrl: s.brokerUrl,
+      brokerReachable: s.brokerReachable,
+      cached: s.cached,
+    };
+  }
+
+  signIn() {
+    return this.agent.login();
+  }
+
+  async signOut(): Promise<{ signedIn: false }> {
+    await this.agent.logout();
+    return { signedIn: false };
+  }
+
+  roles(refresh?: boolean): Promise<Role[]> {
+    return this.agent.roles(refresh ?? false);
+  }
+
+  private async role(ref: string): Promise<Role> {
+    return this.agent.resolve(ref);
+  }
+
+  private touchRecent(ref: string): void {
+    this.state.recent = [ref, ...this.state.recent.filter((r) => r !== ref)].slice(0, RECENT_LIMIT);
+    this.save();
+  }
+
+  async openConsole(ref: string, region?: string) {
+    const out = await this.agent.console(ref, region);
+    const mode = this.state.consoleMode;
+    await this.opener.open(out.url, out.role, mode, out.expiresAt);
+    this.touchRecent(out.role.ref);
+    return { url: out.url, expiresAt: out.expiresAt, openedIn: mode };
+  }
+
+  async copyText(ref: string, kind: "profile" | "credentialProcess" | "envExport") {
+    const role = await this.role(ref);
+    const settings = this.agent.settings;
+    let text: string;
+    if (kind === "profile") {
+      text = profileName(settings.profileTemplate, {
+        account: role.accountName,
+        accountId: role.accountId,
+        role: role.roleName,
+      });
+    } else if (kind === "credentialProcess") {
+      text = `credential_process = ${settings.cliCommand} credential-process --role ${role.ref}`;
+    } else {
+      const c = await this.agent.credentials(role.ref);
+      text = formatExport(c, "sh", role.ref);
+    }
+    this.touchRecent(role.ref);
+    return { text };
+  }
+
+  favourites(): string[] {
+    return this.state.favourites;
+  }
+
+  setFavourite(ref: string, favourite: boolean): string[] {
+    const rest = this.state.favourites.filter((r) => r !== ref);
+    this.state.favourites = favourite ? [...rest, ref] : rest;
+    this.save();
+    return this.state.favourites;
+  }
+
+  recent(): string[] {
+    return this.state.recent;
+  }
+
+  getSettings(): UiSettings {
+    const s = this.agent.settings;
+    return {
+      brokerUrl: s.brokerUrl,
+      consoleMode: this.state.consoleMode,
+      refreshWindowSeconds: s.refreshWindowSeconds,
+      profileTemplate: s.profileTemplate,
+      launchAtLogin: this.state.launchAtLogin,
+      theme: this.state.theme,
+    };
+  }
+
+  /** Agent settings are written to settings.json (the agent reads them at its next start); UI ones apply now. */
+  updateSettings(patch: Partial<UiSettings>): UiSettings {
+    const paths = this.service.paths;
+    const agentPatch = {
+      ...(patch.brokerUrl !== undefined ? { brokerUrl: patch.brokerUrl } : {}),
+      ...(patch.refreshWindowSeconds !== undefined
+        ? { refreshWindowSeconds: patch.refreshWindowSeconds }
+        : {}),
+      ...(patch.profileTemplate !== undefined ? { profileTemplate: patch.profileTemplate } : {}),
+    };
+    if (Object.keys(agentPatch).length > 0) {
+      const next = { ...loadSettings(paths), ...agentPatch };
+      saveSettings(paths, next);
+      Object.assign(this.agent.settings, agentPatch);
+    }
+    if (patch.consoleMode) this.state.consoleMode = patch.consoleMode;
+    if (patch.theme) this.state.theme = patch.theme;
+    if (patch.launchAtLogin !== undefined) {
+      this.state.launchAtLogin = patch.launchAtLogin;
+      this.hooks.launchAtLogin?.(patch.launchAtLogin);
+    }
+    this.save();
+    return this.getSettings();
+  }
+
+  consoleWindows() {
+    const now = Date.now();
+    return (this.opener.windows?.() ?? []).map((w) => ({ ...w, expired: Date.parse(w.expiresAt) <= now }));
+  }
+
+  /** Resolve a role reference against the person's roles without asking the broker again. */
+  async findRole(ref: string): Promise<Role | undefined> {
+    return findRole(await this.agent.roles(), ref);
+  }
+
+  stop(): Promise<void> {
+    return this.service.stop();
+  }
+}

@@ -14,6 +14,7 @@ const USAGE = `usage: gatehouse <command> [options]
   config generate [--dry-run]       write one AWS CLI profile per role into ~/.aws/config
   credential-process --role ROLE    what AWS CLI profiles call (credential_process)
   agent [stop | status]             run the background agent (started by itself when needed)
+  policy lint FILE [--json]         check an IAM policy: errors, warnings and its risk level
 
 ROLE is account-name/role-name, account-id/role-name or a role ARN. Each command has --help.`;
 
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<numb
   console: () => import("./commands/console.ts"),
   export: () => import("./commands/export.ts"),
   exec: () => import("./commands/exec.ts"),
+  policy: () => import("./commands/policy.ts"),
 };
 
 const [command, ...rest] = process.argv.slice(2);

@@ -103,7 +103,12 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   app.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "unmatched";
     req.log.info(
-      { method: req.method, url: req.url.split("?")[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      {
+        method: req.method,
+        url: req.url.split("?")[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
       "request",
     );
     metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });

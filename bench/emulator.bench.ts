@@ -12,7 +12,15 @@ import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { HttpRequest, HttpResponse } from "@smithy/protocol-http";
 import { CENTRAL_ACCOUNT, DEMO_KEY, generateWorld } from "../dev/aws/fixture.ts";
 import { startEmulator } from "../dev/aws/server.ts";
-import { type BareServer, bareClient, defineBench, describe, formatBytes, startBareServer } from "./lib.ts";
+// Aliased: biome's Playwright rules take a call named `describe` for a test suite.
+import {
+  type BareServer,
+  bareClient,
+  defineBench,
+  describe as describeResult,
+  formatBytes,
+  startBareServer,
+} from "./lib.ts";
 
 export const CONCURRENCIES = [1, 16] as const;
 export type EmulatorCall = "assume-role" | "gaad-1000";
@@ -216,7 +224,7 @@ defineBench({
               note: `${plan.short}, SDK → emulator`,
             },
           ]);
-          const sentence = describe(r!, {
+          const sentence = describeResult(r!, {
             name: `${plan.label} c=${c}`,
             baseline: "the bare HTTP round trip",
           });

@@ -154,7 +154,12 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     },
     async close() {
       syncer.stop();
+      // In-flight requests get a short grace; then keep-alive connections are cut so close never hangs
+      // for the 72 s keep-alive timeout.
+      const grace = setTimeout(() => app.server.closeAllConnections(), 2000);
+      grace.unref();
       await app.close();
+      clearTimeout(grace);
       aws.destroy();
       store.close();
     },

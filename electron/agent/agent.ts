@@ -87,8 +87,16 @@ export class Agent {
 
   /** The person's roles, cached for a minute; one broker call at a time. */
   async roles(refresh = false): Promise<Role[]> {
-    if (!refresh && this.rolesCache && Date.now() - this.rolesCache.at < ROLES_TTL_MS)
+    if (!refresh && this.rolesCache) {
+      // A list over a minute old is still served at once and refreshed behind the caller: a warm
+      // credential_process call never waits on the broker for the list.
+      if (Date.now() - this.rolesCache.at >= ROLES_TTL_MS) this.fetchRoles().catch(() => undefined);
       return this.rolesCache.roles;
+    }
+    return this.fetchRoles();
+  }
+
+  private fetchRoles(): Promise<Role[]> {
     this.rolesInflight ??= this.reachable(this.broker.roles())
       .then(async (roles) => {
         const before = this.rolesCache?.roles.map((r) => r.arn).join("\n");
@@ -105,7 +113,16 @@ export class Agent {
   }
 
   async resolve(input: string): Promise<Role> {
-    let role = findRole(await this.roles(), input);
+    let roles: Role[];
+    try {
+      roles = await this.roles();
+    } catch (e) {
+      // The broker is down and the list is over a minute old: it still names the roles, so credentials
+      // cached for them keep being served until they expire (the cache never serves expired ones).
+      if (!(e instanceof GatehouseError && e.code === "BROKER_UNREACHABLE") || !this.rolesCache) throw e;
+      roles = this.rolesCache.roles;
+    }
+    let role = findRole(roles, input);
     // A role granted a moment ago is not in a minute-old list yet: look once more before saying no.
     if (!role) role = findRole(await this.roles(true), input);
     if (!role)

@@ -37,6 +37,8 @@ export class CredentialCache {
   private readonly inflight = new Map<string, Promise<CachedCredentials>>();
   private readonly now: () => number;
   private readonly minValidityMs: number;
+  /** Bumped by clear(): a fetch begun before (another person's, after a sign-out) must not fill the cache. */
+  private generation = 0;
 
   constructor(
     private readonly fetch: (key: string) => Promise<CachedCredentials>,
@@ -48,18 +50,20 @@ export class CredentialCache {
 
   /** One fetch per key at a time; a failed fetch is not remembered. */
   private refresh(key: string): Promise<CachedCredentials> {
-    let p = this.inflight.get(key);
-    if (!p) {
-      p = this.fetch(key)
-        .then((c) => {
-          if (!c.accessKeyId || !c.secretAccessKey || !c.sessionToken)
-            throw new Error("the broker returned empty credentials");
-          this.entries.set(key, c);
-          return c;
-        })
-        .finally(() => this.inflight.delete(key));
-      this.inflight.set(key, p);
-    }
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const generation = this.generation;
+    const p: Promise<CachedCredentials> = this.fetch(key)
+      .then((c) => {
+        if (!c.accessKeyId || !c.secretAccessKey || !c.sessionToken)
+          throw new Error("the broker returned empty credentials");
+        if (generation === this.generation) this.entries.set(key, c);
+        return c;
+      })
+      .finally(() => {
+        if (this.inflight.get(key) === p) this.inflight.delete(key);
+      });
+    this.inflight.set(key, p);
     return p;
   }
 
@@ -87,6 +91,8 @@ export class CredentialCache {
   }
 
   clear(): void {
+    this.generation++;
     this.entries.clear();
+    this.inflight.clear();
   }
 }

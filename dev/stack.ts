@@ -13,6 +13,7 @@ import { GatehouseError } from "../shared/errors.ts";
 import { buildWorld, DEMO_FIXTURE } from "./aws/command.ts";
 import { startEmulator } from "./aws/server.ts";
 import { startIdp } from "./idp/provider.ts";
+import { tryStartTrayApp } from "./tray-launch.ts";
 
 const USAGE = `usage: gatehouse-dev stack [options]
 
@@ -128,14 +129,18 @@ export async function runStack(argv: string[]): Promise<void> {
       );
     }
     const agentEnv = { ...process.env, GATEHOUSE_HOME: home, AWS_CONFIG_FILE: awsConfig };
-    const agent = await startAgentService(agentEnv, { warn: () => undefined });
+    // The tray app hosts the agent where Electron can start; otherwise a headless agent serves the same home.
+    const tray = await tryStartTrayApp(agentEnv);
+    const agent =
+      tray === "started" ? undefined : await startAgentService(agentEnv, { warn: () => undefined });
 
     const gh = `node ${resolve(root, "bin/gatehouse.mjs")}`;
     console.log(`Gatehouse demo stack is up (state in ${dir}):
   AWS emulator  ${aws.url}   demo organisation: accounts prod 222222222222, staging 333333333333
   IdP           ${idp.issuer}   users alice, bob, carol, dave @example.com${autoLogin ? ` (auto-login ${autoLogin})` : " (type the e-mail at its form)"}
   broker        ${broker.url}   log ${brokerLog}
-  agent         ${agent.paths.socket}   refresh token in a demo file (tokenStore "file")
+  agent         ${resolve(home, "agent.sock")}   ${agent ? "headless" : "in the tray app"}; refresh token in a demo file (tokenStore "file")
+  tray app      ${tray === "started" ? "started" : `not started: ${tray}`}
 
 In another terminal:
   export GATEHOUSE_HOME=${home} AWS_CONFIG_FILE=${awsConfig}
@@ -144,7 +149,7 @@ In another terminal:
   aws sts get-caller-identity --profile staging-Developer --endpoint-url ${aws.url}
 Ctrl-C stops everything.`);
     const stop = async (signal: string) => {
-      await agent.stop();
+      await agent?.stop();
       await broker.close();
       await idp.close();
       await aws.close();

@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # `npm test`: installs what the tests need, then runs every test inside a private D-Bus session with an
-# unlocked gnome-keyring (the real Secret Service), and ends with one line "N passed, N failed".
+# unlocked gnome-keyring (the real Secret Service): vitest (unit and integration), then the Playwright browser
+# tests (`npm run test:e2e`: renderer build + Chromium). Ends with one line "N passed, N failed" over both.
+# Arguments go to vitest only; the browser tests always run in full.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash test/system-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 mkdir -p .tmp
-rm -f .tmp/vitest.json
+rm -f .tmp/vitest.json .tmp/playwright.json
 # The keyring's password only unlocks this throw-away session's keyring.
 dbus-run-session -- bash -c '
   printf "gatehouse-test\n" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
+  vitest=$?
+  npm run --silent test:e2e
+  e2e=$?
+  [ $vitest -eq 0 ] && [ $e2e -eq 0 ]
 ' vitest "$@"
 status=$?
-node test/summary.mjs .tmp/vitest.json
+node test/summary.mjs .tmp/vitest.json .tmp/playwright.json
 summary=$?
 [ $status -eq 0 ] && [ $summary -eq 0 ] || exit 1

@@ -1,0 +1,160 @@
+// The tray menu as plain data: what it lists (the signed-in user, favourite and recent roles, open
+// console windows) and what each item does. tray.ts turns the model into an Electron Menu; the
+// decisions live here, unit-tested.
+
+import type { Channel } from "../../shared/ipc.ts";
+import type { ConsoleWindowInfo } from "./console-windows.ts";
+
+export type TrayAction =
+  | { kind: "showWindow" }
+  | { kind: "signIn" }
+  | { kind: "signOut" }
+  | { kind: "quit" }
+  | { kind: "openConsole"; role: string }
+  | { kind: "copy"; role: string; what: "profile" | "envExport" }
+  | { kind: "focusConsole"; role: string }
+  | { kind: "closeConsole"; role: string };
+
+export type TrayItem =
+  | { type: "separator" }
+  | { type: "item"; label: string; enabled: boolean; action?: TrayAction; submenu?: TrayItem[] };
+
+export interface TrayModel {
+  signedIn: boolean;
+  email: string | null;
+  favourites: readonly string[];
+  recent: readonly string[];
+  consoles: readonly ConsoleWindowInfo[];
+}
+
+export const MAX_FAVOURITES = 10;
+export const MAX_RECENT = 5;
+
+/** IPC calls after which the tray menu is rebuilt (they change what it shows). */
+export const TRAY_REFRESH_CHANNELS: ReadonlySet<Channel> = new Set<Channel>([
+  "signIn",
+  "signOut",
+  "setFavourite",
+  "openConsole",
+  "copyText",
+]);
+
+/** Menu labels treat "&" as a mnemonic marker on Windows and Linux; "&&" shows one "&". */
+export function menuLabel(text: string): string {
+  return text.replaceAll("&", "&&");
+}
+
+/** "42 min left", "1 h 5 min left", "under a minute left", "expired". */
+export function formatTimeLeft(secondsLeft: number): string {
+  if (!(secondsLeft > 0)) return "expired";
+  if (secondsLeft < 60) return "under a minute left";
+  const minutes = Math.floor(secondsLeft / 60);
+  if (minutes < 60) return `${minutes} min left`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m === 0 ? `${h} h left` : `${h} h ${m} min left`;
+}
+
+const item = (label: string, action?: TrayAction, submenu?: TrayItem[]): TrayItem => ({
+  type: "item",
+  label: menuLabel(label),
+  enabled: true,
+  ...(action ? { action } : {}),
+  ...(submenu ? { submenu } : {}),
+});
+const heading = (label: string): TrayItem => ({ type: "item", label: menuLabel(label), enabled: false });
+const separator: TrayItem = { type: "separator" };
+
+/**
+ * A role's entry: a submenu whose first item opens its console (menus cannot both open a submenu and
+ * act on a click), then the two copies people want from a tray.
+ */
+function roleItem(role: string): TrayItem {
+  return item(role, undefined, [
+    item("Open console", { kind: "openConsole", role }),
+    item("Copy profile name", { kind: "copy", role, what: "profile" }),
+    item("Copy env export", { kind: "copy", role, what: "envExport" }),
+  ]);
+}
+
+function consoleItem(c: ConsoleWindowInfo): TrayItem {
+  if (c.expired) {
+    return item(`${c.role} — expired`, undefined, [
+      item("Re-open console", { kind: "openConsole", role: c.role }),
+      item("Close window", { kind: "closeConsole", role: c.role }),
+    ]);
+  }
+  return item(`${c.role} — ${formatTimeLeft(c.secondsLeft)}`, undefined, [
+    item("Show window", { kind: "focusConsole", role: c.role }),
+    item("Close window", { kind: "closeConsole", role: c.role }),
+  ]);
+}
+
+export function buildTrayMenu(m: TrayModel): TrayItem[] {
+  const out: TrayItem[] = [];
+  if (m.signedIn) {
+    out.push(heading(`Signed in as ${m.email ?? "unknown user"}`));
+    const favourites = m.favourites.slice(0, MAX_FAVOURITES);
+    const recent = m.recent.filter((r) => !m.favourites.includes(r)).slice(0, MAX_RECENT);
+    if (favourites.length > 0) out.push(separator, heading("Favourites"), ...favourites.map(roleItem));
+    if (recent.length > 0) out.push(separator, heading("Recent"), ...recent.map(roleItem));
+    if (favourites.length === 0 && recent.length === 0) out.push(heading("No favourite or recent roles yet"));
+  } else {
+    out.push(heading("Not signed in"));
+  }
+  if (m.consoles.length > 0) {
+    const expired = m.consoles.filter((c) => c.expired).length;
+    out.push(
+      separator,
+      heading(expired > 0 ? `Open consoles (${expired} expired)` : "Open consoles"),
+      ...m.consoles.map(consoleItem),
+    );
+  }
+  out.push(separator, item("Open Gatehouse", { kind: "showWindow" }));
+  out.push(m.signedIn ? item("Sign out", { kind: "signOut" }) : item("Sign in…", { kind: "signIn" }));
+  out.push(separator, item("Quit Gatehouse", { kind: "quit" }));
+  return out;
+}
+
+/** The tray icon file for a platform: a template image on macOS (it follows the menu bar's colours). */
+export function trayIconFile(platform: NodeJS.Platform): string {
+  return platform === "darwin" ? "trayTemplate.png" : "tray.png";
+}
+
+/** What tray actions do, as functions (main.ts passes the core, the clipboard, the windows). */
+export interface TrayEffects {
+  openConsole(role: string): Promise<unknown>;
+  copyText(role: string, kind: "profile" | "envExport"): Promise<{ text: string }>;
+  writeClipboard(text: string): void;
+  signIn(): Promise<unknown>;
+  signOut(): Promise<unknown>;
+  showWindow(): void;
+  focusConsole(role: string): void;
+  closeConsole(role: string): void;
+  quit(): void;
+}
+
+export async function runTrayAction(action: TrayAction, fx: TrayEffects): Promise<void> {
+  switch (action.kind) {
+    case "openConsole":
+      await fx.openConsole(action.role);
+      return;
+    case "copy":
+      fx.writeClipboard((await fx.copyText(action.role, action.what)).text);
+      return;
+    case "signIn":
+      await fx.signIn();
+      return;
+    case "signOut":
+      await fx.signOut();
+      return;
+    case "showWindow":
+      return fx.showWindow();
+    case "focusConsole":
+      return fx.focusConsole(action.role);
+    case "closeConsole":
+      return fx.closeConsole(action.role);
+    case "quit":
+      return fx.quit();
+  }
+}

@@ -1,0 +1,51 @@
+// What someone with no roles at all sees: why, and what to do about it.
+
+import { Icon } from "./Icon.tsx";
+
+export function EmptyState({
+  email,
+  groups,
+  onRefresh,
+}: {
+  email: string | null;
+  groups: readonly string[];
+  onRefresh(): void;
+}) {
+  return (
+    <section className="empty-state" aria-labelledby="empty-title">
+      <div className="empty-icon" aria-hidden="true">
+        <Icon name="lock" />
+      </div>
+      <h2 id="empty-title">You can't use any AWS role yet</h2>
+      <p>
+        Signed in as <strong>{email ?? "you"}</strong>
+        {groups.length > 0 ? (
+          <>
+            {" "}
+            (groups: <span className="mono">{groups.join(", ")}</span>)
+          </>
+        ) : (
+          ", in no groups"
+        )}
+        , but no role names you or your groups.
+      </p>
+      <ol className="empty-steps">
+        <li>
+          <strong>Ask for access.</strong> Your approvers grant roles by tag: a role's{" "}
+          <code>gatehouse-authorized</code> tag lists the groups and people who may use it.
+        </li>
+        <li>
+          <strong>Request it here soon.</strong> The request panel is coming; until then, ask an approver or
+          your platform team to tag the role for you.
+        </li>
+        <li>
+          <strong>Then check again.</strong> A new grant shows up at once.
+        </li>
+      </ol>
+      <button type="button" className="btn primary" onClick={onRefresh}>
+        <Icon name="refresh" />
+        Check again
+      </button>
+    </section>
+  );
+}

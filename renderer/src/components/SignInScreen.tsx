@@ -1,0 +1,95 @@
+// The first screen: one button that signs in through the company's SSO in the system browser.
+
+import { useRef, useState } from "react";
+import { errorCode, errorText, gatehouse } from "../gatehouse.ts";
+import { Icon } from "./Icon.tsx";
+
+interface Props {
+  brokerUrl: string | null;
+  onSignedIn(): void;
+  onOpenSettings(): void;
+}
+
+export function SignInScreen({ brokerUrl, onSignedIn, onOpenSettings }: Props) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<{ code?: string; text: string } | null>(null);
+  const cancelled = useRef(false);
+
+  const signIn = async () => {
+    setBusy(true);
+    setError(null);
+    cancelled.current = false;
+    try {
+      await gatehouse().signIn();
+      onSignedIn();
+    } catch (e) {
+      if (!cancelled.current) {
+        const code = errorCode(e);
+        setError({ text: errorText(e), ...(code ? { code } : {}) });
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // Signing out abandons a sign-in under way (the agent stops waiting for the browser).
+  const cancel = async () => {
+    cancelled.current = true;
+    await gatehouse()
+      .signOut()
+      .catch(() => undefined);
+  };
+
+  return (
+    <main className="signin">
+      <section className="signin-card" aria-labelledby="signin-title" aria-busy={busy}>
+        <div className="brand-mark large" aria-hidden="true">
+          G
+        </div>
+        <h1 id="signin-title">Sign in to Gatehouse</h1>
+        <p className="lead">
+          One sign-in with your company's single sign-on gives you every AWS role your groups may use:
+          consoles in one click, short-lived credentials for the CLI and SDKs.
+        </p>
+        {error ? (
+          <div className="alert error" role="alert">
+            <strong className="alert-title">Sign-in did not complete.</strong> {error.text}
+            {error.code ? <span className="code mono">{error.code}</span> : null}
+          </div>
+        ) : null}
+        {busy ? (
+          <div className="progress" role="status">
+            <span className="spinner" aria-hidden="true" />
+            <div>
+              <strong>Waiting for your browser…</strong>
+              <span>
+                Finish signing in in the browser tab that just opened; this window carries on by itself.
+              </span>
+            </div>
+          </div>
+        ) : null}
+        <div className="signin-actions">
+          <button type="button" className="btn primary large" onClick={signIn} disabled={busy}>
+            <Icon name="key" />
+            Sign in with SSO
+          </button>
+          {busy ? (
+            <button type="button" className="btn ghost" onClick={cancel}>
+              Cancel
+            </button>
+          ) : null}
+        </div>
+        <p className="signin-foot">
+          {brokerUrl ? (
+            <>
+              Broker <span className="mono">{brokerUrl}</span> ·{" "}
+            </>
+          ) : null}
+          <button type="button" className="link" onClick={onOpenSettings}>
+            Settings
+          </button>
+        </p>
+      </section>
+    </main>
+  );
+}

@@ -27,3 +27,19 @@ export const noSuchEntity = (message: string) => new AwsError("NoSuchEntity", 40
 export const malformedPolicy = (message: string) => new AwsError("MalformedPolicyDocument", 400, message);
 export const limitExceeded = (message: string) => new AwsError("LimitExceeded", 409, message);
 export const accessDenied = (message: string) => new AwsError("AccessDenied", 403, message);
+
+/** Check a parameter's length and pattern as AWS does, with AWS's message; returns the value. */
+export function checkField(field: string, value: string, min: number, max: number, re: RegExp): string {
+  if (value.length < min)
+    throw constraint(field, value, `Member must have length greater than or equal to ${min}`);
+  if (value.length > max)
+    throw constraint(field, value, `Member must have length less than or equal to ${max}`);
+  if (!re.test(value)) {
+    throw constraint(
+      field,
+      value,
+      `Member must satisfy regular expression pattern: ${re.source.slice(1, -1)}`,
+    );
+  }
+  return value;
+}

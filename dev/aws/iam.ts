@@ -2,7 +2,7 @@
 // limits, paging and error codes; GetAccountAuthorizationDetails for bulk reads.
 
 import { authorize } from "./authorize.ts";
-import { AwsError, constraint, limitExceeded, noSuchEntity, validation } from "./errors.ts";
+import { AwsError, checkField, constraint, limitExceeded, noSuchEntity, validation } from "./errors.ts";
 import type { CallContext, Handler } from "./handler.ts";
 import { managedPolicyName } from "./managed-policies.ts";
 import { type Account, type Role, roleArn, stableId, type Tag, type User, userArn } from "./model.ts";
@@ -20,16 +20,7 @@ const NAME_RE = /^[\w+=,.@-]+$/;
 const PATH_RE = /^(\/|\/[\u0021-\u007E]+\/)$/;
 
 function checkName(field: string, value: string, max: number, re = NAME_RE): string {
-  if (value.length < 1) throw constraint(field, value, "Member must have length greater than or equal to 1");
-  if (value.length > max)
-    throw constraint(field, value, `Member must have length less than or equal to ${max}`);
-  if (!re.test(value))
-    throw constraint(
-      field,
-      value,
-      `Member must satisfy regular expression pattern: ${re.source.slice(1, -1)}`,
-    );
-  return value;
+  return checkField(field, value, 1, max, re);
 }
 
 const roleName = (c: CallContext) => checkName("roleName", c.params.required("RoleName"), 64);

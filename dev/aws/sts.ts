@@ -3,7 +3,7 @@
 
 import { randomBytes } from "node:crypto";
 import { callerContext, identityDecision } from "./authorize.ts";
-import { AwsError, accessDenied, constraint, validation } from "./errors.ts";
+import { AwsError, accessDenied, checkField, constraint, validation } from "./errors.ts";
 import type { Handler } from "./handler.ts";
 import { MANAGED_POLICIES } from "./managed-policies.ts";
 import { assumedRoleArn, randomAccessKeyId, randomSecret, roleArn, type Session, type Tag } from "./model.ts";
@@ -25,16 +25,7 @@ const POLICY_CHARS = /^[\u0009\u000A\u000D\u0020-\u00FF]+$/;
 export const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 function checkName(field: string, value: string, min: number, max: number, re = NAME_RE): void {
-  if (value.length < min)
-    throw constraint(field, value, `Member must have length greater than or equal to ${min}`);
-  if (value.length > max)
-    throw constraint(field, value, `Member must have length less than or equal to ${max}`);
-  if (!re.test(value))
-    throw constraint(
-      field,
-      value,
-      `Member must satisfy regular expression pattern: ${re.source.slice(1, -1)}`,
-    );
+  checkField(field, value, min, max, re);
 }
 
 export function checkTags(tags: Record<string, string>[], field: string): Tag[] {

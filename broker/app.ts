@@ -2,7 +2,7 @@
 
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { DestinationStream } from "pino";
 import { AccessIndex } from "./access-index.ts";
 import { TokenVerifier } from "./auth.ts";
@@ -83,7 +83,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     },
     genReqId: () => randomUUID(),
     // One log line per request (written in onResponse) instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     bodyLimit: 16 * 1024,
     onProtoPoisoning: "error",

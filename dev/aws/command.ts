@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { GatehouseError } from "../../shared/errors.ts";
+import { reportStartFailure, stopOnSignals } from "../serve.ts";
 import { type FaultConfig, parseThrottleFlag } from "./faults.ts";
 import { generateWorld, loadFixture, parseGenerateSpec } from "./fixture.ts";
 import { World } from "./model.ts";
@@ -131,26 +132,11 @@ export async function runAwsCommand(argv: string[]): Promise<void> {
     console.log(
       `gatehouse-dev aws listening on ${emulator.url} (${world.accounts.size} accounts, ${roles} roles, ${users} users${proxyNote})`,
     );
-    const stop = async (signal: string) => {
+    stopOnSignals("aws", async () => {
       await emulator.close();
       world.persist();
-      console.error(`gatehouse-dev aws: stopped on ${signal}`);
-      process.exit(0);
-    };
-    process.once("SIGINT", () => void stop("SIGINT"));
-    process.once("SIGTERM", () => void stop("SIGTERM"));
+    });
   } catch (e) {
-    if (e instanceof GatehouseError) {
-      console.error(`gatehouse-dev aws: ${e.message} [${e.code}]`);
-      process.exitCode = 2;
-      return;
-    }
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") {
-      console.error(`gatehouse-dev aws: the address is already in use [ADDRESS_IN_USE]`);
-      process.exitCode = 1;
-      return;
-    }
-    throw e;
+    reportStartFailure("aws", e);
   }
 }

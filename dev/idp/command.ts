@@ -3,6 +3,7 @@
 
 import { parseArgs } from "node:util";
 import { GatehouseError } from "../../shared/errors.ts";
+import { reportStartFailure, stopOnSignals } from "../serve.ts";
 import {
   BROKER_AUDIENCE,
   DEFAULT_ACCESS_TOKEN_TTL,
@@ -94,25 +95,10 @@ export async function runIdpCommand(argv: string[]): Promise<void> {
     console.log(
       `gatehouse-dev idp issuer ${idp.issuer} (client ${DESKTOP_CLIENT_ID}, audience ${input.audience ?? BROKER_AUDIENCE}${autoLogin})`,
     );
-    const stop = async (signal: string) => {
+    stopOnSignals("idp", async () => {
       await idp.close();
-      console.error(`gatehouse-dev idp: stopped on ${signal}`);
-      process.exit(0);
-    };
-    process.once("SIGINT", () => void stop("SIGINT"));
-    process.once("SIGTERM", () => void stop("SIGTERM"));
+    });
   } catch (e) {
-    if (e instanceof GatehouseError) {
-      console.error(`gatehouse-dev idp: ${e.message} [${e.code}]`);
-      process.exitCode = 2;
-      return;
-    }
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") {
-      console.error(`gatehouse-dev idp: the address is already in use [ADDRESS_IN_USE]`);
-      process.exitCode = 1;
-      return;
-    }
-    throw e;
+    reportStartFailure("idp", e);
   }
 }

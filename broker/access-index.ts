@@ -30,6 +30,10 @@ export class AccessIndex {
   private readonly byAccount = new Map<string, Set<string>>();
   /** account id → role name → the ARNs of that name (one, in practice), latest upsert last. */
   private readonly byName = new Map<string, Map<string, string[]>>();
+  /** Every synced role, tagged or not: a role-access grant may name a role nobody is tagged for. */
+  private readonly synced = new Map<string, SyncedRole>();
+  /** Role-access grants from approved requests: e-mail → role ARN → expiry (epoch ms; null: permanent). */
+  private readonly grants = new Map<string, Map<string, number | null>>();
 
   constructor(
     private readonly keys: AccessTagKeys,
@@ -61,6 +65,7 @@ export class AccessIndex {
 
   upsertRole(role: SyncedRole): void {
     this.remove(role.arn);
+    this.synced.set(role.arn, role);
     const access = roleAccess(role.tags, this.keys, this.lowercaseGroups);
     if (access.console.size === 0 && access.cliOnly.size === 0) return;
     const entry: IndexedRole = {
@@ -93,7 +98,40 @@ export class AccessIndex {
   /** Swap one account's roles for a fresh set (after a sync of that account). */
   replaceAccount(accountId: string, roles: readonly SyncedRole[]): void {
     for (const arn of [...(this.byAccount.get(accountId) ?? [])]) this.remove(arn);
+    for (const [arn, r] of this.synced) if (r.accountId === accountId) this.synced.delete(arn);
     for (const r of roles) this.upsertRole(r);
+  }
+
+  /** Grant a person console access to a role until `expiresAt` (epoch ms), or for good (null). */
+  grant(email: string, arn: string, expiresAt: number | null): void {
+    const key = email.toLowerCase();
+    const mine = this.grants.get(key) ?? new Map<string, number | null>();
+    mine.set(arn, expiresAt);
+    this.grants.set(key, mine);
+  }
+
+  revoke(email: string, arn: string): void {
+    const key = email.toLowerCase();
+    this.grants.get(key)?.delete(arn);
+    if (this.grants.get(key)?.size === 0) this.grants.delete(key);
+  }
+
+  /** The roles granted to a person that have not lapsed (checked here, so a grant ends on time). */
+  private granted(person: Person, now = Date.now()): IndexedRole[] {
+    const out: IndexedRole[] = [];
+    for (const [arn, until] of this.grants.get(person.email.toLowerCase()) ?? []) {
+      if (until !== null && until <= now) continue;
+      const role = this.synced.get(arn);
+      if (!role) continue;
+      out.push(
+        this.byArn.get(arn) ?? {
+          role,
+          accountName: this.accountNames.get(role.accountId) ?? role.accountId,
+          access: { console: new Set(), cliOnly: new Set() },
+        },
+      );
+    }
+    return out;
   }
 
   /** Every role the person may use, with the access level. */
@@ -107,6 +145,11 @@ export class AccessIndex {
       const entry = this.byArn.get(arn)!;
       const level = accessLevel(person, entry.access, this.lowercaseGroups);
       if (level) out.push({ entry, level });
+    }
+    for (const entry of this.granted(person)) {
+      const i = out.findIndex((g) => g.entry.role.arn === entry.role.arn);
+      if (i < 0) out.push({ entry, level: "console" });
+      else out[i] = { entry, level: "console" };
     }
     return out.sort((a, b) =>
       a.entry.accountName === b.entry.accountName
@@ -128,8 +171,14 @@ export class AccessIndex {
         }
       }
     }
-    if (!entry) return undefined;
-    const level = accessLevel(person, entry.access, this.lowercaseGroups);
-    return level ? { entry, level } : undefined;
+    const level = entry ? accessLevel(person, entry.access, this.lowercaseGroups) : null;
+    if (entry && level === "console") return { entry, level };
+    const matches = (e: IndexedRole) =>
+      ref.kind === "arn"
+        ? e.role.arn === ref.arn
+        : e.role.name === ref.role && (e.role.accountId === ref.account || e.accountName === ref.account);
+    const granted = this.granted(person).find(matches);
+    if (granted) return { entry: granted, level: "console" };
+    return entry && level ? { entry, level } : undefined;
   }
 }

@@ -11,11 +11,15 @@ import type { BrokerConfig } from "./config.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
 import { AccessIssuer } from "./issue.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { RequestService } from "./requests.ts";
+import { openRequestsStore } from "./requests-store.ts";
 import { accessRoutes } from "./routes/access.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { requestRoutes } from "./routes/requests.ts";
 import { openSqliteStore, type Store } from "./store.ts";
 import { Syncer } from "./sync.ts";
+import { Webhook } from "./webhook.ts";
 
 export interface Broker {
   app: FastifyInstance;
@@ -24,6 +28,8 @@ export interface Broker {
   index: AccessIndex;
   aws: AwsGateway;
   metrics: Metrics;
+  requests: RequestService;
+  webhook: Webhook;
   /** Mark the broker ready (/readyz) once a sync has finished. */
   markReady(): void;
   close(): Promise<void>;
@@ -118,6 +124,19 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   // Every sign-in the broker sees (a token it has not seen before) is audited once.
   const seen = new Set<string>();
   const auth = requireAuth(verifier);
+  const webhook = new Webhook(config.requests.webhook_url, app.log);
+  const requestsStore = openRequestsStore(config.database);
+  const requests = new RequestService({
+    config,
+    store,
+    requests: requestsStore,
+    aws,
+    syncer,
+    index,
+    webhook,
+    log: app.log,
+    isAdmin,
+  });
   app.register(async (scoped) => {
     // onRequest: a request without a valid token is refused before its body is even parsed.
     scoped.addHook("onRequest", async (req) => {
@@ -138,6 +157,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     });
     await accessRoutes(scoped, { config, index, issuer, store, isAdmin });
     await adminRoutes(scoped, { store, syncer, isAdmin });
+    await requestRoutes(scoped, { requests });
   });
   let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");
   app.register(healthRoutes, { metrics, ready: () => firstSyncDone });
@@ -149,18 +169,23 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     index,
     aws,
     metrics,
+    requests,
+    webhook,
     markReady: () => {
       firstSyncDone = true;
     },
     async close() {
       syncer.stop();
+      await requests.stop();
       // In-flight requests get a short grace; then keep-alive connections are cut so close never hangs
       // for the 72 s keep-alive timeout.
       const grace = setTimeout(() => app.server.closeAllConnections(), 2000);
       grace.unref();
       await app.close();
       clearTimeout(grace);
+      await webhook.drain();
       aws.destroy();
+      requestsStore.close();
       store.close();
     },
   };
@@ -177,5 +202,7 @@ export async function startBroker(
     .syncAll()
     .then(broker.markReady, (e) => broker.app.log.error({ err: e }, "first sync failed"));
   broker.syncer.startPeriodic(broker.markReady);
+  // Resume what a stop left half-done and catch up on expiries, then check expiries on a timer.
+  void broker.requests.start();
   return { ...broker, url: address.replace("[::1]", "127.0.0.1") };
 }

@@ -130,6 +130,28 @@ export const configSchema = z.strictObject({
       default_duration_seconds: z.number().int().min(900).max(43_200).default(3600),
     })
     .default({ default_duration_seconds: 3600 }),
+  requests: z
+    .strictObject({
+      /** Groups (or e-mails) that may approve any request. */
+      approver_groups: z.array(z.string().min(1)).default([]),
+      /** Further approvers per account id. */
+      account_approver_groups: z.record(accountId, z.array(z.string().min(1))).default({}),
+      approvals_required: z.number().int().min(1).max(10).default(1),
+      allow_permanent: z.boolean().default(false),
+      /** Allow policies that touch access tags or Gatehouse's own roles (SECURITY 25). */
+      break_glass: z.boolean().default(false),
+      webhook_url: url.optional(),
+      /** How often the expiry scheduler looks for expired policies and grants. */
+      expiry_check_seconds: z.number().int().min(1).max(3600).default(60),
+    })
+    .default({
+      approver_groups: [],
+      account_approver_groups: {},
+      approvals_required: 1,
+      allow_permanent: false,
+      break_glass: false,
+      expiry_check_seconds: 60,
+    }),
 });
 
 export type BrokerConfig = z.infer<typeof configSchema>;

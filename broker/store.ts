@@ -74,6 +74,11 @@ export interface AuditFilter {
 export interface Store {
   replaceAccount(accountId: string, roles: SyncedRole[], users: SyncedUser[]): void;
   upsertRole(role: SyncedRole): void;
+  upsertUser(user: SyncedUser): void;
+  /** One synced role or user by ARN, or a role by account and name (permission requests). */
+  getRole(arn: string): SyncedRole | undefined;
+  roleNamed(accountId: string, name: string): SyncedRole | undefined;
+  getUser(arn: string): SyncedUser | undefined;
   loadRoles(): SyncedRole[];
   loadUsers(): SyncedUser[];
   putSyncStatus(status: AccountSyncStatus): void;
@@ -194,6 +199,21 @@ export function openSqliteStore(file: string): Store {
   return {
     replaceAccount: (accountId, roles, users) => replace(accountId, roles, users),
     upsertRole: (r) => void insertRole.run(r.arn, r.accountId, r.name, JSON.stringify(r)),
+    upsertUser: (u) => void insertUser.run(u.arn, u.accountId, u.name, JSON.stringify(u)),
+    getRole: (arn) => {
+      const row = db.prepare("SELECT data FROM roles WHERE arn = ?").get(arn) as { data: string } | undefined;
+      return row ? JSON.parse(row.data) : undefined;
+    },
+    roleNamed: (accountId, name) => {
+      const row = db
+        .prepare("SELECT data FROM roles WHERE account_id = ? AND name = ? COLLATE NOCASE")
+        .get(accountId, name) as { data: string } | undefined;
+      return row ? JSON.parse(row.data) : undefined;
+    },
+    getUser: (arn) => {
+      const row = db.prepare("SELECT data FROM users WHERE arn = ?").get(arn) as { data: string } | undefined;
+      return row ? JSON.parse(row.data) : undefined;
+    },
     loadRoles: () =>
       (db.prepare("SELECT data FROM roles ORDER BY arn").all() as { data: string }[]).map((r) =>
         JSON.parse(r.data),

@@ -32,6 +32,11 @@ export const ERRORS = {
   FORBIDDEN_ORIGIN: { status: 403, title: "Requests from web pages are refused." },
   METHOD_NOT_ALLOWED: { status: 405, title: "This method is not allowed here." },
   CONFIG_CONFLICT: { status: 409, title: "The AWS config file clashes with Gatehouse's managed profiles." },
+  REQUEST_NOT_FOUND: { status: 404, title: "No such request, or you may not see it." },
+  ILLEGAL_TRANSITION: { status: 409, title: "The request is not in a state that allows this." },
+  SELF_APPROVAL: { status: 403, title: "You may not approve your own request." },
+  NOT_AN_APPROVER: { status: 403, title: "You are not an approver of this request." },
+  POLICY_REFUSED: { status: 422, title: "The policy is refused: it is invalid, too large or too dangerous." },
   INTERNAL: { status: 500, title: "An unexpected internal error happened." },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -1,0 +1,717 @@
+// Permission requests: create (lint and size checked before any IAM call), approve/reject/cancel/retry,
+// apply exactly once through the spoke role, role-access grants, and the expiry scheduler.
+
+import { randomBytes } from "node:crypto";
+import {
+  DeleteRolePolicyCommand,
+  DeleteUserPolicyCommand,
+  GetRolePolicyCommand,
+  GetUserCommand,
+  GetUserPolicyCommand,
+  ListUserPoliciesCommand,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
+} from "@aws-sdk/client-iam";
+import type { FastifyBaseLogger } from "fastify";
+import { normalizePrincipal, type Person, parseAccessValue, personPrincipals } from "../shared/access.ts";
+import { GatehouseError } from "../shared/errors.ts";
+import {
+  lintPolicy,
+  policySize,
+  REFUSED_CODES,
+  ROLE_INLINE_LIMIT,
+  USER_INLINE_LIMIT,
+} from "../shared/policy-lint.ts";
+import {
+  type ApproveRequest,
+  type CreateRequest,
+  expirySeconds,
+  MAX_EXPIRY_SECONDS,
+  MIN_EXPIRY_SECONDS,
+  type PermissionRequest,
+} from "../shared/requests.ts";
+import { parseRoleRef } from "../shared/roles.ts";
+import type { AccessIndex } from "./access-index.ts";
+import { type AwsGateway, fromAwsError } from "./aws.ts";
+import { type BrokerConfig, spokeRoleArn } from "./config.ts";
+import type { NewTarget, RequestsStore, TargetRow } from "./requests-store.ts";
+import type { Store, SyncedRole, SyncedUser } from "./store.ts";
+import type { Syncer } from "./sync.ts";
+import type { NotifyKind, Webhook } from "./webhook.ts";
+
+export const APPROVERS_TAG = "gatehouse-approvers";
+const SYSTEM = "gatehouse";
+const EXPIRING_NOTICE_MS = 3600_000;
+
+const decode = (doc: string | undefined) => {
+  const s = doc ?? "";
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+/** JSON compared by meaning, so that white space or key order IAM changes is not "drift". */
+function canonical(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return text;
+  }
+}
+
+const pretty = (text: string) => {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+};
+
+/** A line diff (LCS) of two policies as pretty JSON: "- " removed, "+ " added, "  " kept. */
+export function policyDiff(before: string, after: string): string {
+  const a = pretty(before).split("\n");
+  const b = pretty(after).split("\n");
+  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--)
+    for (let j = b.length - 1; j >= 0; j--)
+      lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      out.push(`  ${a[i++]}`);
+      j++;
+    } else if (j < b.length && (i >= a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) out.push(`+ ${b[j++]}`);
+    else out.push(`- ${a[i++]}`);
+  }
+  return out.join("\n");
+}
+
+interface ResolvedTarget {
+  target: NewTarget;
+  role?: SyncedRole;
+  user?: SyncedUser;
+}
+
+export interface RequestServiceDeps {
+  config: BrokerConfig;
+  store: Store;
+  requests: RequestsStore;
+  aws: AwsGateway;
+  syncer: Syncer;
+  index: AccessIndex;
+  webhook: Webhook;
+  log: FastifyBaseLogger;
+  isAdmin(groups: readonly string[]): boolean;
+}
+
+export class RequestService {
+  private timer: NodeJS.Timeout | undefined;
+  private started: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly protectedArns: string[];
+  private readonly lower: boolean;
+
+  constructor(private readonly d: RequestServiceDeps) {
+    const c = d.config;
+    this.protectedArns = [
+      ...c.aws.accounts.map((a) => spokeRoleArn(c, a)),
+      ...(c.aws.central_role_arn ? [c.aws.central_role_arn] : []),
+    ];
+    this.lower = c.oidc.force_groups_lowercase;
+  }
+
+  private get rc() {
+    return this.d.config.requests;
+  }
+
+  // ---- targets, approvers, checks -------------------------------------------------------------
+
+  private resolveTarget(input: string, kind: CreateRequest["kind"]): ResolvedTarget {
+    const accounts = this.d.config.aws.accounts;
+    const user = /^arn:aws[a-z-]*:iam::(\d{12}):user\//.exec(input);
+    if (user) {
+      const u = this.d.store.getUser(input);
+      if (!u || !accounts.some((a) => a.id === u.accountId) || kind !== "inline-policy")
+        throw new GatehouseError("BAD_REQUEST", `no synced IAM user ${input} that can take an inline policy`);
+      return {
+        user: u,
+        target: {
+          arn: u.arn,
+          accountId: u.accountId,
+          type: "user",
+          name: u.name,
+          policyName: null,
+          policy: null,
+        },
+      };
+    }
+    const ref = parseRoleRef(input);
+    let role: SyncedRole | undefined;
+    if (ref?.kind === "arn") role = this.d.store.getRole(ref.arn);
+    else if (ref) {
+      const acct = accounts.find((a) => a.id === ref.account || a.name === ref.account);
+      role = acct ? this.d.store.roleNamed(acct.id, ref.role) : undefined;
+    }
+    if (!role || !accounts.some((a) => a.id === role.accountId))
+      throw new GatehouseError("BAD_REQUEST", `no synced role or user "${input}"`);
+    return {
+      role,
+      target: {
+        arn: role.arn,
+        accountId: role.accountId,
+        type: "role",
+        name: role.name,
+        policyName: null,
+        policy: null,
+      },
+    };
+  }
+
+  /** Lint a policy: errors refuse it, and so do access-tag and Gatehouse-role findings unless break-glass. */
+  private async checkPolicy(text: string): Promise<void> {
+    const lint = await lintPolicy(text, {
+      protectedRoleArns: this.protectedArns,
+      accessTagKeys: [
+        ...this.d.config.access.tag_keys,
+        ...this.d.config.access.cli_only_tag_keys,
+        APPROVERS_TAG,
+      ],
+    });
+    const refused = lint.findings.filter((f) => (REFUSED_CODES as readonly string[]).includes(f.code));
+    if (refused.length && !this.rc.break_glass)
+      throw new GatehouseError(
+        "POLICY_REFUSED",
+        `refused (risk ${lint.risk}): ${refused.map((f) => `${f.code} at ${f.path || "policy"}: ${f.message}`).join("; ")}`,
+      );
+    const errors = lint.findings.filter(
+      (f) => f.severity === "error" && !(REFUSED_CODES as readonly string[]).includes(f.code),
+    );
+    if (errors.length)
+      throw new GatehouseError(
+        "POLICY_REFUSED",
+        `the policy has errors: ${errors.map((f) => `${f.code} at ${f.path || "policy"}: ${f.message}`).join("; ")}`,
+      );
+  }
+
+  /** SECURITY 26: the target's other inline policies plus this one must fit IAM's limit. */
+  private checkSize(
+    t: { type: "role" | "user"; arn: string },
+    policyName: string | null,
+    text: string,
+  ): void {
+    const existing = t.type === "role" ? this.d.store.getRole(t.arn) : this.d.store.getUser(t.arn);
+    const limit = t.type === "role" ? ROLE_INLINE_LIMIT : USER_INLINE_LIMIT;
+    let used = 0;
+    for (const [name, doc] of Object.entries(existing?.inlinePolicies ?? {}))
+      if (name !== policyName) used += policySize(doc);
+    const total = used + policySize(text);
+    if (total > limit)
+      throw new GatehouseError(
+        "POLICY_REFUSED",
+        `${t.arn} would have ${total} characters of inline policy (${used} already there + ${policySize(text)} requested); IAM allows ${limit} for a ${t.type}`,
+      );
+  }
+
+  private approversOf(t: { type: "role" | "user"; arn: string; accountId: string }): Set<string> {
+    const set = new Set<string>();
+    for (const g of [...this.rc.approver_groups, ...(this.rc.account_approver_groups[t.accountId] ?? [])])
+      set.add(normalizePrincipal(g, this.lower));
+    const entity = t.type === "role" ? this.d.store.getRole(t.arn) : this.d.store.getUser(t.arn);
+    for (const tag of entity?.tags ?? [])
+      if (tag.Key.toLowerCase() === APPROVERS_TAG)
+        for (const p of parseAccessValue(tag.Value, this.lower)) set.add(p);
+    return set;
+  }
+
+  private mayApprove(person: Person, t: { type: "role" | "user"; arn: string; accountId: string }): boolean {
+    const set = this.approversOf(t);
+    return personPrincipals(person, this.lower).some((p) => set.has(p));
+  }
+
+  private isRequester(person: Person, r: PermissionRequest): boolean {
+    return person.email.toLowerCase() === r.requester.email.toLowerCase();
+  }
+
+  private mayApproveAny(person: Person, r: PermissionRequest): boolean {
+    return !this.isRequester(person, r) && r.targets.some((t) => this.mayApprove(person, t));
+  }
+
+  private load(person: Person, id: string): PermissionRequest {
+    const r = this.d.requests.get(id);
+    if (
+      !r ||
+      !(this.isRequester(person, r) || this.mayApproveAny(person, r) || this.d.isAdmin(person.groups))
+    )
+      throw new GatehouseError("REQUEST_NOT_FOUND", `no request ${id} that you may see`);
+    return r;
+  }
+
+  private audit(
+    actor: string,
+    action: string,
+    target: string | null,
+    detail: Record<string, unknown>,
+    ok = true,
+  ) {
+    this.d.store.appendAudit({ actor, action, target, outcome: ok ? "ok" : "error", detail });
+  }
+
+  private notify(
+    kind: NotifyKind,
+    r: { id: string; requester: string },
+    actor: string,
+    targets: string[],
+    detail?: string,
+  ) {
+    this.d.webhook.notify({
+      kind,
+      requestId: r.id,
+      requester: r.requester,
+      actor,
+      targets,
+      ...(detail ? { detail } : {}),
+    });
+  }
+
+  // ---- the API ----------------------------------------------------------------------------------
+
+  async create(person: Person, body: CreateRequest): Promise<PermissionRequest> {
+    const expiry = expirySeconds(body.expiry, this.rc.allow_permanent);
+    const id = randomBytes(8).toString("hex");
+    const resolved = body.targets.map((t) => this.resolveTarget(t, body.kind));
+    if (body.kind === "inline-policy") {
+      const text = body.policy!;
+      await this.checkPolicy(text);
+      resolved.forEach((r, n) => {
+        if (this.protectedArns.includes(r.target.arn) && !this.rc.break_glass)
+          throw new GatehouseError(
+            "POLICY_REFUSED",
+            `${r.target.arn} is a Gatehouse role; its policies are not requestable`,
+          );
+        r.target.policyName = `gatehouse-${id}-${n}`;
+        r.target.policy = text;
+        this.checkSize(r.target, r.target.policyName, text);
+      });
+    } else {
+      for (const r of resolved) {
+        if (this.protectedArns.includes(r.target.arn) && !this.rc.break_glass)
+          throw new GatehouseError(
+            "POLICY_REFUSED",
+            `${r.target.arn} is a Gatehouse role; access to it is not requestable`,
+          );
+        const has = this.d.index.find(person, { kind: "arn", arn: r.target.arn });
+        if (has?.level === "console")
+          throw new GatehouseError("BAD_REQUEST", `you already have access to ${r.target.arn}`);
+      }
+    }
+    this.d.requests.create(
+      {
+        id,
+        kind: body.kind,
+        requester: { email: person.email, groups: [...person.groups] },
+        justification: body.justification,
+        expirySeconds: expiry,
+        policy: body.policy ?? null,
+        createdAt: new Date().toISOString(),
+        targets: resolved.map((r) => r.target),
+      },
+      person.email,
+    );
+    const arns = resolved.map((r) => r.target.arn);
+    this.audit(person.email, "request.create", id, { kind: body.kind, targets: arns, expirySeconds: expiry });
+    this.notify("new", { id, requester: person.email }, person.email, arns, body.justification);
+    return this.d.requests.get(id)!;
+  }
+
+  list(person: Person, role: "requester" | "approver" = "requester"): PermissionRequest[] {
+    if (role === "requester") return this.d.requests.list({ requester: person.email });
+    return this.d.requests
+      .list({})
+      .filter((r) => this.mayApproveAny(person, r) && r.targets.some((t) => t.state === "pending"));
+  }
+
+  get(person: Person, id: string): PermissionRequest {
+    return this.load(person, id);
+  }
+
+  async approve(person: Person, id: string, body: ApproveRequest): Promise<PermissionRequest> {
+    const r = this.load(person, id);
+    // SECURITY 24: whatever groups the requester is in, their own request is not theirs to approve.
+    if (this.isRequester(person, r)) {
+      this.audit(person.email, "request.approve", id, { code: "SELF_APPROVAL" }, false);
+      throw new GatehouseError("SELF_APPROVAL", "you may not approve your own request");
+    }
+    const mine = r.targets.filter((t) => this.mayApprove(person, t));
+    if (mine.length === 0) throw new GatehouseError("NOT_AN_APPROVER", `you may not approve request ${id}`);
+    const pending = mine.filter((t) => t.state === "pending");
+    if (pending.length === 0)
+      throw new GatehouseError("ILLEGAL_TRANSITION", `request ${id} has no pending target you may approve`);
+    if (body.policy !== undefined) {
+      if (r.kind !== "inline-policy")
+        throw new GatehouseError("BAD_REQUEST", "only inline-policy requests have a policy to edit");
+      await this.checkPolicy(body.policy);
+      for (const t of pending) this.checkSize(t, t.policyName, body.policy);
+    }
+    let expiresAt: string | null = null;
+    if (body.expiresAt) {
+      const at = new Date(body.expiresAt).getTime();
+      const ahead = (at - Date.now()) / 1000;
+      if (ahead < MIN_EXPIRY_SECONDS - 60 || ahead > MAX_EXPIRY_SECONDS)
+        throw new GatehouseError("BAD_REQUEST", "expiresAt must be 1 hour to 90 days from now");
+      expiresAt = new Date(at).toISOString();
+    }
+    const ready: number[] = [];
+    for (const t of pending) {
+      // The lint above awaited: a concurrent approval may have moved this target meanwhile.
+      if (this.d.requests.target(id, t.n)?.state !== "pending") continue;
+      const diff =
+        body.policy !== undefined && t.policy !== null && body.policy !== t.policy
+          ? policyDiff(t.policy, body.policy)
+          : null;
+      if (diff) this.d.requests.patch(id, t.n, { policy: body.policy! });
+      if (expiresAt) this.d.requests.patch(id, t.n, { expiresAt });
+      const count = this.d.requests.approve(id, t.n, {
+        approver: person.email,
+        comment: body.comment ?? null,
+        diff,
+        expiresAt,
+      });
+      this.audit(person.email, "request.approve", `${id}/${t.n}`, {
+        arn: t.arn,
+        diff,
+        expiresAt,
+        approvals: count,
+      });
+      if (count >= this.rc.approvals_required) {
+        try {
+          this.d.requests.move(id, t.n, "approve", person.email);
+          ready.push(t.n);
+        } catch (e) {
+          // A concurrent approval moved it first; that one applies it.
+          if (!(e instanceof GatehouseError && e.code === "ILLEGAL_TRANSITION")) throw e;
+        }
+      }
+    }
+    if (ready.length)
+      this.notify(
+        "approved",
+        { id, requester: r.requester.email },
+        person.email,
+        ready.map((n) => r.targets[n]!.arn),
+      );
+    await Promise.all(ready.map((n) => this.apply(id, n, person.email)));
+    return this.d.requests.get(id)!;
+  }
+
+  reject(person: Person, id: string, reason: string): PermissionRequest {
+    const r = this.load(person, id);
+    if (this.isRequester(person, r))
+      throw new GatehouseError("SELF_APPROVAL", "cancel your own request instead");
+    const mine = r.targets.filter((t) => this.mayApprove(person, t) && t.state === "pending");
+    if (mine.length === 0) {
+      if (!r.targets.some((t) => this.mayApprove(person, t)))
+        throw new GatehouseError("NOT_AN_APPROVER", `you may not reject request ${id}`);
+      throw new GatehouseError("ILLEGAL_TRANSITION", `request ${id} has no pending target you may reject`);
+    }
+    for (const t of mine) this.d.requests.move(id, t.n, "reject", person.email, {}, { reason });
+    this.audit(person.email, "request.reject", id, { reason, targets: mine.map((t) => t.arn) });
+    this.notify(
+      "rejected",
+      { id, requester: r.requester.email },
+      person.email,
+      mine.map((t) => t.arn),
+      reason,
+    );
+    return this.d.requests.get(id)!;
+  }
+
+  cancel(person: Person, id: string): PermissionRequest {
+    const r = this.load(person, id);
+    if (!this.isRequester(person, r))
+      throw new GatehouseError("FORBIDDEN", "only the requester may cancel a request");
+    const open = r.targets.filter((t) => ["pending", "approved", "failed"].includes(t.state));
+    if (open.length === 0)
+      throw new GatehouseError("ILLEGAL_TRANSITION", `request ${id} has nothing left to cancel`);
+    for (const t of open) this.d.requests.move(id, t.n, "cancel", person.email);
+    this.audit(person.email, "request.cancel", id, { targets: open.map((t) => t.arn) });
+    return this.d.requests.get(id)!;
+  }
+
+  async retry(person: Person, id: string): Promise<PermissionRequest> {
+    const r = this.load(person, id);
+    const failed = r.targets.filter((t) => t.state === "failed");
+    if (failed.length === 0)
+      throw new GatehouseError("ILLEGAL_TRANSITION", `request ${id} has no failed target`);
+    for (const t of failed) this.d.requests.move(id, t.n, "retry", person.email);
+    this.audit(person.email, "request.retry", id, { targets: failed.map((t) => t.arn) });
+    await Promise.all(failed.map((t) => this.apply(id, t.n, person.email)));
+    return this.d.requests.get(id)!;
+  }
+
+  // ---- apply and expiry -------------------------------------------------------------------------
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  /** Apply one approved target. Only the caller that moves it approved→applying talks to IAM. */
+  apply(id: string, n: number, actor: string): Promise<void> {
+    try {
+      this.d.requests.move(id, n, "apply", actor);
+    } catch (e) {
+      if (e instanceof GatehouseError && e.code === "ILLEGAL_TRANSITION") return Promise.resolve();
+      throw e;
+    }
+    return this.track(this.applyClaimed(id, n, actor));
+  }
+
+  private async applyClaimed(id: string, n: number, actor: string): Promise<void> {
+    const t = this.d.requests.target(id, n)!;
+    const now = new Date();
+    const expiresAt =
+      t.expiresAt ??
+      (t.expirySeconds === null ? null : new Date(now.getTime() + t.expirySeconds * 1000).toISOString());
+    const who = { id, requester: t.requester };
+    try {
+      if (t.kind === "inline-policy") {
+        this.checkSize(t, t.policyName, t.policy!);
+        const iam = this.d.aws.iam(t.accountId);
+        await this.d.aws.throttle(t.accountId);
+        try {
+          if (t.type === "role")
+            await iam.send(
+              new PutRolePolicyCommand({
+                RoleName: t.name,
+                PolicyName: t.policyName!,
+                PolicyDocument: t.policy!,
+              }),
+            );
+          else
+            await iam.send(
+              new PutUserPolicyCommand({
+                UserName: t.name,
+                PolicyName: t.policyName!,
+                PolicyDocument: t.policy!,
+              }),
+            );
+        } catch (e) {
+          throw fromAwsError(e, `${t.type === "role" ? "PutRolePolicy" : "PutUserPolicy"} on ${t.arn}`);
+        }
+      }
+      this.d.requests.move(id, n, "applied", SYSTEM, {
+        appliedAt: now.toISOString(),
+        appliedPolicy: t.policy,
+        expiresAt,
+        error: null,
+      });
+      if (t.kind === "role-access")
+        this.d.index.grant(t.requester, t.arn, expiresAt ? Date.parse(expiresAt) : null);
+      else
+        await this.reread(t).catch((e) =>
+          this.d.log.warn({ err: (e as Error).message, arn: t.arn }, "re-read after apply failed"),
+        );
+      this.audit(actor, "request.apply", `${id}/${n}`, { arn: t.arn, policyName: t.policyName, expiresAt });
+      this.notify("applied", who, actor, [t.arn]);
+    } catch (e) {
+      const err = e instanceof GatehouseError ? e : new GatehouseError("INTERNAL", (e as Error).message);
+      this.d.requests.move(id, n, "fail", SYSTEM, { error: { code: err.code, message: err.message } });
+      this.audit(
+        actor,
+        "request.apply",
+        `${id}/${n}`,
+        { arn: t.arn, code: err.code, message: err.message },
+        false,
+      );
+      this.notify("failed", who, actor, [t.arn], err.code);
+    }
+  }
+
+  /** Re-read the touched role or user so the change shows at once, not after the next sync. */
+  private async reread(t: TargetRow): Promise<void> {
+    if (t.type === "role") {
+      await this.d.syncer.syncRole(t.accountId, t.name);
+      return;
+    }
+    const iam = this.d.aws.iam(t.accountId);
+    const old = this.d.store.getUser(t.arn);
+    try {
+      await this.d.aws.throttle(t.accountId);
+      const { User: u } = await iam.send(new GetUserCommand({ UserName: t.name }));
+      const names: string[] = [];
+      let marker: string | undefined;
+      do {
+        await this.d.aws.throttle(t.accountId);
+        const page = await iam.send(new ListUserPoliciesCommand({ UserName: t.name, Marker: marker }));
+        names.push(...(page.PolicyNames ?? []));
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
+      const inline: Record<string, string> = {};
+      for (const name of names) {
+        await this.d.aws.throttle(t.accountId);
+        const p = await iam.send(new GetUserPolicyCommand({ UserName: t.name, PolicyName: name }));
+        inline[name] = decode(p.PolicyDocument);
+      }
+      this.d.store.upsertUser({
+        arn: u?.Arn ?? t.arn,
+        accountId: t.accountId,
+        name: u?.UserName ?? t.name,
+        path: u?.Path ?? "/",
+        userId: u?.UserId ?? "",
+        tags: (u?.Tags ?? []).map((x) => ({ Key: x.Key ?? "", Value: x.Value ?? "" })),
+        inlinePolicies: inline,
+        managedPolicies: old?.managedPolicies ?? [],
+      });
+    } catch (e) {
+      throw fromAwsError(e, `re-reading user ${t.name} in ${t.accountId}`);
+    }
+  }
+
+  /** The live document of an applied policy, or null when it is gone. */
+  private async live(t: TargetRow): Promise<string | null> {
+    const iam = this.d.aws.iam(t.accountId);
+    await this.d.aws.throttle(t.accountId);
+    try {
+      const out =
+        t.type === "role"
+          ? await iam.send(new GetRolePolicyCommand({ RoleName: t.name, PolicyName: t.policyName! }))
+          : await iam.send(new GetUserPolicyCommand({ UserName: t.name, PolicyName: t.policyName! }));
+      return decode(out.PolicyDocument);
+    } catch (e) {
+      if (
+        (e as { name?: string }).name === "NoSuchEntity" ||
+        (e as { name?: string }).name === "NoSuchEntityException"
+      )
+        return null;
+      throw fromAwsError(e, `reading ${t.policyName} on ${t.arn}`);
+    }
+  }
+
+  private async expireOne(t: TargetRow): Promise<void> {
+    const who = { id: t.requestId, requester: t.requester };
+    const target = `${t.requestId}/${t.n}`;
+    if (t.kind === "role-access") {
+      this.d.index.revoke(t.requester, t.arn);
+      this.d.requests.move(t.requestId, t.n, "expire", SYSTEM);
+      this.audit(SYSTEM, "request.expire", target, { arn: t.arn, grant: true });
+      this.notify("expired", who, SYSTEM, [t.arn]);
+      return;
+    }
+    // A policy someone changed outside Gatehouse is reported once and left alone, not deleted blind.
+    if (t.drift) return;
+    const live = await this.live(t);
+    if (live !== null && canonical(live) !== canonical(t.appliedPolicy ?? "")) {
+      const why = `${t.policyName} on ${t.arn} was changed outside Gatehouse; not deleted`;
+      this.d.requests.patch(t.requestId, t.n, { drift: why });
+      this.d.requests.event(t.requestId, t.n, SYSTEM, "drift", { live });
+      this.audit(SYSTEM, "request.drift", target, { arn: t.arn, policyName: t.policyName }, false);
+      this.notify("drift", who, SYSTEM, [t.arn], why);
+      return;
+    }
+    if (live !== null) {
+      const iam = this.d.aws.iam(t.accountId);
+      await this.d.aws.throttle(t.accountId);
+      try {
+        if (t.type === "role")
+          await iam.send(new DeleteRolePolicyCommand({ RoleName: t.name, PolicyName: t.policyName! }));
+        else await iam.send(new DeleteUserPolicyCommand({ UserName: t.name, PolicyName: t.policyName! }));
+      } catch (e) {
+        throw fromAwsError(e, `deleting ${t.policyName} on ${t.arn}`);
+      }
+    }
+    this.d.requests.move(t.requestId, t.n, "expire", SYSTEM, {}, { alreadyGone: live === null });
+    this.audit(SYSTEM, "request.expire", target, {
+      arn: t.arn,
+      policyName: t.policyName,
+      alreadyGone: live === null,
+    });
+    this.notify("expired", who, SYSTEM, [t.arn]);
+    await this.reread(t).catch((e) =>
+      this.d.log.warn({ err: (e as Error).message }, "re-read after expiry failed"),
+    );
+  }
+
+  /** Remove every policy and grant whose expiry has passed (also what was missed while the broker was down). */
+  async expireDue(now = new Date()): Promise<number> {
+    let done = 0;
+    for (const t of this.d.requests.due(now)) {
+      try {
+        await this.expireOne(t);
+        done++;
+      } catch (e) {
+        // Left applied: the next tick tries again.
+        this.d.log.warn(
+          { err: (e as Error).message, request: t.requestId, n: t.n },
+          "expiry failed; will retry",
+        );
+        this.audit(
+          SYSTEM,
+          "request.expire",
+          `${t.requestId}/${t.n}`,
+          { arn: t.arn, message: (e as Error).message },
+          false,
+        );
+      }
+    }
+    return done;
+  }
+
+  /**
+   * After a start: grants back into the index, targets the broker stopped applying resumed (Put*Policy
+   * is idempotent under its fixed name), approved ones applied, then the expiry catch-up.
+   */
+  async recover(): Promise<void> {
+    for (const t of this.d.requests.targetsIn(["applied"]))
+      if (t.kind === "role-access")
+        this.d.index.grant(t.requester, t.arn, t.expiresAt ? Date.parse(t.expiresAt) : null);
+    for (const t of this.d.requests.targetsIn(["applying"]))
+      this.d.requests.move(t.requestId, t.n, "resume", SYSTEM, {}, { reason: "broker restarted mid-apply" });
+    await Promise.all(
+      this.d.requests.targetsIn(["approved"]).map((t) => this.apply(t.requestId, t.n, SYSTEM)),
+    );
+    await this.expireDue();
+  }
+
+  /** Tell the webhook once about each target that expires within the hour. */
+  warnExpiring(now = new Date()): void {
+    for (const t of this.d.requests.due(new Date(now.getTime() + EXPIRING_NOTICE_MS))) {
+      if (Date.parse(t.expiresAt!) <= now.getTime() || this.d.requests.hasEvent(t.requestId, t.n, "expiring"))
+        continue;
+      this.d.requests.event(t.requestId, t.n, SYSTEM, "expiring", { expiresAt: t.expiresAt });
+      this.notify(
+        "expiring",
+        { id: t.requestId, requester: t.requester },
+        SYSTEM,
+        [t.arn],
+        `at ${t.expiresAt}`,
+      );
+    }
+  }
+
+  /** Recovery and expiry catch-up once, then expiry checks on a timer. Calling it again joins the first. */
+  start(): Promise<void> {
+    if (this.started) return this.started;
+    const tick = () => {
+      this.warnExpiring();
+      this.track(this.expireDue()).catch((e) =>
+        this.d.log.warn({ err: (e as Error).message }, "expiry tick failed"),
+      );
+    };
+    this.timer = setInterval(tick, this.rc.expiry_check_seconds * 1000);
+    this.timer.unref();
+    this.started = this.track(this.recover()).catch((e) => {
+      this.d.log.error({ err: (e as Error).message }, "request recovery failed");
+    });
+    return this.started;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.inFlight]);
+  }
+}

@@ -14,6 +14,11 @@
 // AvailableSecurityFixesGlobalCheck (-x): that check only judges an electron version found in a
 // package.json under the scanned directory (electron/ has none) and would download Electron's release
 // list to do it. Keeping Electron current is the dependency review's job.
+//
+// It also runs electronegativity with UV_THREADPOOL_SIZE=1: electronegativity writes the CSV header
+// (truncating) and appends the findings as two concurrent async writes; on a busy machine the header
+// write can land after the findings and overwrite their start (a CSV with an unterminated quote). With
+// one libuv thread the writes happen in the order they were issued.
 
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";

@@ -157,7 +157,8 @@ describe("the script", () => {
         "-v",
         "false",
       ],
-      { cwd: ROOT, stdio: "pipe" },
+      // One libuv thread, as in `npm run lint:electron`: see build/electronegativity-check.mjs.
+      { cwd: ROOT, stdio: "pipe", env: { ...process.env, UV_THREADPOOL_SIZE: "1" } },
     );
     const r = spawnSync(process.execPath, ["build/electronegativity-check.mjs", csv], {
       cwd: ROOT,

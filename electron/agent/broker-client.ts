@@ -14,6 +14,13 @@ import {
   rolesResponseSchema,
 } from "../../shared/api.ts";
 import { ERRORS, type ErrorCode, GatehouseError } from "../../shared/errors.ts";
+import {
+  type ApproveRequest,
+  type CreateRequest,
+  type PermissionRequest,
+  requestSchema,
+  requestsResponseSchema,
+} from "../../shared/requests.ts";
 
 export interface TokenSource {
   accessToken(opts?: { interactive?: boolean }): Promise<string>;
@@ -103,5 +110,27 @@ export class BrokerClient {
 
   console(role: string, region?: string): Promise<ConsoleResponse> {
     return this.call("POST", "/v1/console", consoleResponseSchema, { role, ...(region ? { region } : {}) });
+  }
+
+  createRequest(body: CreateRequest): Promise<PermissionRequest> {
+    return this.call("POST", "/v1/requests", requestSchema, body);
+  }
+
+  async requests(role?: "requester" | "approver"): Promise<PermissionRequest[]> {
+    const q = role ? `?role=${role}` : "";
+    return (await this.call("GET", `/v1/requests${q}`, requestsResponseSchema)).requests;
+  }
+
+  request(id: string): Promise<PermissionRequest> {
+    return this.call("GET", `/v1/requests/${encodeURIComponent(id)}`, requestSchema);
+  }
+
+  /** approve, reject, cancel or retry one request; the broker answers with the request as it now is. */
+  actOnRequest(
+    id: string,
+    action: "approve" | "reject" | "cancel" | "retry",
+    body: ApproveRequest | { reason: string } | Record<string, never> = {},
+  ): Promise<PermissionRequest> {
+    return this.call("POST", `/v1/requests/${encodeURIComponent(id)}/${action}`, requestSchema, body);
   }
 }

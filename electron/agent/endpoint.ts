@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from "node:net";
 import { z } from "zod";
 import { ERRORS, GatehouseError } from "../../shared/errors.ts";
+import { approveRequestSchema, createRequestSchema, rejectRequestSchema } from "../../shared/requests.ts";
 import type { Agent } from "./agent.ts";
 
 const MAX_BODY = 16 * 1024;
@@ -50,6 +51,31 @@ function readJson(req: IncomingMessage): Promise<unknown> {
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
   res.end(JSON.stringify(body));
+}
+
+const REQUEST_ROUTE =
+  /^(GET|POST) \/v1\/requests\/([A-Za-z0-9_-]{1,100})(?:\/(approve|reject|cancel|retry))?$/;
+
+/** GET /v1/requests/:id and POST /v1/requests/:id/{approve,reject,cancel,retry}, forwarded to the broker. */
+async function requestRoute(agent: Agent, req: IncomingMessage, res: ServerResponse, route: string) {
+  const m = REQUEST_ROUTE.exec(route);
+  const [, method, id, action] = m ?? [];
+  if (!m || !id || (method === "GET") !== (action === undefined))
+    throw new GatehouseError("NOT_FOUND", `no route ${route}`);
+  if (action === undefined) return send(res, 200, await agent.broker.request(id));
+  const raw = await readJson(req);
+  if (action === "approve") {
+    const body = approveRequestSchema.safeParse(raw);
+    if (!body.success)
+      throw new GatehouseError("BAD_REQUEST", body.error.issues[0]?.message ?? "not an approval");
+    return send(res, 200, await agent.broker.actOnRequest(id, "approve", body.data));
+  }
+  if (action === "reject") {
+    const body = rejectRequestSchema.safeParse(raw);
+    if (!body.success) throw new GatehouseError("BAD_REQUEST", 'send {"reason": "…"}');
+    return send(res, 200, await agent.broker.actOnRequest(id, "reject", body.data));
+  }
+  return send(res, 200, await agent.broker.actOnRequest(id, action as "cancel" | "retry"));
 }
 
 export interface Endpoint {
@@ -138,12 +164,24 @@ export async function startEndpoint(
         }
         return send(res, 200, await agent.writeAwsConfig());
       }
+      case "POST /v1/requests": {
+        const body = createRequestSchema.safeParse(await readJson(req));
+        if (!body.success)
+          throw new GatehouseError("BAD_REQUEST", body.error.issues[0]?.message ?? "not a request");
+        return send(res, 201, await agent.broker.createRequest(body.data));
+      }
+      case "GET /v1/requests": {
+        const role = url.searchParams.get("role");
+        if (role !== null && role !== "approver" && role !== "requester")
+          throw new GatehouseError("BAD_REQUEST", "role is requester or approver");
+        return send(res, 200, { requests: await agent.broker.requests(role ?? undefined) });
+      }
       case "POST /v1/shutdown":
         send(res, 200, { stopping: true });
         onShutdown?.();
         return;
       default:
-        throw new GatehouseError("NOT_FOUND", `no route ${route}`);
+        return requestRoute(agent, req, res, route);
     }
   };
 

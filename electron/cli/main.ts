@@ -15,6 +15,8 @@ const USAGE = `usage: gatehouse <command> [options]
   credential-process --role ROLE    what AWS CLI profiles call (credential_process)
   agent [stop | status]             run the background agent (started by itself when needed)
   policy lint FILE [--json]         check an IAM policy: errors, warnings and its risk level
+  request policy|access|list|show|approve|reject|cancel|retry
+                                    ask for permissions and approve others' requests
 
 ROLE is account-name/role-name, account-id/role-name or a role ARN. Each command has --help.`;
 
@@ -29,6 +31,7 @@ const COMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<numb
   export: () => import("./commands/export.ts"),
   exec: () => import("./commands/exec.ts"),
   policy: () => import("./commands/policy.ts"),
+  request: () => import("./commands/request.ts"),
 };
 
 const [command, ...rest] = process.argv.slice(2);

@@ -1,0 +1,247 @@
+// End to end, everything really started (emulator, dev IdP with its login form, broker, an agent per person as a
+// child process): alice asks with `gatehouse request policy` for an inline policy on prod's Billing role, bob
+// finds it with `request list --approver` and approves it, and it is in IAM; alice cannot approve her own; a
+// policy with lint errors never leaves alice's machine. Each agent's "browser" fills the IdP's login form with
+// its person's e-mail (GATEHOUSE_TEST_LOGIN), so two people sign in to the one issuer the broker trusts.
+
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startIdp } from "../../dev/idp/provider.ts";
+import type { PermissionRequest } from "../../shared/requests.ts";
+import { startTestBroker } from "../support/broker.ts";
+import { cleanUp, gatehouse, type Home, makeHome, ROOT, type System, startAgent } from "../support/e2e.ts";
+import { startDemoEmulator } from "../support/emulator.ts";
+
+const BILLING = "arn:aws:iam::222222222222:role/Billing";
+const BROWSER = `${process.execPath} ${join(ROOT, "test/support/form-login-browser.mjs")}`;
+const READ_BUCKET = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::prod-reports/*" }],
+});
+const NO_RESOURCE = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Action: "s3:GetObject" }],
+});
+
+let system: System | undefined;
+let alice: Home;
+let bob: Home;
+let goodFile: string;
+let badFile: string;
+let requestId: string;
+
+function homeFor(s: System, email: string): Home {
+  const h = makeHome(s, { tokenStore: "file" });
+  h.env.GATEHOUSE_BROWSER = BROWSER;
+  h.env.GATEHOUSE_TEST_LOGIN = email;
+  return h;
+}
+
+beforeAll(async () => {
+  const emulator = await startDemoEmulator();
+  const idp = await startIdp({ port: 0 });
+  const broker = await startTestBroker({
+    issuer: idp.issuer,
+    awsUrl: emulator.url,
+    extra: "requests:\n  approver_groups: [approvers]\n",
+  });
+  system = {
+    emulator,
+    idp,
+    broker,
+    stopBroker: () => broker.stop(),
+    async close() {
+      await broker.stop();
+      await idp.close();
+      await emulator.close();
+    },
+  };
+  alice = homeFor(system, "alice@example.com");
+  bob = homeFor(system, "bob@example.com");
+  goodFile = join(alice.dir, "read-bucket.json");
+  badFile = join(alice.dir, "no-resource.json");
+  writeFileSync(goodFile, READ_BUCKET);
+  writeFileSync(badFile, NO_RESOURCE);
+  await Promise.all([startAgent(alice), startAgent(bob)]);
+  const [a, b] = await Promise.all([gatehouse(alice, "login"), gatehouse(bob, "login")]);
+  expect(a.stdout).toContain("Signed in as alice@example.com");
+  expect(b.stdout).toContain("Signed in as bob@example.com");
+}, 45_000);
+
+afterAll(async () => {
+  await cleanUp();
+  await system?.close();
+});
+
+describe("gatehouse request", () => {
+  it("alice asks for an inline policy on Billing; the id and each target's state are printed", async () => {
+    const r = await gatehouse(
+      alice,
+      "request",
+      "policy",
+      "--target",
+      BILLING,
+      "--policy",
+      goodFile,
+      "--justification",
+      "quarterly report needs the bucket",
+      "--expires",
+      "8h",
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const m = /^Request ([0-9a-f]+) \(inline-policy\)$/m.exec(r.stdout);
+    expect(m).not.toBeNull();
+    requestId = m![1]!;
+    expect(r.stdout).toContain(`${BILLING}  pending`);
+  });
+
+  it("alice cannot approve her own request: SELF_APPROVAL, exit 1", async () => {
+    const r = await gatehouse(alice, "request", "approve", requestId);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/\[SELF_APPROVAL\]$/m);
+  });
+
+  it("bob finds it with list --approver (text and JSON) and approves it; it is in IAM", async () => {
+    const list = await gatehouse(bob, "request", "list", "--approver");
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(requestId);
+    expect(list.stdout).toContain("alice@example.com");
+    const json = await gatehouse(bob, "request", "list", "--approver", "--json");
+    expect(json.code).toBe(0);
+    const listed = JSON.parse(json.stdout) as PermissionRequest[];
+    expect(listed.map((x) => x.id)).toContain(requestId);
+
+    const ok = await gatehouse(bob, "request", "approve", requestId);
+    expect(ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`${BILLING}  applied`);
+    const role = system!.emulator.world.accounts.get("222222222222")!.roles.get("billing")!;
+    expect(JSON.parse(role.inlinePolicies[`gatehouse-${requestId}-0`]!)).toEqual(JSON.parse(READ_BUCKET));
+  });
+
+  it("alice's request show says applied and names bob's approval; --json parses", async () => {
+    const text = await gatehouse(alice, "request", "show", requestId);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`${BILLING}  applied`);
+    expect(text.stdout).toContain("bob@example.com approved");
+    const json = await gatehouse(alice, "request", "show", requestId, "--json");
+    expect(json.code).toBe(0);
+    const r = JSON.parse(json.stdout) as PermissionRequest;
+    expect(r.id).toBe(requestId);
+    expect(r.targets[0]!.state).toBe("applied");
+    expect(r.approvals[0]!.approver).toBe("bob@example.com");
+  });
+
+  it("a policy with lint errors is refused locally (exit 1), and nothing reaches the broker", async () => {
+    const before = (await gatehouse(alice, "request", "list", "--json")).stdout;
+    const r = await gatehouse(
+      alice,
+      "request",
+      "policy",
+      "--target",
+      BILLING,
+      "--policy",
+      badFile,
+      "--justification",
+      "quarterly report needs the bucket",
+      "--expires",
+      "7d",
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("MISSING_RESOURCE");
+    expect(r.stderr).toMatch(/\[POLICY_REFUSED\]$/m);
+    expect(r.stdout).toBe("");
+    const after = (await gatehouse(alice, "request", "list", "--json")).stdout;
+    expect((JSON.parse(after) as unknown[]).length).toBe((JSON.parse(before) as unknown[]).length);
+  });
+
+  it("bob approves with an edited policy and a shorter expiry; alice's show has the diff", async () => {
+    const edited = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::prod-reports/q3/*" }],
+    });
+    const editedFile = join(bob.dir, "edited.json");
+    writeFileSync(editedFile, edited);
+    const created = await gatehouse(
+      alice,
+      "request",
+      "policy",
+      "--target",
+      BILLING,
+      "--policy",
+      goodFile,
+      "--justification",
+      "quarterly report needs the bucket",
+      "--expires",
+      "7d",
+      "--json",
+    );
+    expect(created.code).toBe(0);
+    const id = (JSON.parse(created.stdout) as PermissionRequest).id;
+    const ok = await gatehouse(bob, "request", "approve", id, "--policy", editedFile, "--expires", "1d");
+    expect(ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    const role = system!.emulator.world.accounts.get("222222222222")!.roles.get("billing")!;
+    expect(JSON.parse(role.inlinePolicies[`gatehouse-${id}-0`]!)).toEqual(JSON.parse(edited));
+    const show = await gatehouse(alice, "request", "show", id);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain("The approver changed the policy:");
+    expect(show.stdout).toContain("prod-reports/q3/*");
+  });
+
+  it("alice asks for access to a role and cancels it; bob rejects another", async () => {
+    const ask = (...extra: string[]) =>
+      gatehouse(
+        alice,
+        "request",
+        "access",
+        "--role",
+        "prod/Billing",
+        "--justification",
+        "month-end close support",
+        "--expires",
+        "1h",
+        ...extra,
+      );
+    const first = await ask("--json");
+    expect(first.code).toBe(0);
+    const a = JSON.parse(first.stdout) as PermissionRequest;
+    expect(a.kind).toBe("role-access");
+    const cancelled = await gatehouse(alice, "request", "cancel", a.id);
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.stdout).toContain(`${BILLING}  cancelled`);
+
+    const second = await ask();
+    expect(second.code).toBe(0);
+    const id = /^Request ([0-9a-f]+)/.exec(second.stdout)![1]!;
+    const rejected = await gatehouse(bob, "request", "reject", id, "--reason", "use the reports role");
+    expect(rejected.code).toBe(0);
+    expect(rejected.stdout).toContain(`${BILLING}  rejected`);
+    // Nothing left to do with it: one line and the broker's code.
+    const again = await gatehouse(alice, "request", "cancel", id);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim().split("\n")).toHaveLength(1);
+    expect(again.stderr.trim()).toMatch(/\[ILLEGAL_TRANSITION\]$/);
+  });
+
+  it("a bad duration or a missing flag is a usage error, exit 2", async () => {
+    const r = await gatehouse(
+      alice,
+      "request",
+      "access",
+      "--role",
+      BILLING,
+      "--justification",
+      "quarterly report",
+      "--expires",
+      "91d",
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("[BAD_ARGUMENT]");
+    const missing = await gatehouse(alice, "request", "reject", requestId);
+    expect(missing.code).toBe(2);
+  });
+});

@@ -1,6 +1,7 @@
 // IAM policy documents in the emulator: grammar checks as IAM does them on write, and evaluation
 // (explicit Deny wins, then Allow, else implicit deny) with wildcards, Not* elements and common conditions.
 
+import { CONDITION_OPERATORS } from "../../shared/policy/operators.ts";
 import { malformedPolicy } from "./errors.ts";
 
 export type ContextValue = string | string[] | undefined;
@@ -26,35 +27,7 @@ export interface Policy {
 }
 
 const VERSIONS = new Set(["2012-10-17", "2008-10-17"]);
-const BASE_OPERATORS = new Set([
-  "StringEquals",
-  "StringNotEquals",
-  "StringEqualsIgnoreCase",
-  "StringNotEqualsIgnoreCase",
-  "StringLike",
-  "StringNotLike",
-  "ArnEquals",
-  "ArnLike",
-  "ArnNotEquals",
-  "ArnNotLike",
-  "Bool",
-  "Null",
-  "NumericEquals",
-  "NumericNotEquals",
-  "NumericLessThan",
-  "NumericLessThanEquals",
-  "NumericGreaterThan",
-  "NumericGreaterThanEquals",
-  "DateEquals",
-  "DateNotEquals",
-  "DateLessThan",
-  "DateLessThanEquals",
-  "DateGreaterThan",
-  "DateGreaterThanEquals",
-  "IpAddress",
-  "NotIpAddress",
-  "BinaryEquals",
-]);
+const BASE_OPERATORS = new Set(CONDITION_OPERATORS);
 
 function asList(value: unknown, where: string): string[] {
   const list = Array.isArray(value) ? value : [value];

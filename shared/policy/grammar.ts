@@ -5,6 +5,7 @@
 // the document the person is editing, and the editor can put its marker there.
 
 import { type Finding, finding } from "./codes.ts";
+import { CONDITION_OPERATORS } from "./operators.ts";
 
 export interface Item {
   value: string;
@@ -61,37 +62,8 @@ const STATEMENT_FIELDS = [
 ];
 const VERSIONS = new Set(["2012-10-17", "2008-10-17"]);
 
-const OPERATORS = [
-  "StringEquals",
-  "StringNotEquals",
-  "StringEqualsIgnoreCase",
-  "StringNotEqualsIgnoreCase",
-  "StringLike",
-  "StringNotLike",
-  "NumericEquals",
-  "NumericNotEquals",
-  "NumericLessThan",
-  "NumericLessThanEquals",
-  "NumericGreaterThan",
-  "NumericGreaterThanEquals",
-  "DateEquals",
-  "DateNotEquals",
-  "DateLessThan",
-  "DateLessThanEquals",
-  "DateGreaterThan",
-  "DateGreaterThanEquals",
-  "Bool",
-  "BinaryEquals",
-  "IpAddress",
-  "NotIpAddress",
-  "ArnEquals",
-  "ArnLike",
-  "ArnNotEquals",
-  "ArnNotLike",
-  "Null",
-];
 // Matched without regard to case: being lenient here can only miss an error, never invent one.
-const OPERATOR_BY_LOWER = new Map(OPERATORS.map((o) => [o.toLowerCase(), o]));
+const OPERATOR_BY_LOWER = new Map(CONDITION_OPERATORS.map((o) => [o.toLowerCase(), o]));
 
 const ACTION_RE = /^[A-Za-z0-9*?-]+:[A-Za-z0-9*?_-]+$/;
 const SID_RE = /^[A-Za-z0-9]*$/;

@@ -1,0 +1,32 @@
+// IAM's condition operators (without the ForAnyValue:/ForAllValues: prefixes and the IfExists suffix):
+// one list for the policy lint and for the emulator's policy checks.
+
+export const CONDITION_OPERATORS: readonly string[] = [
+  "StringEquals",
+  "StringNotEquals",
+  "StringEqualsIgnoreCase",
+  "StringNotEqualsIgnoreCase",
+  "StringLike",
+  "StringNotLike",
+  "NumericEquals",
+  "NumericNotEquals",
+  "NumericLessThan",
+  "NumericLessThanEquals",
+  "NumericGreaterThan",
+  "NumericGreaterThanEquals",
+  "DateEquals",
+  "DateNotEquals",
+  "DateLessThan",
+  "DateLessThanEquals",
+  "DateGreaterThan",
+  "DateGreaterThanEquals",
+  "Bool",
+  "BinaryEquals",
+  "IpAddress",
+  "NotIpAddress",
+  "ArnEquals",
+  "ArnLike",
+  "ArnNotEquals",
+  "ArnNotLike",
+  "Null",
+];

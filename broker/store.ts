@@ -31,6 +31,20 @@ export interface SyncedUser {
   managedPolicies: string[];
 }
 
+export interface EntitySearch {
+  terms: { text: string; accountIds: string[] }[];
+  excludeArns: string[];
+  limit: number;
+}
+
+export interface EntityHit {
+  type: "role" | "user";
+  arn: string;
+  accountId: string;
+  name: string;
+  description: string | null;
+}
+
 export interface AccountSyncStatus {
   accountId: string;
   name: string;
@@ -81,6 +95,10 @@ export interface Store {
   getUser(arn: string): SyncedUser | undefined;
   loadRoles(): SyncedRole[];
   loadUsers(): SyncedUser[];
+  /** Roles and users matching every term (name, ARN or one of the term's accounts), by name, at most `limit`. */
+  searchEntities(filter: EntitySearch): EntityHit[];
+  /** Roles and users carrying a tag whose key contains `key` (case-insensitive), as their tags. */
+  taggedEntities(key: string): { arn: string; accountId: string; tags: Tag[] }[];
   putSyncStatus(status: AccountSyncStatus): void;
   syncStatuses(): AccountSyncStatus[];
   appendAudit(entry: AuditInput, now?: Date): AuditEntry;
@@ -222,6 +240,57 @@ export function openSqliteStore(file: string): Store {
       (db.prepare("SELECT data FROM users ORDER BY arn").all() as { data: string }[]).map((r) =>
         JSON.parse(r.data),
       ),
+    searchEntities: (f) => {
+      const like = (t: string) => `%${t.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const where: string[] = [];
+      const params: unknown[] = [];
+      for (const t of f.terms) {
+        const inAccounts = t.accountIds.length
+          ? ` OR account_id IN (${t.accountIds.map(() => "?").join(", ")})`
+          : "";
+        where.push(`(name LIKE ? ESCAPE '\\' OR arn LIKE ? ESCAPE '\\'${inAccounts})`);
+        params.push(like(t.text), like(t.text), ...t.accountIds);
+      }
+      if (f.excludeArns.length) {
+        where.push(`arn NOT IN (${f.excludeArns.map(() => "?").join(", ")})`);
+        params.push(...f.excludeArns);
+      }
+      // Service-linked roles take no inline policies; they are never targets.
+      where.push("COALESCE(json_extract(data, '$.path'), '/') NOT LIKE '/aws-service-role/%'");
+      const cond = where.join(" AND ");
+      const sql = `SELECT * FROM (
+          SELECT 'role' AS type, arn, account_id, name, json_extract(data, '$.description') AS description
+            FROM roles WHERE ${cond}
+          UNION ALL
+          SELECT 'user' AS type, arn, account_id, name, NULL AS description FROM users WHERE ${cond}
+        ) ORDER BY name COLLATE NOCASE, account_id, type LIMIT ?`;
+      const rows = db.prepare(sql).all(...params, ...params, f.limit) as {
+        type: "role" | "user";
+        arn: string;
+        account_id: string;
+        name: string;
+        description: string | null;
+      }[];
+      return rows.map((r) => ({
+        type: r.type,
+        arn: r.arn,
+        accountId: r.account_id,
+        name: r.name,
+        description: r.description ?? null,
+      }));
+    },
+    taggedEntities: (key) => {
+      const pattern = `%${key.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const rows = db
+        .prepare(
+          `SELECT data FROM roles WHERE data LIKE ? ESCAPE '\\' UNION ALL SELECT data FROM users WHERE data LIKE ? ESCAPE '\\'`,
+        )
+        .all(pattern, pattern) as { data: string }[];
+      return rows.map((r) => {
+        const e = JSON.parse(r.data) as { arn: string; accountId: string; tags: Tag[] };
+        return { arn: e.arn, accountId: e.accountId, tags: e.tags };
+      });
+    },
     putSyncStatus: (s) => void putStatus.run(s.accountId, JSON.stringify(s)),
     syncStatuses: () =>
       (db.prepare("SELECT data FROM sync_status ORDER BY account_id").all() as { data: string }[]).map((r) =>

@@ -18,6 +18,8 @@ export const meSchema = z.object({
   email: z.string(),
   groups: z.array(z.string()),
   admin: z.boolean(),
+  /** Whether the person may approve any request (configured groups or a gatehouse-approvers tag). */
+  approver: z.boolean().default(false),
 });
 export type Me = z.infer<typeof meSchema>;
 
@@ -113,3 +115,21 @@ export const auditEntrySchema = z.object({
   hash: z.string(),
 });
 export const auditResponseSchema = z.object({ entries: z.array(auditEntrySchema) });
+
+/** A role or IAM user a permission request can name: any synced one in a configured account. */
+export const requestTargetSchema = z.object({
+  arn: z.string(),
+  accountId: z.string(),
+  accountName: z.string(),
+  type: z.enum(["role", "user"]),
+  name: z.string(),
+  description: z.string().nullable(),
+  /** Whether the person can already use this role (it is in their role list). */
+  mine: z.boolean(),
+});
+export type RequestTarget = z.infer<typeof requestTargetSchema>;
+export const targetsResponseSchema = z.object({ targets: z.array(requestTargetSchema) });
+export const targetsQuerySchema = z.strictObject({
+  q: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});

@@ -3,7 +3,9 @@
 // main validates every argument against them before anything reaches the agent.
 
 import { z } from "zod";
-import { roleSchema } from "./api.ts";
+import { requestTargetSchema, roleSchema } from "./api.ts";
+import { findingSchema, lintResultSchema } from "./policy/codes.ts";
+import { approveRequestSchema, createRequestSchema, rejectRequestSchema, requestSchema } from "./requests.ts";
 
 const roleRef = z.string().min(3).max(2048);
 const region = z
@@ -39,6 +41,37 @@ export type DesktopStatus = z.infer<typeof statusSchema>;
 
 const none = z.strictObject({}).optional();
 
+const requestId = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "not a request id");
+
+export { type RequestTarget, requestTargetSchema } from "./api.ts";
+
+/** A lint finding with the character range of what it is about in the text ([0, 0] for the whole). */
+export const markedFindingSchema = findingSchema.extend({ from: z.number().int(), to: z.number().int() });
+export type MarkedFinding = z.infer<typeof markedFindingSchema>;
+export const markedLintSchema = lintResultSchema.extend({
+  findings: z.array(markedFindingSchema),
+  /** Characters the policy takes against IAM's inline limits (white space does not count). */
+  size: z.number().int(),
+});
+export type MarkedLint = z.infer<typeof markedLintSchema>;
+
+export const actionSuggestionSchema = z.object({
+  /** `service:Action` as the catalogue spells it. */
+  action: z.string(),
+  /** List, Read, Write, Permissions management or Tagging. */
+  accessLevel: z.string(),
+  description: z.string(),
+});
+export type ActionSuggestion = z.infer<typeof actionSuggestionSchema>;
+
+export const requestContextSchema = z.object({
+  /** Whether the person may approve anything (configured groups or a gatehouse-approvers tag). */
+  approver: z.boolean(),
+  /** Requests waiting for this person's approval (the badge in the window and the tray). */
+  pendingApprovals: z.number().int(),
+});
+export type RequestContext = z.infer<typeof requestContextSchema>;
+
 export const IPC = {
   status: { args: none, result: statusSchema },
   signIn: { args: none, result: z.object({ email: z.string(), groups: z.array(z.string()) }) },
@@ -68,6 +101,33 @@ export const IPC = {
     args: none,
     result: z.array(z.object({ role: z.string(), expiresAt: z.string(), expired: z.boolean() })),
   },
+
+  // ---- permission requests ----
+  requestContext: { args: none, result: requestContextSchema },
+  /** Roles and users a request may name, filtered by a query on account, name or ARN. */
+  requestTargets: {
+    args: z.strictObject({
+      query: z.string().max(200).optional(),
+      limit: z.number().int().min(1).max(500).optional(),
+    }),
+    result: z.array(requestTargetSchema),
+  },
+  /** The shared policy lint, run in main (where the actions catalogue lives), with text ranges for markers. */
+  lintPolicy: { args: z.strictObject({ policy: z.string().max(20_000) }), result: markedLintSchema },
+  /** Actions whose `service:Action` name starts with the prefix (case-insensitive; `*` is a wildcard). */
+  completeActions: {
+    args: z.strictObject({ prefix: z.string().max(200), limit: z.number().int().min(1).max(200).optional() }),
+    result: z.array(actionSuggestionSchema),
+  },
+  createRequest: { args: createRequestSchema, result: requestSchema },
+  myRequests: { args: none, result: z.array(requestSchema) },
+  /** Requests with a target waiting for this person's approval. */
+  approvals: { args: none, result: z.array(requestSchema) },
+  getRequest: { args: z.strictObject({ id: requestId }), result: requestSchema },
+  approveRequest: { args: approveRequestSchema.extend({ id: requestId }), result: requestSchema },
+  rejectRequest: { args: rejectRequestSchema.extend({ id: requestId }), result: requestSchema },
+  cancelRequest: { args: z.strictObject({ id: requestId }), result: requestSchema },
+  retryRequest: { args: z.strictObject({ id: requestId }), result: requestSchema },
 } as const;
 
 export type Channel = keyof typeof IPC;

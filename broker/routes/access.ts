@@ -1,13 +1,14 @@
 // Routes people use: who am I, my roles, credentials for a role, a console URL for a role.
 
 import type { FastifyInstance } from "fastify";
-import { consoleRequestSchema, credentialsRequestSchema } from "../../shared/api.ts";
+import { consoleRequestSchema, credentialsRequestSchema, targetsQuerySchema } from "../../shared/api.ts";
 import { GatehouseError } from "../../shared/errors.ts";
 import type { AccessIndex } from "../access-index.ts";
 import type { BrokerConfig } from "../config.ts";
 import { parse, principalOf } from "../http.ts";
 import { type AccessIssuer, toApiRole } from "../issue.ts";
 import type { Store } from "../store.ts";
+import { isApprover, searchTargets } from "../targets.ts";
 
 export interface AccessRoutesDeps {
   config: BrokerConfig;
@@ -22,7 +23,19 @@ export async function accessRoutes(app: FastifyInstance, deps: AccessRoutesDeps)
 
   app.get("/v1/me", async (req) => {
     const p = principalOf(req);
-    return { email: p.email, groups: p.groups, admin: deps.isAdmin(p.groups) };
+    return {
+      email: p.email,
+      groups: p.groups,
+      admin: deps.isAdmin(p.groups),
+      approver: isApprover(deps.config, store, p),
+    };
+  });
+
+  /** Roles and IAM users a permission request may name (`?q=staging dev&limit=50`). */
+  app.get("/v1/targets", async (req) => {
+    const p = principalOf(req);
+    const q = parse(targetsQuerySchema, req.query, "query");
+    return { targets: searchTargets({ config: deps.config, store, index }, p, q.q ?? "", q.limit) };
   });
 
   app.get("/v1/roles", async (req) => {

@@ -10,8 +10,10 @@ import {
   type Me,
   meSchema,
   problemSchema,
+  type RequestTarget,
   type Role,
   rolesResponseSchema,
+  targetsResponseSchema,
 } from "../../shared/api.ts";
 import { ERRORS, type ErrorCode, GatehouseError } from "../../shared/errors.ts";
 import {
@@ -110,6 +112,12 @@ export class BrokerClient {
 
   console(role: string, region?: string): Promise<ConsoleResponse> {
     return this.call("POST", "/v1/console", consoleResponseSchema, { role, ...(region ? { region } : {}) });
+  }
+
+  /** Roles and IAM users a request may name, matching every word of `query`. */
+  async targets(query: string, limit?: number): Promise<RequestTarget[]> {
+    const q = new URLSearchParams({ q: query, ...(limit ? { limit: String(limit) } : {}) });
+    return (await this.call("GET", `/v1/targets?${q}`, targetsResponseSchema)).targets;
   }
 
   createRequest(body: CreateRequest): Promise<PermissionRequest> {

@@ -4,8 +4,12 @@
 
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Role } from "../../shared/api.ts";
-import type { DesktopStatus, UiSettings } from "../../shared/ipc.ts";
+import type { RequestTarget, Role } from "../../shared/api.ts";
+import type { DesktopStatus, MarkedLint, RequestContext, UiSettings } from "../../shared/ipc.ts";
+import { type ActionSuggestion, completeActions } from "../../shared/policy/complete.ts";
+import { locate } from "../../shared/policy/locate.ts";
+import { lintPolicy, policySize } from "../../shared/policy-lint.ts";
+import type { ApproveRequest, CreateRequest, PermissionRequest } from "../../shared/requests.ts";
 import { findRole } from "../agent/agent.ts";
 import { profileName } from "../agent/aws-config.ts";
 import { formatExport } from "../agent/export.ts";
@@ -29,6 +33,12 @@ export interface ConsoleOpener {
   windows?(): { role: string; expiresAt: string }[];
 }
 
+export interface DesktopHooks {
+  launchAtLogin?: (on: boolean) => void;
+  /** A new count of requests waiting for this person's approval (the tray shows it). */
+  onApprovals?: (ctx: RequestContext) => void;
+}
+
 export class DesktopCore {
   private state: UiState;
   private readonly statePath: string;
@@ -36,7 +46,7 @@ export class DesktopCore {
   constructor(
     readonly service: AgentService,
     private readonly opener: ConsoleOpener,
-    private readonly hooks: { launchAtLogin?: (on: boolean) => void } = {},
+    private readonly hooks: DesktopHooks = {},
   ) {
     this.statePath = join(service.paths.home, "ui.json");
     this.state = {
@@ -58,11 +68,7 @@ export class DesktopCore {
     }
   }
 
-  static async start(
-    env: NodeJS.ProcessEnv,
-    opener: ConsoleOpener,
-    hooks: { launchAtLogin?: (on: boolean) => void } = {},
-  ) {
+  static async start(env: NodeJS.ProcessEnv, opener: ConsoleOpener, hooks: DesktopHooks = {}) {
     return new DesktopCore(await startAgentService(env, { warn: () => undefined }), opener, hooks);
   }
 
@@ -193,6 +199,80 @@ export class DesktopCore {
   consoleWindows() {
     const now = Date.now();
     return (this.opener.windows?.() ?? []).map((w) => ({ ...w, expired: Date.parse(w.expiresAt) <= now }));
+  }
+
+  // ---- permission requests ------------------------------------------------------------------
+
+  /** Whether the approvals tab shows, and its count; `onApprovals` hears every new count (the tray badge). */
+  async requestContext(): Promise<RequestContext> {
+    const me = await this.agent.broker.me();
+    const pending = me.approver ? (await this.agent.broker.requests("approver")).length : 0;
+    const ctx = { approver: me.approver, pendingApprovals: pending };
+    this.publishApprovals(ctx);
+    return ctx;
+  }
+
+  private lastApprovals: number | undefined;
+  private publishApprovals(ctx: RequestContext): void {
+    if (ctx.pendingApprovals !== this.lastApprovals) {
+      this.lastApprovals = ctx.pendingApprovals;
+      this.hooks.onApprovals?.(ctx);
+    }
+  }
+
+  requestTargets(query?: string, limit?: number): Promise<RequestTarget[]> {
+    return this.agent.broker.targets(query ?? "", limit);
+  }
+
+  /** The shared lint with the ranges the editor marks, run here where the actions catalogue is. */
+  async lintPolicy(policy: string): Promise<MarkedLint> {
+    const r = await lintPolicy(policy);
+    return { ...r, findings: locate(policy, r.findings), size: policySize(policy) };
+  }
+
+  completeActions(prefix: string, limit?: number): Promise<ActionSuggestion[]> {
+    return completeActions(prefix, limit);
+  }
+
+  createRequest(body: CreateRequest): Promise<PermissionRequest> {
+    return this.agent.broker.createRequest(body);
+  }
+
+  myRequests(): Promise<PermissionRequest[]> {
+    return this.agent.broker.requests("requester");
+  }
+
+  async approvals(): Promise<PermissionRequest[]> {
+    const list = await this.agent.broker.requests("approver");
+    this.publishApprovals({ approver: true, pendingApprovals: list.length });
+    return list;
+  }
+
+  getRequest(id: string): Promise<PermissionRequest> {
+    return this.agent.broker.request(id);
+  }
+
+  private async acted(p: Promise<PermissionRequest>): Promise<PermissionRequest> {
+    const r = await p;
+    // The badge follows at once instead of at the next poll.
+    this.requestContext().catch(() => undefined);
+    return r;
+  }
+
+  approveRequest(id: string, body: ApproveRequest): Promise<PermissionRequest> {
+    return this.acted(this.agent.broker.actOnRequest(id, "approve", body));
+  }
+
+  rejectRequest(id: string, reason: string): Promise<PermissionRequest> {
+    return this.acted(this.agent.broker.actOnRequest(id, "reject", { reason }));
+  }
+
+  cancelRequest(id: string): Promise<PermissionRequest> {
+    return this.acted(this.agent.broker.actOnRequest(id, "cancel"));
+  }
+
+  retryRequest(id: string): Promise<PermissionRequest> {
+    return this.acted(this.agent.broker.actOnRequest(id, "retry"));
   }
 
   /** Resolve a role reference against the person's roles without asking the broker again. */

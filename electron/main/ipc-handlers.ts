@@ -3,6 +3,7 @@
 
 import { GatehouseError } from "../../shared/errors.ts";
 import { CHANNELS, type Channel, IPC } from "../../shared/ipc.ts";
+import type { ApproveRequest, CreateRequest } from "../../shared/requests.ts";
 import type { DesktopCore } from "./desktop-core.ts";
 
 export interface Sender {
@@ -32,6 +33,21 @@ const IMPL: Impl = {
   getSettings: (core) => core.getSettings(),
   updateSettings: (core, a: Parameters<DesktopCore["updateSettings"]>[0]) => core.updateSettings(a),
   consoleWindows: (core) => core.consoleWindows(),
+  requestContext: (core) => core.requestContext(),
+  requestTargets: (core, a: { query?: string; limit?: number }) => core.requestTargets(a.query, a.limit),
+  lintPolicy: (core, a: { policy: string }) => core.lintPolicy(a.policy),
+  completeActions: (core, a: { prefix: string; limit?: number }) => core.completeActions(a.prefix, a.limit),
+  createRequest: (core, a: CreateRequest) => core.createRequest(a),
+  myRequests: (core) => core.myRequests(),
+  approvals: (core) => core.approvals(),
+  getRequest: (core, a: { id: string }) => core.getRequest(a.id),
+  approveRequest: (core, a: ApproveRequest & { id: string }) => {
+    const { id, ...body } = a;
+    return core.approveRequest(id, body);
+  },
+  rejectRequest: (core, a: { id: string; reason: string }) => core.rejectRequest(a.id, a.reason),
+  cancelRequest: (core, a: { id: string }) => core.cancelRequest(a.id),
+  retryRequest: (core, a: { id: string }) => core.retryRequest(a.id),
 };
 
 export interface IpcHandlers {

@@ -87,6 +87,11 @@ async function start(): Promise<void> {
   });
   const desktop = await DesktopCore.start(process.env, opener, {
     launchAtLogin: (on) => app.setLoginItemSettings({ openAtLogin: on, args: ["--hidden"] }),
+    // The dock/launcher badge and the tray follow the approvals count.
+    onApprovals: (ctx) => {
+      app.setBadgeCount(ctx.pendingApprovals);
+      tray?.refresh();
+    },
   });
   core = desktop;
   // Sign-in opens the IdP through the same allow-list as everything else.
@@ -110,7 +115,9 @@ async function start(): Promise<void> {
     report,
     model: async () => {
       const status = await desktop.status().catch(() => null);
+      const ctx = status?.signedIn ? await desktop.requestContext().catch(() => null) : null;
       return {
+        pendingApprovals: ctx?.approver ? ctx.pendingApprovals : null,
         signedIn: status?.signedIn ?? false,
         email: status?.email ?? null,
         favourites: desktop.favourites(),

@@ -25,6 +25,8 @@ export interface TrayModel {
   favourites: readonly string[];
   recent: readonly string[];
   consoles: readonly ConsoleWindowInfo[];
+  /** Requests waiting for this person's approval; null when they approve nothing (or it is unknown). */
+  pendingApprovals?: number | null;
 }
 
 export const MAX_FAVOURITES = 10;
@@ -37,7 +39,23 @@ export const TRAY_REFRESH_CHANNELS: ReadonlySet<Channel> = new Set<Channel>([
   "setFavourite",
   "openConsole",
   "copyText",
+  "approveRequest",
+  "rejectRequest",
 ]);
+
+/** The tray's tooltip and (macOS) title: the approvals badge. */
+export function trayBadge(m: Pick<TrayModel, "signedIn" | "pendingApprovals">): {
+  tooltip: string;
+  title: string;
+} {
+  const n = m.signedIn ? (m.pendingApprovals ?? 0) : 0;
+  if (n <= 0) return { tooltip: "Gatehouse", title: "" };
+  return { tooltip: `Gatehouse — ${approvalsLabel(n)}`, title: String(n) };
+}
+
+export function approvalsLabel(n: number): string {
+  return n === 1 ? "1 request to approve" : `${n} requests to approve`;
+}
 
 /** Menu labels treat "&" as a mnemonic marker on Windows and Linux; "&&" shows one "&". */
 export function menuLabel(text: string): string {
@@ -94,6 +112,8 @@ export function buildTrayMenu(m: TrayModel): TrayItem[] {
   const out: TrayItem[] = [];
   if (m.signedIn) {
     out.push(heading(`Signed in as ${m.email ?? "unknown user"}`));
+    const n = m.pendingApprovals ?? 0;
+    if (n > 0) out.push(item(`${approvalsLabel(n)}…`, { kind: "showWindow" }));
     const favourites = m.favourites.slice(0, MAX_FAVOURITES);
     const recent = m.recent.filter((r) => !m.favourites.includes(r)).slice(0, MAX_RECENT);
     if (favourites.length > 0) out.push(separator, heading("Favourites"), ...favourites.map(roleItem));

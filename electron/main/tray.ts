@@ -10,6 +10,7 @@ import {
   type TrayEffects,
   type TrayItem,
   type TrayModel,
+  trayBadge,
   trayIconFile,
 } from "./tray-menu.ts";
 
@@ -62,7 +63,11 @@ export function createTray(deps: TrayDeps): AppTray {
     deps
       .model()
       .then((m) => {
-        if (!tray.isDestroyed()) tray.setContextMenu(Menu.buildFromTemplate(template(buildTrayMenu(m))));
+        if (tray.isDestroyed()) return;
+        tray.setContextMenu(Menu.buildFromTemplate(template(buildTrayMenu(m))));
+        const badge = trayBadge(m);
+        tray.setToolTip(badge.tooltip);
+        if (process.platform === "darwin") tray.setTitle(badge.title);
       })
       .catch((e: Error) => deps.report(`the tray menu could not be built: ${e.message}`))
       .finally(() => {

@@ -218,3 +218,25 @@ it("uses a template image on macOS", () => {
   expect(trayIconFile("linux")).toBe("tray.png");
   expect(trayIconFile("win32")).toBe("tray.png");
 });
+
+describe("approvals badge", () => {
+  it("lists the count first and puts it on the tooltip and title; nothing when signed out or zero", async () => {
+    const { trayBadge } = await import("../../electron/main/tray-menu.ts");
+    const items = buildTrayMenu({ ...base, pendingApprovals: 3 });
+    expect(labels(items).slice(0, 2)).toEqual(["Signed in as alice@example.com", "3 requests to approve…"]);
+    expect(find(items, "3 requests to approve…")).toMatchObject({ action: { kind: "showWindow" } });
+    expect(labels(buildTrayMenu({ ...base, pendingApprovals: 1 }))).toContain("1 request to approve…");
+    expect(labels(buildTrayMenu({ ...base, pendingApprovals: 0 })).some((l) => l.includes("approve"))).toBe(
+      false,
+    );
+    expect(trayBadge({ signedIn: true, pendingApprovals: 2 })).toEqual({
+      tooltip: "Gatehouse — 2 requests to approve",
+      title: "2",
+    });
+    expect(trayBadge({ signedIn: true, pendingApprovals: null })).toEqual({
+      tooltip: "Gatehouse",
+      title: "",
+    });
+    expect(trayBadge({ signedIn: false, pendingApprovals: 4 })).toEqual({ tooltip: "Gatehouse", title: "" });
+  });
+});

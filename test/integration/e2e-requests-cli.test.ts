@@ -1,8 +1,10 @@
 // End to end, everything really started (emulator, dev IdP with its login form, broker, an agent per person as a
 // child process): alice asks with `gatehouse request policy` for an inline policy on prod's Billing role, bob
 // finds it with `request list --approver` and approves it, and it is in IAM; alice cannot approve her own; a
-// policy with lint errors never leaves alice's machine. Each agent's "browser" fills the IdP's login form with
-// its person's e-mail (GATEHOUSE_TEST_LOGIN), so two people sign in to the one issuer the broker trusts.
+// policy with lint errors never leaves alice's machine. `request create --wait` blocks alice's CLI while bob
+// approves (exit 0) or rejects (exit 1, the reason on stderr) from his; `--timeout` ends a wait with 124.
+// Each agent's "browser" fills the IdP's login form with its person's e-mail (GATEHOUSE_TEST_LOGIN), so two
+// people sign in to the one issuer the broker trusts.
 
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startIdp } from "../../dev/idp/provider.ts";
 import type { PermissionRequest } from "../../shared/requests.ts";
 import { startTestBroker } from "../support/broker.ts";
-import { cleanUp, gatehouse, type Home, makeHome, ROOT, type System, startAgent } from "../support/e2e.ts";
+import {
+  cleanUp,
+  gatehouse,
+  type Home,
+  makeHome,
+  ROOT,
+  type System,
+  sleep,
+  startAgent,
+} from "../support/e2e.ts";
 import { startDemoEmulator } from "../support/emulator.ts";
 
 const BILLING = "arn:aws:iam::222222222222:role/Billing";
@@ -225,6 +236,177 @@ describe("gatehouse request", () => {
     expect(again.code).toBe(1);
     expect(again.stderr.trim().split("\n")).toHaveLength(1);
     expect(again.stderr.trim()).toMatch(/\[ILLEGAL_TRANSITION\]$/);
+  });
+
+  // `request create … --wait`: a script asks and goes on once the request is applied, or stops when not.
+  const create = (who: Home, ...args: string[]) =>
+    gatehouse(who, "request", "create", "--justification", "nightly export job needs it", ...args);
+
+  /** Bob's view of alice's pending request with this justification, polled until the broker has it. */
+  async function pendingFor(justification: string): Promise<PermissionRequest> {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const list = await gatehouse(bob, "request", "list", "--approver", "--json");
+      expect(list.code).toBe(0);
+      const found = (JSON.parse(list.stdout) as PermissionRequest[]).find(
+        (x) => x.justification === justification,
+      );
+      if (found) return found;
+      await sleep(100);
+    }
+    throw new Error(`no pending request "${justification}" reached bob`);
+  }
+
+  it("create --wait --json: alice waits while bob approves from another process; exit 0, the final JSON", async () => {
+    const justification = "wait for bob to approve this one";
+    let settled = false;
+    const waiting = gatehouse(
+      alice,
+      "request",
+      "create",
+      "--target",
+      BILLING,
+      "--policy",
+      goodFile,
+      "--justification",
+      justification,
+      "--expires",
+      "8h",
+      "--wait",
+      "--json",
+    ).finally(() => {
+      settled = true;
+    });
+    const pending = await pendingFor(justification);
+    await sleep(500); // a few polls go by with the target pending
+    expect(settled).toBe(false);
+    const ok = await gatehouse(
+      bob,
+      "request",
+      "approve",
+      pending.id,
+      "--comment",
+      "fine for the export",
+      "--json",
+    );
+    expect(ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    const approved = JSON.parse(ok.stdout) as PermissionRequest;
+    expect(approved.id).toBe(pending.id);
+    expect(approved.targets[0]!.state).toBe("applied");
+    expect(approved.approvals[0]!.comment).toBe("fine for the export");
+
+    const r = await waiting;
+    // stderr is not a terminal here: no progress lines, nothing at all.
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const final = JSON.parse(r.stdout) as PermissionRequest;
+    expect(final.id).toBe(pending.id);
+    expect(final.targets.map((t) => t.state)).toEqual(["applied"]);
+    const role = system!.emulator.world.accounts.get("222222222222")!.roles.get("billing")!;
+    expect(role.inlinePolicies[`gatehouse-${pending.id}-0`]).toBeDefined();
+  });
+
+  it("create --role … --wait: bob rejects; alice's wait exits 1 naming the target, bob and the reason", async () => {
+    const justification = "wait for bob to reject this one";
+    const waitingFor = gatehouse(
+      alice,
+      "request",
+      "create",
+      "--role",
+      "prod/Billing",
+      "--justification",
+      justification,
+      "--expires",
+      "1h",
+      "--wait",
+    );
+    const pending = await pendingFor(justification);
+    expect(pending.kind).toBe("role-access");
+    const no = await gatehouse(
+      bob,
+      "request",
+      "reject",
+      pending.id,
+      "--reason",
+      "ask for ReadOnly instead",
+      "--json",
+    );
+    expect(no.code).toBe(0);
+    expect((JSON.parse(no.stdout) as PermissionRequest).targets[0]!.state).toBe("rejected");
+
+    const r = await waitingFor;
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`Request ${pending.id} (role-access)`);
+    expect(r.stdout).toContain(`${BILLING}  rejected`);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe(
+      `gatehouse: request ${pending.id}: ${BILLING} rejected by bob@example.com: ask for ReadOnly instead [REQUEST_REJECTED]`,
+    );
+  });
+
+  it("--timeout: still pending when it runs out exits 124 with the id; request wait ID goes on", async () => {
+    const t0 = Date.now();
+    const r = await create(
+      alice,
+      "--target",
+      BILLING,
+      "--policy",
+      goodFile,
+      "--expires",
+      "8h",
+      "--wait",
+      "--timeout",
+      "1s",
+    );
+    expect(r.code).toBe(124);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    const id = /^Request ([0-9a-f]+) \(inline-policy\)$/m.exec(r.stdout)![1]!;
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^gatehouse: request ${id}: still waiting after 1s \\(${BILLING} pending\\).*\\[TIMEOUT\\]$`,
+      ),
+    );
+
+    const again = await gatehouse(alice, "request", "wait", id, "--timeout", "1s", "--json");
+    expect(again.code).toBe(124);
+    expect((JSON.parse(again.stdout) as PermissionRequest).targets[0]!.state).toBe("pending");
+
+    const cancelled = await gatehouse(alice, "request", "cancel", id, "--json");
+    expect(cancelled.code).toBe(0);
+    const done = await gatehouse(alice, "request", "wait", id, "--json");
+    expect(done.code).toBe(1);
+    expect((JSON.parse(done.stdout) as PermissionRequest).targets[0]!.state).toBe("cancelled");
+    expect(done.stderr.trim()).toMatch(/cancelled by alice@example\.com \[REQUEST_CANCELLED\]$/);
+  });
+
+  it("create --json (policy and --access) parses; create without a kind, or a bad --timeout, is exit 2", async () => {
+    const p = await create(alice, "--target", BILLING, "--policy", goodFile, "--expires", "8h", "--json");
+    expect(p.code).toBe(0);
+    const pr = JSON.parse(p.stdout) as PermissionRequest;
+    expect(pr.kind).toBe("inline-policy");
+    expect(pr.targets.map((t) => [t.arn, t.state])).toEqual([[BILLING, "pending"]]);
+    const a = await create(alice, "--access", "--target", BILLING, "--expires", "1h", "--json");
+    expect(a.code).toBe(0);
+    expect((JSON.parse(a.stdout) as PermissionRequest).kind).toBe("role-access");
+    for (const id of [pr.id, (JSON.parse(a.stdout) as PermissionRequest).id])
+      expect((await gatehouse(alice, "request", "cancel", id)).code).toBe(0);
+
+    const neither = await create(alice, "--target", BILLING, "--expires", "8h");
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain("[BAD_ARGUMENT]");
+    const both = await create(alice, "--role", BILLING, "--policy", goodFile, "--expires", "8h");
+    expect(both.code).toBe(2);
+    const badTimeout = await gatehouse(alice, "request", "wait", requestId, "--timeout", "soon");
+    expect(badTimeout.code).toBe(2);
+    expect(badTimeout.stderr).toContain("--timeout");
+    // An applied request: wait returns at once.
+    const applied = await gatehouse(alice, "request", "wait", requestId);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain(`${BILLING}  applied`);
   });
 
   it("a bad duration or a missing flag is a usage error, exit 2", async () => {

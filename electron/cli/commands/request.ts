@@ -4,23 +4,43 @@
 import { lintPolicy } from "../../../shared/policy-lint.ts";
 import type { PermissionRequest } from "../../../shared/requests.ts";
 import { agent, flags, helped, UsageError } from "../io.ts";
+import {
+  DEFAULT_TIMEOUT,
+  EXIT_TIMEOUT,
+  notAppliedLines,
+  parseTimeout,
+  progressLine,
+  waitForRequest,
+} from "../request-wait.ts";
 import { formatText, readPolicy } from "./policy.ts";
 
 export const USAGE = `usage: gatehouse request <subcommand>
 
-  policy --target ARN [--target ARN…] --policy FILE --justification TEXT --expires DURATION
+  create --target REF [--target REF…] --policy FILE --justification TEXT --expires DURATION [--wait]
                                     ask for an inline policy on roles or users (linted here first)
-  access --role ROLE --justification TEXT --expires DURATION
-                                    ask for access to a role
-  list [--approver] [--json]        your requests (or, with --approver, those you may approve)
-  show ID [--json]                  a request: its targets, states, approvals and any edit's diff
-  approve ID [--policy FILE] [--expires DURATION]
+  create --role REF --justification TEXT --expires DURATION [--wait]
+                                    ask for access to a role (or --access with --target REF…)
+  policy …                          the same as create with --policy (kept as an alias)
+  access …                          the same as create with --role (kept as an alias)
+  wait ID [--timeout DURATION]      wait until a request is applied, rejected, failed, cancelled or expired
+  list [--approver]                 your requests (or, with --approver, those you may approve)
+  show ID                           a request: its targets, states, approvals and any edit's diff
+  approve ID [--policy FILE] [--expires DURATION] [--comment TEXT]
                                     approve (optionally with an edited policy or another expiry)
   reject ID --reason TEXT           reject a request
   cancel ID                         cancel your request
   retry ID                          apply a failed request again
 
-DURATION is a number and a unit (m, h, d, w), from 1h to 90d: 8h, 7d.`;
+REF is a role or IAM user ARN, or account/role (prod/Billing). DURATION is a number and a unit
+(m, h, d, w), from 1h to 90d: 8h, 7d. --json prints the request (or the list) as JSON on stdout.
+
+--wait (on create, policy, access) and wait ID poll the broker (200 ms, growing to 2 s) until no target
+is pending, approved or applying. --timeout takes s, m, h or d (30s, 10m, 2h; default 24h). Progress is
+printed on stderr when it is a terminal; with --json the final request is printed on stdout.
+  exit 0    every target applied
+  exit 1    a target was rejected, failed, cancelled or expired (one line each on stderr: which and why)
+  exit ${EXIT_TIMEOUT}  still waiting when --timeout ran out (the request stays; \`request wait ID\` goes on)
+  exit 2    a usage error`;
 
 const MIN_SECONDS = 3600;
 const MAX_SECONDS = 90 * 86_400;
@@ -93,65 +113,155 @@ export function formatList(requests: PermissionRequest[]): string {
     .join("\n")}\n`;
 }
 
+interface CreateFlags {
+  target?: string[] | undefined;
+  role?: string[] | undefined;
+  access?: boolean | undefined;
+  policy?: string | undefined;
+  justification?: string | undefined;
+  expires?: string | undefined;
+}
+
+/**
+ * The body of `POST /v1/requests` from create's flags: --policy makes an inline-policy request on the
+ * --target REFs; --role REF (or --access with --target REFs) a role-access request. `policy` and `access`
+ * are create with that kind required.
+ */
+export function createBody(v: CreateFlags, as: "create" | "policy" | "access") {
+  const targets = v.target ?? [];
+  const roles = v.role ?? [];
+  const kind =
+    as === "policy" || (as === "create" && v.policy !== undefined)
+      ? "inline-policy"
+      : as === "access" || roles.length > 0 || v.access
+        ? "role-access"
+        : undefined;
+  if (kind === undefined)
+    throw new UsageError(
+      `give --policy FILE (an inline policy) or --role REF (access to a role) with --target\n${USAGE}`,
+    );
+  let refs: string[];
+  if (kind === "inline-policy") {
+    if (roles.length || v.access)
+      throw new UsageError(
+        `--role and --access ask for access; --policy asks for a policy: not both\n${USAGE}`,
+      );
+    if (targets.length === 0) throw new UsageError(`--target is required\n${USAGE}`);
+    refs = targets;
+  } else {
+    if (v.policy !== undefined)
+      throw new UsageError(`access to a role takes no --policy; drop --role/--access for a policy\n${USAGE}`);
+    if (targets.length && roles.length === 0 && !v.access && as !== "access")
+      throw new UsageError(`--target needs --policy FILE or --access\n${USAGE}`);
+    refs = [...roles, ...targets];
+    if (refs.length === 0) throw new UsageError(`--role is required\n${USAGE}`);
+  }
+  const policy = kind === "inline-policy" ? readPolicy(required(v.policy, "--policy")) : undefined;
+  const justification = required(v.justification, "--justification");
+  const expiry = parseDuration(required(v.expires, "--expires"));
+  return {
+    kind,
+    targets: refs,
+    ...(policy !== undefined ? { policy } : {}),
+    justification,
+    expiry,
+  } as const;
+}
+
+function timeoutSeconds(text: string | undefined): number {
+  if (text === undefined) return parseTimeout(DEFAULT_TIMEOUT)!;
+  const s = parseTimeout(text);
+  if (s === null) throw new UsageError(`--timeout "${text}" is not a duration like 30s, 10m or 2h\n${USAGE}`);
+  return s;
+}
+
+const requestPath = (id: string) => `/v1/requests/${encodeURIComponent(id)}`;
+
+/** Wait for request `id`; print the outcome (and, on a terminal, progress); return the exit code. */
+async function waitAndReport(id: string, timeout: number, json: boolean, label: string): Promise<number> {
+  const tty = process.stderr.isTTY === true;
+  const outcome = await waitForRequest({
+    timeoutMs: timeout * 1000,
+    get: () => agent<PermissionRequest>("GET", requestPath(id)),
+    ...(tty ? { progress: (r, e) => process.stderr.write(`${progressLine(id, r, e)}\n`) } : {}),
+  });
+  const r = outcome.request;
+  if (r) process.stdout.write(json ? `${JSON.stringify(r, null, 2)}\n` : formatCreated(r));
+  if (outcome.kind === "timeout") {
+    const states = r ? ` (${r.targets.map((t) => `${t.arn} ${t.state}`).join(", ")})` : "";
+    const last = outcome.lastError ? `; last error: ${(outcome.lastError as Error).message}` : "";
+    console.error(
+      `gatehouse: request ${id}: still waiting after ${label}${states}${last}; \`gatehouse request wait ${id}\` goes on waiting [TIMEOUT]`,
+    );
+    return EXIT_TIMEOUT;
+  }
+  for (const line of notAppliedLines(outcome.request)) console.error(line);
+  return outcome.code;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = flags(
     argv,
     {
       target: { type: "string", multiple: true },
-      role: { type: "string" },
+      role: { type: "string", multiple: true },
+      access: { type: "boolean" },
       policy: { type: "string" },
       justification: { type: "string" },
       expires: { type: "string" },
       reason: { type: "string" },
+      comment: { type: "string" },
       approver: { type: "boolean" },
       json: { type: "boolean" },
+      wait: { type: "boolean" },
+      timeout: { type: "string" },
     },
     USAGE,
   );
   if (values.help) return helped(USAGE);
   const sub = positionals[0];
+  const json = values.json === true;
   const out = (r: unknown, text: string) =>
-    process.stdout.write(values.json ? `${JSON.stringify(r, null, 2)}\n` : text);
+    process.stdout.write(json ? `${JSON.stringify(r, null, 2)}\n` : text);
+  const noWait = () => {
+    if (values.wait || values.timeout !== undefined)
+      throw new UsageError(`--wait and --timeout go with create, policy, access and wait\n${USAGE}`);
+  };
 
   switch (sub) {
-    case "policy": {
-      if (positionals.length !== 1) throw new UsageError(`unexpected argument "${positionals[1]}"\n${USAGE}`);
-      const targets = values.target ?? [];
-      if (targets.length === 0) throw new UsageError(`--target is required\n${USAGE}`);
-      const policy = readPolicy(required(values.policy, "--policy"));
-      const justification = required(values.justification, "--justification");
-      const expiry = parseDuration(required(values.expires, "--expires"));
-      const lint = await lintPolicy(policy);
-      if (lint.findings.length) process.stderr.write(formatText(lint));
-      if (!lint.valid) {
-        console.error("gatehouse: the policy has errors; fix them before asking for it [POLICY_REFUSED]");
-        return 1;
-      }
-      const r = await agent<PermissionRequest>("POST", "/v1/requests", {
-        kind: "inline-policy",
-        targets,
-        policy,
-        justification,
-        expiry,
-      });
-      out(r, formatCreated(r));
-      return 0;
-    }
+    case "create":
+    case "policy":
     case "access": {
       if (positionals.length !== 1) throw new UsageError(`unexpected argument "${positionals[1]}"\n${USAGE}`);
-      const role = required(values.role, "--role");
-      const justification = required(values.justification, "--justification");
-      const expiry = parseDuration(required(values.expires, "--expires"));
-      const r = await agent<PermissionRequest>("POST", "/v1/requests", {
-        kind: "role-access",
-        targets: [role],
-        justification,
-        expiry,
-      });
-      out(r, formatCreated(r));
-      return 0;
+      if (values.timeout !== undefined && !values.wait)
+        throw new UsageError(`--timeout goes with --wait\n${USAGE}`);
+      const body = createBody(values, sub);
+      const timeout = values.wait ? timeoutSeconds(values.timeout) : 0;
+      if (body.policy !== undefined) {
+        const lint = await lintPolicy(body.policy);
+        if (lint.findings.length) process.stderr.write(formatText(lint));
+        if (!lint.valid) {
+          console.error("gatehouse: the policy has errors; fix them before asking for it [POLICY_REFUSED]");
+          return 1;
+        }
+      }
+      const r = await agent<PermissionRequest>("POST", "/v1/requests", body);
+      if (!values.wait) {
+        out(r, formatCreated(r));
+        return 0;
+      }
+      // The id first (text), so that a person who stops waiting knows what to `request wait` on.
+      if (!json) process.stdout.write(formatCreated(r));
+      else if (process.stderr.isTTY) process.stderr.write(`gatehouse: request ${r.id} created\n`);
+      return waitAndReport(r.id, timeout, json, values.timeout ?? DEFAULT_TIMEOUT);
+    }
+    case "wait": {
+      if (values.wait) throw new UsageError(`wait waits already; drop --wait\n${USAGE}`);
+      const id = oneId(positionals);
+      return waitAndReport(id, timeoutSeconds(values.timeout), json, values.timeout ?? DEFAULT_TIMEOUT);
     }
     case "list": {
+      noWait();
       if (positionals.length !== 1) throw new UsageError(`unexpected argument "${positionals[1]}"\n${USAGE}`);
       const { requests } = await agent<{ requests: PermissionRequest[] }>(
         "GET",
@@ -161,40 +271,36 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case "show": {
-      const r = await agent<PermissionRequest>(
-        "GET",
-        `/v1/requests/${encodeURIComponent(oneId(positionals))}`,
-      );
+      noWait();
+      const r = await agent<PermissionRequest>("GET", requestPath(oneId(positionals)));
       out(r, formatShow(r));
       return 0;
     }
     case "approve": {
+      noWait();
       const id = oneId(positionals);
-      const body: { policy?: string; expiresAt?: string } = {};
+      const body: { policy?: string; expiresAt?: string; comment?: string } = {};
       if (values.policy !== undefined) body.policy = readPolicy(values.policy);
       if (values.expires !== undefined)
         body.expiresAt = new Date(Date.now() + parseDuration(values.expires) * 1000).toISOString();
-      const r = await agent<PermissionRequest>(
-        "POST",
-        `/v1/requests/${encodeURIComponent(id)}/approve`,
-        body,
-      );
+      if (values.comment !== undefined) body.comment = values.comment;
+      const r = await agent<PermissionRequest>("POST", `${requestPath(id)}/approve`, body);
       out(r, formatCreated(r));
       return 0;
     }
     case "reject": {
+      noWait();
       const id = oneId(positionals);
       const reason = required(values.reason, "--reason");
-      const r = await agent<PermissionRequest>("POST", `/v1/requests/${encodeURIComponent(id)}/reject`, {
-        reason,
-      });
+      const r = await agent<PermissionRequest>("POST", `${requestPath(id)}/reject`, { reason });
       out(r, formatCreated(r));
       return 0;
     }
     case "cancel":
     case "retry": {
+      noWait();
       const id = oneId(positionals);
-      const r = await agent<PermissionRequest>("POST", `/v1/requests/${encodeURIComponent(id)}/${sub}`, {});
+      const r = await agent<PermissionRequest>("POST", `${requestPath(id)}/${sub}`, {});
       out(r, formatCreated(r));
       return 0;
     }

@@ -141,6 +141,17 @@ export const configSchema = z.strictObject({
       /** Allow policies that touch access tags or Gatehouse's own roles (SECURITY 25). */
       break_glass: z.boolean().default(false),
       webhook_url: url.optional(),
+      /** Webhook deliveries wait in an outbox in the database; each is tried this many times at most, */
+      webhook_max_attempts: z.number().int().min(1).max(100).default(10),
+      /** for at most this long after it was written (then it is marked dead, logged and audited), */
+      webhook_max_age_seconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(30 * 86_400)
+        .default(86_400),
+      /** first retried after this long, each further retry twice as late (up to an hour). */
+      webhook_backoff_ms: z.number().int().min(10).max(3600_000).default(2000),
       /** How often the expiry scheduler looks for expired policies and grants. */
       expiry_check_seconds: z.number().int().min(1).max(3600).default(60),
     })
@@ -150,6 +161,9 @@ export const configSchema = z.strictObject({
       approvals_required: 1,
       allow_permanent: false,
       break_glass: false,
+      webhook_max_attempts: 10,
+      webhook_max_age_seconds: 86_400,
+      webhook_backoff_ms: 2000,
       expiry_check_seconds: 60,
     }),
 });

@@ -47,6 +47,58 @@ export interface TargetPatch {
   appliedPolicy?: string | null;
   error?: { code: string; message: string } | null;
   drift?: string | null;
+  note?: string | null;
+}
+
+export interface ApprovalInput {
+  approver: string;
+  comment: string | null;
+  diff: string | null;
+  expiresAt: string | null;
+}
+
+export interface ApproveOptions {
+  /** Changes to the target made with this approval (the approver's edit), in the same transaction. */
+  patch?: TargetPatch;
+  /**
+   * The approval carries an edit: every earlier approval of the target (the approver's own included)
+   * is superseded, since it approved something else. Without it, a second approval by the same person
+   * is ALREADY_APPROVED.
+   */
+  resetEarlier?: boolean;
+}
+
+/** One webhook delivery in the outbox: written with the state change, sent (and retried) afterwards. */
+export interface Delivery {
+  id: string;
+  /** The JSON body; built from a notification, never holding a secret. */
+  body: string;
+  createdAt: string;
+  attempts: number;
+  nextAttemptAt: string;
+  state: "pending" | "delivered" | "dead";
+  lastError: string | null;
+  deliveredAt: string | null;
+}
+
+export interface Outbox {
+  enqueue(d: { id: string; body: string }, now?: Date): void;
+  /** Pending deliveries whose next attempt is due. */
+  due(now: Date, limit: number): Delivery[];
+  /**
+   * Take a due delivery for one attempt: counts the attempt and pushes its next attempt `leaseMs` ahead,
+   * so a sender that dies mid-send leaves it to be retried, and two senders never send it at once.
+   */
+  claim(id: string, now: Date, leaseMs: number): Delivery | undefined;
+  delivered(id: string, now: Date): void;
+  retryAt(id: string, at: Date, error: string): void;
+  dead(id: string, error: string): void;
+  /** When the earliest pending delivery is next due (null: none pending). */
+  nextDue(): Date | null;
+  /** Forget delivered and dead deliveries created before `before`. */
+  prune(before: Date): void;
+  get(id: string): Delivery | undefined;
+  list(state?: Delivery["state"]): Delivery[];
 }
 
 export interface RequestsStore {
@@ -71,12 +123,11 @@ export interface RequestsStore {
     detail?: Record<string, unknown>,
   ): TargetState;
   patch(requestId: string, n: number, patch: TargetPatch): void;
-  /** Record one approval; returns the number of approvals the target now has. */
-  approve(
-    requestId: string,
-    n: number,
-    a: { approver: string; comment: string | null; diff: string | null; expiresAt: string | null },
-  ): number;
+  /**
+   * Record one approval of a pending target (ILLEGAL_TRANSITION if it is no longer pending;
+   * ALREADY_APPROVED if this approver's approval already counts); returns the approvals that now count.
+   */
+  approve(requestId: string, n: number, a: ApprovalInput, opts?: ApproveOptions): number;
   event(
     requestId: string,
     n: number | null,
@@ -85,6 +136,8 @@ export interface RequestsStore {
     detail?: Record<string, unknown>,
   ): void;
   hasEvent(requestId: string, n: number, type: string): boolean;
+  /** The webhook outbox, in the same database file. */
+  outbox: Outbox;
   close(): void;
 }
 
@@ -103,6 +156,7 @@ type TargetDb = {
   applied_policy: string | null;
   error: string | null;
   drift: string | null;
+  note: string | null;
   kind: RequestKind;
   requester: string;
   expiry_seconds: number | null;
@@ -110,7 +164,8 @@ type TargetDb = {
 };
 
 const TARGET_SELECT = `SELECT t.*, r.kind, r.requester, r.expiry_seconds,
-  (SELECT COUNT(*) FROM approvals a WHERE a.request_id = t.request_id AND a.n = t.n) AS approvals
+  (SELECT COUNT(*) FROM approvals a WHERE a.request_id = t.request_id AND a.n = t.n
+    AND a.superseded_at IS NULL) AS approvals
   FROM targets t JOIN requests r ON r.id = t.request_id`;
 
 const toTarget = (t: TargetDb): TargetRow => ({
@@ -132,6 +187,7 @@ const toTarget = (t: TargetDb): TargetRow => ({
   appliedAt: t.applied_at,
   error: t.error ? JSON.parse(t.error) : null,
   drift: t.drift,
+  note: t.note,
 });
 
 const COLUMNS: Record<keyof TargetPatch, string> = {
@@ -141,6 +197,7 @@ const COLUMNS: Record<keyof TargetPatch, string> = {
   appliedPolicy: "applied_policy",
   error: "error",
   drift: "drift",
+  note: "note",
 };
 
 export function openRequestsStore(file: string): RequestsStore {
@@ -171,7 +228,20 @@ export function openRequestsStore(file: string): RequestsStore {
       actor TEXT NOT NULL, type TEXT NOT NULL, detail TEXT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS request_events_request ON request_events(request_id, seq);
+    CREATE TABLE IF NOT EXISTS webhook_outbox (
+      id TEXT PRIMARY KEY, body TEXT NOT NULL, created_at TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL, state TEXT NOT NULL,
+      last_error TEXT, delivered_at TEXT
+    );
+    CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox(state, next_attempt_at);
   `);
+  // Columns added after the first release: added in place to an existing database.
+  const addColumn = (table: string, column: string, type: string) => {
+    const cols = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+    if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  };
+  addColumn("approvals", "superseded_at", "TEXT");
+  addColumn("targets", "note", "TEXT");
 
   const insertEvent = db.prepare(
     "INSERT INTO request_events (request_id, n, time, actor, type, detail) VALUES (?, ?, ?, ?, ?, ?)",
@@ -220,6 +290,7 @@ export function openRequestsStore(file: string): RequestsStore {
         comment: string | null;
         diff: string | null;
         expires_at: string | null;
+        superseded_at: string | null;
       }[]
     ).map((a) => ({
       target: a.n,
@@ -228,6 +299,7 @@ export function openRequestsStore(file: string): RequestsStore {
       comment: a.comment,
       diff: a.diff,
       expiresAt: a.expires_at,
+      supersededAt: a.superseded_at,
     }));
     const events = (
       db.prepare("SELECT * FROM request_events WHERE request_id = ? ORDER BY seq").all(id) as {
@@ -300,25 +372,137 @@ export function openRequestsStore(file: string): RequestsStore {
     },
   );
 
-  const approve = db.transaction(
-    (
-      id: string,
-      n: number,
-      a: { approver: string; comment: string | null; diff: string | null; expiresAt: string | null },
-    ): number => {
-      const r = db
+  const approve = db.transaction((id: string, n: number, a: ApprovalInput, opts: ApproveOptions): number => {
+    const t = target(id, n);
+    if (!t) throw new GatehouseError("REQUEST_NOT_FOUND", `no target ${n} in request ${id}`);
+    // Checked in the transaction: a concurrent approval may have moved the target meanwhile.
+    if (t.state !== "pending")
+      throw new GatehouseError("ILLEGAL_TRANSITION", `target ${n} of ${id} is ${t.state}, not pending`);
+    const now = new Date().toISOString();
+    const counted = db
+      .prepare("SELECT approver FROM approvals WHERE request_id = ? AND n = ? AND superseded_at IS NULL")
+      .all(id, n) as { approver: string }[];
+    const mine = (x: string) => x.toLowerCase() === a.approver.toLowerCase();
+    if (!opts.resetEarlier && counted.some((c) => mine(c.approver)))
+      throw new GatehouseError("ALREADY_APPROVED", `you have already approved target ${n} of ${id}`);
+    if (opts.patch) {
+      const { sets, args } = patchSql(opts.patch);
+      if (sets.length)
+        db.prepare(`UPDATE targets SET ${sets.join(", ")} WHERE request_id = ? AND n = ?`).run(
+          ...args,
+          id,
+          n,
+        );
+    }
+    if (opts.resetEarlier && counted.length) {
+      db.prepare(
+        "UPDATE approvals SET superseded_at = ? WHERE request_id = ? AND n = ? AND superseded_at IS NULL",
+      ).run(now, id, n);
+      event(id, n, a.approver, "approvals-reset", {
+        reason: "edited after earlier approvals",
+        superseded: counted.map((c) => c.approver),
+      });
+    }
+    // One row per approver and target: a superseded approval of the same person is replaced.
+    db.prepare("DELETE FROM approvals WHERE request_id = ? AND n = ? AND lower(approver) = lower(?)").run(
+      id,
+      n,
+      a.approver,
+    );
+    db.prepare(
+      "INSERT INTO approvals (request_id, n, approver, time, comment, diff, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ).run(id, n, a.approver, now, a.comment, a.diff, a.expiresAt);
+    event(id, n, a.approver, "approval", { diff: a.diff, expiresAt: a.expiresAt });
+    return (
+      db
         .prepare(
-          "INSERT OR IGNORE INTO approvals (request_id, n, approver, time, comment, diff, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          "SELECT COUNT(*) AS c FROM approvals WHERE request_id = ? AND n = ? AND superseded_at IS NULL",
         )
-        .run(id, n, a.approver, new Date().toISOString(), a.comment, a.diff, a.expiresAt);
-      if (r.changes === 1) event(id, n, a.approver, "approval", { diff: a.diff, expiresAt: a.expiresAt });
-      return (
-        db.prepare("SELECT COUNT(*) AS c FROM approvals WHERE request_id = ? AND n = ?").get(id, n) as {
-          c: number;
-        }
-      ).c;
+        .get(id, n) as { c: number }
+    ).c;
+  });
+
+  const toDelivery = (r: {
+    id: string;
+    body: string;
+    created_at: string;
+    attempts: number;
+    next_attempt_at: string;
+    state: Delivery["state"];
+    last_error: string | null;
+    delivered_at: string | null;
+  }): Delivery => ({
+    id: r.id,
+    body: r.body,
+    createdAt: r.created_at,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    state: r.state,
+    lastError: r.last_error,
+    deliveredAt: r.delivered_at,
+  });
+  type DeliveryDb = Parameters<typeof toDelivery>[0];
+  const getDelivery = db.prepare("SELECT * FROM webhook_outbox WHERE id = ?");
+  const claim = db.transaction((id: string, now: Date, leaseMs: number): Delivery | undefined => {
+    const res = db
+      .prepare(
+        "UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ? AND state = 'pending' AND next_attempt_at <= ?",
+      )
+      .run(new Date(now.getTime() + leaseMs).toISOString(), id, now.toISOString());
+    if (res.changes !== 1) return undefined;
+    return toDelivery(getDelivery.get(id) as DeliveryDb);
+  });
+  const outbox: Outbox = {
+    enqueue: (d, now = new Date()) =>
+      void db
+        .prepare(
+          "INSERT OR IGNORE INTO webhook_outbox (id, body, created_at, attempts, next_attempt_at, state) VALUES (?, ?, ?, 0, ?, 'pending')",
+        )
+        .run(d.id, d.body, now.toISOString(), now.toISOString()),
+    due: (now, limit) =>
+      (
+        db
+          .prepare(
+            "SELECT * FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?",
+          )
+          .all(now.toISOString(), limit) as DeliveryDb[]
+      ).map(toDelivery),
+    claim: (id, now, leaseMs) => claim(id, now, leaseMs),
+    delivered: (id, now) =>
+      void db
+        .prepare(
+          "UPDATE webhook_outbox SET state = 'delivered', delivered_at = ?, last_error = NULL WHERE id = ?",
+        )
+        .run(now.toISOString(), id),
+    retryAt: (id, at, error) =>
+      void db
+        .prepare(
+          "UPDATE webhook_outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
+        )
+        .run(at.toISOString(), error, id),
+    dead: (id, error) =>
+      void db.prepare("UPDATE webhook_outbox SET state = 'dead', last_error = ? WHERE id = ?").run(error, id),
+    nextDue: () => {
+      const r = db
+        .prepare("SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE state = 'pending'")
+        .get() as { at: string | null };
+      return r.at ? new Date(r.at) : null;
     },
-  );
+    prune: (before) =>
+      void db
+        .prepare("DELETE FROM webhook_outbox WHERE state IN ('delivered', 'dead') AND created_at < ?")
+        .run(before.toISOString()),
+    get: (id) => {
+      const r = getDelivery.get(id) as DeliveryDb | undefined;
+      return r ? toDelivery(r) : undefined;
+    },
+    list: (state) =>
+      (
+        (state
+          ? db.prepare("SELECT * FROM webhook_outbox WHERE state = ? ORDER BY created_at").all(state)
+          : db.prepare("SELECT * FROM webhook_outbox ORDER BY created_at").all()) as DeliveryDb[]
+      ).map(toDelivery),
+  };
 
   return {
     create: (r, actor) => create(r, actor),
@@ -365,12 +549,13 @@ export function openRequestsStore(file: string): RequestsStore {
           n,
         );
     },
-    approve: (id, n, a) => approve(id, n, a),
+    approve: (id, n, a, opts = {}) => approve(id, n, a, opts),
     event: (id, n, actor, type, detail) => event(id, n, actor, type, detail),
     hasEvent: (id, n, type) =>
       db
         .prepare("SELECT 1 FROM request_events WHERE request_id = ? AND n = ? AND type = ? LIMIT 1")
         .get(id, n, type) !== undefined,
+    outbox,
     close: () => db.close(),
   };
 }

@@ -29,6 +29,7 @@ import {
   MAX_EXPIRY_SECONDS,
   MIN_EXPIRY_SECONDS,
   type PermissionRequest,
+  type ResolveTarget,
 } from "../shared/requests.ts";
 import { parseRoleRef } from "../shared/roles.ts";
 import type { AccessIndex } from "./access-index.ts";
@@ -122,6 +123,14 @@ export class RequestService {
       ...(c.aws.central_role_arn ? [c.aws.central_role_arn] : []),
     ];
     this.lower = c.oidc.force_groups_lowercase;
+    // Notifications wait in the broker database's outbox, so a restart loses none.
+    d.webhook.attach({
+      outbox: d.requests.outbox,
+      maxAttempts: c.requests.webhook_max_attempts,
+      maxAgeMs: c.requests.webhook_max_age_seconds * 1000,
+      backoffMs: c.requests.webhook_backoff_ms,
+      audit: (action, detail, ok) => this.audit(SYSTEM, action, null, detail, ok),
+    });
   }
 
   private get rc() {
@@ -329,9 +338,22 @@ export class RequestService {
 
   list(person: Person, role: "requester" | "approver" = "requester"): PermissionRequest[] {
     if (role === "requester") return this.d.requests.list({ requester: person.email });
-    return this.d.requests
-      .list({})
-      .filter((r) => this.mayApproveAny(person, r) && r.targets.some((t) => t.state === "pending"));
+    return this.d.requests.list({}).filter(
+      (r) =>
+        this.mayApproveAny(person, r) &&
+        // Still waiting for this person: a target they may approve and have not approved yet.
+        r.targets.some(
+          (t) =>
+            t.state === "pending" &&
+            this.mayApprove(person, t) &&
+            !r.approvals.some(
+              (a) =>
+                a.target === t.n &&
+                !a.supersededAt &&
+                a.approver.toLowerCase() === person.email.toLowerCase(),
+            ),
+        ),
+    );
   }
 
   get(person: Person, id: string): PermissionRequest {
@@ -364,31 +386,71 @@ export class RequestService {
         throw new GatehouseError("BAD_REQUEST", "expiresAt must be 1 hour to 90 days from now");
       expiresAt = new Date(at).toISOString();
     }
+    // A second approval by the same person does not count twice (unless it carries an edit, which
+    // replaces every earlier approval of the target, theirs included).
+    const approvedBy = (t: { n: number }) =>
+      r.approvals.some(
+        (a) => a.target === t.n && !a.supersededAt && a.approver.toLowerCase() === person.email.toLowerCase(),
+      );
+    const edits = (t: (typeof pending)[number]) =>
+      (body.policy !== undefined && t.policy !== null && body.policy !== t.policy) ||
+      (expiresAt !== null && expiresAt !== t.expiresAt);
+    if (pending.every((t) => approvedBy(t) && !edits(t))) {
+      this.audit(person.email, "request.approve", id, { code: "ALREADY_APPROVED" }, false);
+      throw new GatehouseError(
+        "ALREADY_APPROVED",
+        `you have already approved request ${id}; it needs ${this.rc.approvals_required} approvals from different approvers`,
+      );
+    }
     const ready: number[] = [];
+    const reset: string[] = [];
+    let recorded = 0;
+    let lost: unknown;
     for (const t of pending) {
-      // The lint above awaited: a concurrent approval may have moved this target meanwhile.
-      if (this.d.requests.target(id, t.n)?.state !== "pending") continue;
+      if (approvedBy(t) && !edits(t)) continue;
       const diff =
         body.policy !== undefined && t.policy !== null && body.policy !== t.policy
           ? policyDiff(t.policy, body.policy)
           : null;
-      if (diff) this.d.requests.patch(id, t.n, { policy: body.policy! });
-      if (expiresAt) this.d.requests.patch(id, t.n, { expiresAt });
-      const count = this.d.requests.approve(id, t.n, {
-        approver: person.email,
-        comment: body.comment ?? null,
-        diff,
-        expiresAt,
-      });
+      // An edit (policy or expiry) after earlier approvals resets them: they approved something else.
+      const edited = edits(t);
+      let count: number;
+      try {
+        count = this.d.requests.approve(
+          id,
+          t.n,
+          { approver: person.email, comment: body.comment ?? null, diff, expiresAt },
+          {
+            patch: { ...(diff ? { policy: body.policy! } : {}), ...(expiresAt ? { expiresAt } : {}) },
+            resetEarlier: edited,
+          },
+        );
+      } catch (e) {
+        // The lint above awaited: a concurrent approval may have moved this target meanwhile.
+        if (
+          e instanceof GatehouseError &&
+          (e.code === "ILLEGAL_TRANSITION" || e.code === "ALREADY_APPROVED") &&
+          pending.length > 1
+        ) {
+          lost = e;
+          continue;
+        }
+        throw e;
+      }
+      recorded++;
+      const earlier = t.approvals;
+      if (edited && earlier > 0) reset.push(t.arn);
       this.audit(person.email, "request.approve", `${id}/${t.n}`, {
         arn: t.arn,
         diff,
         expiresAt,
         approvals: count,
+        required: this.rc.approvals_required,
+        ...(edited && earlier > 0 ? { resetApprovals: earlier } : {}),
       });
       if (count >= this.rc.approvals_required) {
         try {
-          this.d.requests.move(id, t.n, "approve", person.email);
+          this.d.requests.move(id, t.n, "approve", person.email, {}, { approvals: count });
           ready.push(t.n);
         } catch (e) {
           // A concurrent approval moved it first; that one applies it.
@@ -396,6 +458,15 @@ export class RequestService {
         }
       }
     }
+    if (recorded === 0 && lost) throw lost;
+    if (reset.length)
+      this.notify(
+        "edited",
+        { id, requester: r.requester.email },
+        person.email,
+        reset,
+        "edited after earlier approvals; they must approve again",
+      );
     if (ready.length)
       this.notify(
         "approved",
@@ -449,6 +520,91 @@ export class RequestService {
     for (const t of failed) this.d.requests.move(id, t.n, "retry", person.email);
     this.audit(person.email, "request.retry", id, { targets: failed.map((t) => t.arn) });
     await Promise.all(failed.map((t) => this.apply(id, t.n, person.email)));
+    return this.d.requests.get(id)!;
+  }
+
+  /**
+   * Settle a target whose policy was changed outside Gatehouse (drift found at expiry). Approvers of the
+   * target (never the requester) and admins may: `delete` removes the inline policy as it now is; `keep`
+   * leaves it in IAM and Gatehouse stops managing it. Either way the target ends expired.
+   */
+  async resolve(person: Person, id: string, n: number, body: ResolveTarget): Promise<PermissionRequest> {
+    const r = this.load(person, id);
+    const t = this.d.requests.target(id, n);
+    if (!t) throw new GatehouseError("REQUEST_NOT_FOUND", `request ${id} has no target ${n}`);
+    const admin = this.d.isAdmin(person.groups);
+    if (!admin && (this.isRequester(person, r) || !this.mayApprove(person, t))) {
+      this.audit(
+        person.email,
+        "request.resolve",
+        `${id}/${n}`,
+        { action: body.action, code: "FORBIDDEN" },
+        false,
+      );
+      throw new GatehouseError(
+        "FORBIDDEN",
+        "only an approver of this target (not its requester) or an admin may resolve it",
+      );
+    }
+    if (t.state !== "applied" || !t.drift)
+      throw new GatehouseError(
+        "ILLEGAL_TRANSITION",
+        `target ${n} of ${id} is ${t.state}${t.drift ? "" : " with no drift"}; only a drifted applied target is resolved`,
+      );
+    const target = `${id}/${n}`;
+    let alreadyGone = false;
+    if (body.action === "delete") {
+      const iam = this.d.aws.iam(t.accountId);
+      await this.d.aws.throttle(t.accountId);
+      try {
+        if (t.type === "role")
+          await iam.send(new DeleteRolePolicyCommand({ RoleName: t.name, PolicyName: t.policyName! }));
+        else await iam.send(new DeleteUserPolicyCommand({ UserName: t.name, PolicyName: t.policyName! }));
+      } catch (e) {
+        const name = (e as { name?: string }).name;
+        if (name === "NoSuchEntity" || name === "NoSuchEntityException") alreadyGone = true;
+        else {
+          const err = fromAwsError(e, `deleting ${t.policyName} on ${t.arn}`);
+          this.audit(
+            person.email,
+            "request.resolve",
+            target,
+            { action: body.action, arn: t.arn, code: err.code, message: err.message },
+            false,
+          );
+          throw err;
+        }
+      }
+    }
+    const note =
+      body.action === "delete"
+        ? `drift resolved by ${person.email}: ${t.policyName} deleted from ${t.arn}${alreadyGone ? " (it was already gone)" : ""}`
+        : `drift resolved by ${person.email}: ${t.policyName} kept in IAM on ${t.arn}; Gatehouse no longer manages it`;
+    this.d.requests.move(
+      id,
+      n,
+      "expire",
+      person.email,
+      { note },
+      {
+        resolution: body.action,
+        ...(body.comment ? { comment: body.comment } : {}),
+        ...(alreadyGone ? { alreadyGone } : {}),
+      },
+    );
+    this.audit(person.email, "request.resolve", target, {
+      action: body.action,
+      arn: t.arn,
+      policyName: t.policyName,
+      drift: t.drift,
+      ...(body.comment ? { comment: body.comment } : {}),
+      ...(alreadyGone ? { alreadyGone } : {}),
+    });
+    this.notify("resolved", { id, requester: t.requester }, person.email, [t.arn], note);
+    if (body.action === "delete")
+      await this.reread(t).catch((e) =>
+        this.d.log.warn({ err: (e as Error).message }, "re-read after resolving drift failed"),
+      );
     return this.d.requests.get(id)!;
   }
 
@@ -592,13 +748,16 @@ export class RequestService {
     }
   }
 
-  private async expireOne(t: TargetRow): Promise<void> {
+  private async expireOne(t: TargetRow, now: Date): Promise<void> {
     const who = { id: t.requestId, requester: t.requester };
     const target = `${t.requestId}/${t.n}`;
+    // Catching up after downtime: how late the expiry is (beyond one scheduler interval) is recorded.
+    const lateSeconds = Math.floor((now.getTime() - Date.parse(t.expiresAt!)) / 1000);
+    const late = lateSeconds > this.rc.expiry_check_seconds ? { lateSeconds } : {};
     if (t.kind === "role-access") {
       this.d.index.revoke(t.requester, t.arn);
-      this.d.requests.move(t.requestId, t.n, "expire", SYSTEM);
-      this.audit(SYSTEM, "request.expire", target, { arn: t.arn, grant: true });
+      this.d.requests.move(t.requestId, t.n, "expire", SYSTEM, {}, late);
+      this.audit(SYSTEM, "request.expire", target, { arn: t.arn, grant: true, ...late });
       this.notify("expired", who, SYSTEM, [t.arn]);
       return;
     }
@@ -624,11 +783,12 @@ export class RequestService {
         throw fromAwsError(e, `deleting ${t.policyName} on ${t.arn}`);
       }
     }
-    this.d.requests.move(t.requestId, t.n, "expire", SYSTEM, {}, { alreadyGone: live === null });
+    this.d.requests.move(t.requestId, t.n, "expire", SYSTEM, {}, { alreadyGone: live === null, ...late });
     this.audit(SYSTEM, "request.expire", target, {
       arn: t.arn,
       policyName: t.policyName,
       alreadyGone: live === null,
+      ...late,
     });
     this.notify("expired", who, SYSTEM, [t.arn]);
     await this.reread(t).catch((e) =>
@@ -641,7 +801,7 @@ export class RequestService {
     let done = 0;
     for (const t of this.d.requests.due(now)) {
       try {
-        await this.expireOne(t);
+        await this.expireOne(t, now);
         done++;
       } catch (e) {
         // Left applied: the next tick tries again.
@@ -696,6 +856,8 @@ export class RequestService {
   /** Recovery and expiry catch-up once, then expiry checks on a timer. Calling it again joins the first. */
   start(): Promise<void> {
     if (this.started) return this.started;
+    // Deliveries a stopped broker left in the outbox go out now (or when their back-off ends).
+    this.d.webhook.start();
     const tick = () => {
       this.warnExpiring();
       this.track(this.expireDue()).catch((e) =>
@@ -713,5 +875,7 @@ export class RequestService {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await Promise.allSettled([...this.inFlight]);
+    // What is still undelivered stays in the outbox for the next start.
+    await this.d.webhook.stop();
   }
 }

@@ -1,17 +1,24 @@
-// Request notifications to a Slack-compatible webhook ({text, ...}); retried, never blocking a request,
-// and carrying no secret (no tokens, no credentials; the policy text stays in Gatehouse).
+// Request notifications to a Slack-compatible webhook ({text, ...}) through an outbox: notify() writes
+// the delivery durably (the broker's SQLite file once RequestService attaches it), and a sender posts it
+// with exponential back-off, across broker restarts, until it is delivered or, after a bounded number of
+// attempts or a bounded age, marked dead (logged and audited). Never blocking a request, and carrying no
+// secret (no tokens, no credentials; the policy text stays in Gatehouse; the URL is never logged).
 
+import { randomUUID } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
+import type { Delivery, Outbox } from "./requests-store.ts";
 
 export type NotifyKind =
   | "new"
   | "approved"
+  | "edited"
   | "rejected"
   | "applied"
   | "failed"
   | "expiring"
   | "expired"
-  | "drift";
+  | "drift"
+  | "resolved";
 
 export interface Notification {
   kind: NotifyKind;
@@ -22,51 +29,287 @@ export interface Notification {
   detail?: string;
 }
 
+export interface WebhookOptions {
+  /** Where deliveries wait; in memory unless one is given (or attached). */
+  outbox?: Outbox;
+  /** Attempts before a delivery is dead (default 10). */
+  maxAttempts?: number;
+  /** Age after which an undelivered delivery is dead (default 24 h). */
+  maxAgeMs?: number;
+  /** The first retry's delay; doubled for each further attempt (default 2 s), up to maxBackoffMs (1 h). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Records a dead delivery in the audit log. */
+  audit?: (action: string, detail: Record<string, unknown>, ok: boolean) => void;
+}
+
+/** Time an attempt may hold a delivery before another sender (or this one after a crash) may retry it. */
+const LEASE_MS = 60_000;
+const BATCH = 50;
+const PRUNE_AFTER_MS = 30 * 86_400_000;
+
+/** An outbox in memory: for tests and for a Webhook used on its own. */
+export function memoryOutbox(): Outbox {
+  const rows = new Map<string, Delivery>();
+  const pending = () => [...rows.values()].filter((d) => d.state === "pending");
+  return {
+    enqueue: (d, now = new Date()) => {
+      if (rows.has(d.id)) return;
+      rows.set(d.id, {
+        id: d.id,
+        body: d.body,
+        createdAt: now.toISOString(),
+        attempts: 0,
+        nextAttemptAt: now.toISOString(),
+        state: "pending",
+        lastError: null,
+        deliveredAt: null,
+      });
+    },
+    due: (now, limit) =>
+      pending()
+        .filter((d) => Date.parse(d.nextAttemptAt) <= now.getTime())
+        .sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt))
+        .slice(0, limit)
+        .map((d) => ({ ...d })),
+    claim: (id, now, leaseMs) => {
+      const d = rows.get(id);
+      if (d?.state !== "pending" || Date.parse(d.nextAttemptAt) > now.getTime()) return undefined;
+      d.attempts++;
+      d.nextAttemptAt = new Date(now.getTime() + leaseMs).toISOString();
+      return { ...d };
+    },
+    delivered: (id, now) => {
+      const d = rows.get(id);
+      if (d) Object.assign(d, { state: "delivered", deliveredAt: now.toISOString(), lastError: null });
+    },
+    retryAt: (id, at, error) => {
+      const d = rows.get(id);
+      if (d?.state === "pending") Object.assign(d, { nextAttemptAt: at.toISOString(), lastError: error });
+    },
+    dead: (id, error) => {
+      const d = rows.get(id);
+      if (d) Object.assign(d, { state: "dead", lastError: error });
+    },
+    nextDue: () => {
+      const at = pending()
+        .map((d) => Date.parse(d.nextAttemptAt))
+        .sort((a, b) => a - b)[0];
+      return at === undefined ? null : new Date(at);
+    },
+    prune: (before) => {
+      for (const [id, d] of rows)
+        if (d.state !== "pending" && Date.parse(d.createdAt) < before.getTime()) rows.delete(id);
+    },
+    get: (id) => {
+      const d = rows.get(id);
+      return d ? { ...d } : undefined;
+    },
+    list: (state) => [...rows.values()].filter((d) => !state || d.state === state).map((d) => ({ ...d })),
+  };
+}
+
+/** The JSON body of a notification: what happened and to which ARNs, nothing secret. */
+export function webhookBody(n: Notification, deliveryId: string): string {
+  return JSON.stringify({
+    text: `Gatehouse request ${n.requestId} ${n.kind} (${n.actor}): ${n.targets.join(", ")}${n.detail ? ` — ${n.detail}` : ""}`,
+    gatehouse: {
+      event: n.kind,
+      requestId: n.requestId,
+      requester: n.requester,
+      actor: n.actor,
+      targets: n.targets,
+      /** The same for every attempt of one delivery: a receiver can drop a repeat. */
+      deliveryId,
+    },
+  });
+}
+
 export class Webhook {
   private readonly inFlight = new Set<Promise<void>>();
+  private outbox: Outbox;
+  private maxAttempts: number;
+  private maxAgeMs: number;
+  private backoffMs: number;
+  private maxBackoffMs: number;
+  private audit: WebhookOptions["audit"];
+  private pumping: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private pruned = false;
 
   constructor(
     private readonly url: string | undefined,
     private readonly log: FastifyBaseLogger,
-    private readonly attempts = 4,
-    private readonly backoffMs = 250,
-  ) {}
+    opts: WebhookOptions = {},
+  ) {
+    this.outbox = opts.outbox ?? memoryOutbox();
+    this.maxAttempts = opts.maxAttempts ?? 10;
+    this.maxAgeMs = opts.maxAgeMs ?? 86_400_000;
+    this.backoffMs = opts.backoffMs ?? 2000;
+    this.maxBackoffMs = opts.maxBackoffMs ?? 3600_000;
+    this.audit = opts.audit;
+  }
 
+  /** Give the webhook its durable outbox and retry limits (the broker's request service does, at start-up). */
+  attach(opts: WebhookOptions): void {
+    if (opts.outbox) this.outbox = opts.outbox;
+    if (opts.maxAttempts !== undefined) this.maxAttempts = opts.maxAttempts;
+    if (opts.maxAgeMs !== undefined) this.maxAgeMs = opts.maxAgeMs;
+    if (opts.backoffMs !== undefined) this.backoffMs = opts.backoffMs;
+    if (opts.maxBackoffMs !== undefined) this.maxBackoffMs = opts.maxBackoffMs;
+    if (opts.audit) this.audit = opts.audit;
+  }
+
+  get deliveries(): Outbox {
+    return this.outbox;
+  }
+
+  /** Write the delivery to the outbox and send it soon; never throws into the caller's request. */
   notify(n: Notification): void {
     if (!this.url) return;
-    const p = this.send(n).finally(() => this.inFlight.delete(p));
+    const id = randomUUID();
+    try {
+      this.outbox.enqueue({ id, body: webhookBody(n, id) });
+    } catch (e) {
+      this.log.error(
+        { err: (e as Error).message, requestId: n.requestId, event: n.kind },
+        "webhook outbox write failed",
+      );
+      return;
+    }
+    this.kick();
+  }
+
+  /** (Re)start sending: whatever is due now (also what a stopped broker left) goes out, the rest on time. */
+  start(): void {
+    this.stopped = false;
+    this.kick();
+  }
+
+  /** Stop sending (deliveries stay in the outbox for the next start); attempts under way finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.drain();
+  }
+
+  /** Wait for attempts under way (shutdown). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Tests: wait until nothing is pending (delivered or dead), or the time is up. */
+  async settle(timeoutMs = 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      await this.drain();
+      const next = this.outbox.nextDue();
+      if (!next || !this.url || Date.now() > end) return;
+      await new Promise((r) => setTimeout(r, Math.max(5, Math.min(next.getTime() - Date.now(), 200))));
+      this.kick();
+    }
+  }
+
+  private kick(): void {
+    if (!this.url || this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    const p = this.pump()
+      .catch((e) => this.log.error({ err: (e as Error).message }, "webhook sender failed"))
+      .finally(() => {
+        this.inFlight.delete(p);
+        this.pumping = undefined;
+        this.schedule();
+      });
+    this.pumping = p;
     this.inFlight.add(p);
   }
 
-  private async send(n: Notification): Promise<void> {
-    const body = JSON.stringify({
-      text: `Gatehouse request ${n.requestId} ${n.kind} (${n.actor}): ${n.targets.join(", ")}${n.detail ? ` — ${n.detail}` : ""}`,
-      gatehouse: {
-        event: n.kind,
-        requestId: n.requestId,
-        requester: n.requester,
-        actor: n.actor,
-        targets: n.targets,
-      },
-    });
-    for (let i = 0; i < this.attempts; i++) {
-      try {
-        const res = await fetch(this.url!, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body,
-          signal: AbortSignal.timeout(5000),
-        });
-        // 4xx other than 429 will not get better by retrying.
-        if (res.ok || (res.status < 500 && res.status !== 429)) return;
-      } catch {}
-      await new Promise((r) => setTimeout(r, this.backoffMs * 2 ** i));
+  /** Wake up when the earliest pending delivery is due (at most a minute from now). */
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.stopped || !this.url) return;
+    let next: Date | null;
+    try {
+      next = this.outbox.nextDue();
+    } catch {
+      return; // the database is closed: the broker is stopping
     }
-    this.log.warn({ requestId: n.requestId, event: n.kind }, "webhook gave up after retries");
+    if (!next) return;
+    const delay = Math.min(Math.max(next.getTime() - Date.now(), 0), 60_000);
+    this.timer = setTimeout(() => this.kick(), delay);
+    this.timer.unref();
   }
 
-  /** Wait for notifications still being sent (shutdown, tests). */
-  async drain(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+  private async pump(): Promise<void> {
+    if (!this.pruned) {
+      this.pruned = true;
+      this.outbox.prune(new Date(Date.now() - PRUNE_AFTER_MS));
+    }
+    do {
+      this.again = false;
+      const due = this.outbox.due(new Date(), BATCH);
+      for (const d of due) {
+        if (this.stopped) return;
+        if (Date.now() - Date.parse(d.createdAt) >= this.maxAgeMs) {
+          this.die(d, d.lastError ?? "too old", "older than webhook_max_age_seconds");
+          continue;
+        }
+        const claimed = this.outbox.claim(d.id, new Date(), LEASE_MS);
+        if (claimed) await this.attempt(claimed);
+      }
+      if (due.length === BATCH) this.again = true;
+    } while (this.again && !this.stopped);
+  }
+
+  private async attempt(d: Delivery): Promise<void> {
+    let error: string;
+    try {
+      const res = await fetch(this.url!, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-gatehouse-delivery": d.id },
+        body: d.body,
+        signal: AbortSignal.timeout(5000),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) {
+        this.outbox.delivered(d.id, new Date());
+        return;
+      }
+      error = `HTTP ${res.status}`;
+      // 4xx other than 408/429 will not get better by retrying.
+      if (res.status < 500 && res.status !== 408 && res.status !== 429)
+        return this.die(d, error, "refused by the receiver");
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause;
+      error = cause?.code ?? (e as Error).name ?? "error";
+    }
+    if (d.attempts >= this.maxAttempts) return this.die(d, error, `after ${d.attempts} attempts`);
+    const delay = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (d.attempts - 1));
+    this.outbox.retryAt(d.id, new Date(Date.now() + delay), error);
+  }
+
+  private die(d: Delivery, error: string, why: string): void {
+    this.outbox.dead(d.id, error);
+    let event: unknown;
+    let requestId: unknown;
+    try {
+      ({ event, requestId } = (
+        JSON.parse(d.body) as { gatehouse: { event: string; requestId: string } }
+      ).gatehouse);
+    } catch {}
+    const detail = { delivery: d.id, event, requestId, attempts: d.attempts, error, why };
+    this.log.warn(detail, "webhook delivery is dead");
+    try {
+      this.audit?.("webhook.dead", detail, false);
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, "auditing a dead webhook delivery failed");
+    }
   }
 }

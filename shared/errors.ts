@@ -35,6 +35,7 @@ export const ERRORS = {
   REQUEST_NOT_FOUND: { status: 404, title: "No such request, or you may not see it." },
   ILLEGAL_TRANSITION: { status: 409, title: "The request is not in a state that allows this." },
   SELF_APPROVAL: { status: 403, title: "You may not approve your own request." },
+  ALREADY_APPROVED: { status: 409, title: "You have already approved this; another approver is needed." },
   NOT_AN_APPROVER: { status: 403, title: "You are not an approver of this request." },
   POLICY_REFUSED: { status: 422, title: "The policy is refused: it is invalid, too large or too dangerous." },
   INTERNAL: { status: 500, title: "An unexpected internal error happened." },

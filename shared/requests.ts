@@ -120,6 +120,18 @@ export type ApproveRequest = z.infer<typeof approveRequestSchema>;
 
 export const rejectRequestSchema = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
 
+/**
+ * Settle a target whose policy was changed outside Gatehouse (drift found at expiry): `delete` removes
+ * the inline policy as it now is; `keep` leaves it in IAM and Gatehouse stops managing it. Either way
+ * the target ends expired.
+ */
+export const DRIFT_ACTIONS = ["delete", "keep"] as const;
+export const resolveTargetSchema = z.strictObject({
+  action: z.enum(DRIFT_ACTIONS),
+  comment: z.string().max(2000).optional(),
+});
+export type ResolveTarget = z.infer<typeof resolveTargetSchema>;
+
 export const listRequestsQuerySchema = z.strictObject({ role: z.enum(["requester", "approver"]).optional() });
 
 export const approvalSchema = z.object({
@@ -129,6 +141,8 @@ export const approvalSchema = z.object({
   comment: z.string().nullable(),
   diff: z.string().nullable(),
   expiresAt: z.string().nullable(),
+  /** Set when a later edit of the target superseded this approval (it no longer counts). */
+  supersededAt: z.string().nullable().optional(),
 });
 
 export const targetSchema = z.object({
@@ -147,6 +161,8 @@ export const targetSchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   /** Set when the live policy differs from what Gatehouse applied (changed outside Gatehouse). */
   drift: z.string().nullable(),
+  /** How a drifted target was settled (e.g. kept in IAM and no longer managed by Gatehouse). */
+  note: z.string().nullable().optional(),
 });
 export type RequestTarget = z.infer<typeof targetSchema>;
 

@@ -1,16 +1,26 @@
-// Permission-request routes: create, list (mine or to approve), show, approve, reject, cancel, retry.
+// Permission-request routes: create, list (mine or to approve), show, approve, reject, cancel, retry,
+// and resolve a target whose policy drifted.
 
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 import {
   approveRequestSchema,
   createRequestSchema,
   listRequestsQuerySchema,
   rejectRequestSchema,
+  resolveTargetSchema,
 } from "../../shared/requests.ts";
 import { parse, principalOf } from "../http.ts";
 import type { RequestService } from "../requests.ts";
 
 const idParams = (p: unknown) => (p as { id: string }).id;
+const targetParams = z.object({
+  id: z.string().min(1).max(100),
+  n: z
+    .string()
+    .regex(/^\d{1,3}$/, "a target number")
+    .transform(Number),
+});
 
 export async function requestRoutes(app: FastifyInstance, deps: { requests: RequestService }): Promise<void> {
   const { requests } = deps;
@@ -45,4 +55,11 @@ export async function requestRoutes(app: FastifyInstance, deps: { requests: Requ
   app.post("/v1/requests/:id/cancel", async (req) => requests.cancel(principalOf(req), idParams(req.params)));
 
   app.post("/v1/requests/:id/retry", async (req) => requests.retry(principalOf(req), idParams(req.params)));
+
+  app.post("/v1/requests/:id/targets/:n/resolve", async (req) => {
+    const p = principalOf(req);
+    const { id, n } = parse(targetParams, req.params, "path");
+    const body = parse(resolveTargetSchema, req.body, "body");
+    return requests.resolve(p, id, n, body);
+  });
 }

@@ -1,13 +1,13 @@
-// The tray app's window: the sign-in screen or the roles view, the status bar, settings and toasts, and the
+// The tray app's window: the sign-in screen or the signed-in sections (roles, requests, approvals), the status bar, settings and toasts, and the
 // window-wide keyboard shortcuts. Everything it knows comes from window.gatehouse.
 
 import { type ReactNode, useCallback, useEffect, useRef, useState } from "react";
 import type { DesktopStatus, UiSettings } from "../../shared/ipc.ts";
-import { RolesScreen } from "./components/RolesScreen.tsx";
 import { SettingsDialog } from "./components/SettingsDialog.tsx";
 import { SignInScreen } from "./components/SignInScreen.tsx";
 import { StatusBar } from "./components/StatusBar.tsx";
 import { Toast } from "./components/Toast.tsx";
+import { Workspace } from "./components/Workspace.tsx";
 import { errorText, gatehouse } from "./gatehouse.ts";
 import { applyTheme } from "./theme.ts";
 import { useToast } from "./useToast.ts";
@@ -147,7 +147,7 @@ export function App() {
       break;
     case "signedIn":
       screen = (
-        <RolesScreen
+        <Workspace
           status={status}
           searchRef={searchRef}
           focusSearch={focusSearch}

@@ -169,7 +169,7 @@ test("carol, who may use no role, sees the empty state", async ({ app, desktop }
   await signIn(app, desktop, "carol@example.com");
   await expect(app.getByRole("heading", { name: "You can't use any AWS role yet" })).toBeVisible();
   await expect(app.getByText(/Ask for access/)).toBeVisible();
-  await expect(app.getByText(/request panel is coming/)).toBeVisible();
+  await expect(app.getByRole("button", { name: "Request access to a role" })).toBeVisible();
   await expect(app.getByRole("list", { name: "Roles" })).toHaveCount(0);
   await expect(app.getByRole("contentinfo")).toContainText("carol@example.com");
   await screenshot(app, "empty-state", info);

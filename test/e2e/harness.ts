@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type BrowserContext, test as base, type Page, type TestInfo } from "@playwright/test";
+import { type Browser, type BrowserContext, test as base, type Page, type TestInfo } from "@playwright/test";
 import type { Emulator } from "../../dev/aws/server.ts";
 import { type DevIdp, startIdp } from "../../dev/idp/provider.ts";
 import { type ConsoleOpener, DesktopCore } from "../../electron/main/desktop-core.ts";
@@ -29,10 +29,11 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+/** `extra`: YAML added to the broker's configuration (e.g. a `requests:` block). */
+export async function startStack(extra = ""): Promise<Stack> {
   const emulator = await startDemoEmulator();
   const idp = await startIdp({ port: 0 });
-  const broker = await startTestBroker({ issuer: idp.issuer, awsUrl: emulator.url });
+  const broker = await startTestBroker({ issuer: idp.issuer, awsUrl: emulator.url, extra });
   return {
     emulator,
     idp,
@@ -219,15 +220,17 @@ interface TestFixtures {
 }
 
 interface WorkerFixtures {
+  /** YAML added to the worker's broker configuration; a spec sets it with test.use (its own worker then). */
+  brokerExtra: string;
   stack: Stack;
   server: StaticServer;
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
+  brokerExtra: ["", { scope: "worker", option: true }],
   stack: [
-    // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern.
-    async ({}, use) => {
-      const stack = await startStack();
+    async ({ brokerExtra }, use) => {
+      const stack = await startStack(brokerExtra);
       await use(stack);
       await stack.close();
     },
@@ -268,6 +271,47 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
 });
 
 export { expect } from "@playwright/test";
+
+export interface OtherPerson {
+  desktop: Desktop;
+  /** Their app page, in a browser context of its own (its own IdP session). */
+  app: Page;
+  /** Problems seen in their app page; `close` fails if there are any. */
+  problems: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A second person at their own desktop in the same test: a new browser context (so the IdP's session of the
+ * first person is not theirs), a desktop core in its own home, the app loaded and window.gatehouse bound.
+ */
+export async function openDesktop(
+  browser: Browser,
+  stack: Stack,
+  server: StaticServer,
+): Promise<OtherPerson> {
+  const context = await browser.newContext({
+    viewport: { width: 1040, height: 700 },
+    locale: "en-GB",
+    timezoneId: "UTC",
+    colorScheme: "light",
+  });
+  const desktop = await startDesktop(stack, server.origin, context);
+  const app = await context.newPage();
+  const problems = await watchPage(app);
+  await bindGatehouse(app, desktop.handlers);
+  await app.goto(server.url);
+  return {
+    desktop,
+    app,
+    problems,
+    async close() {
+      await desktop.stop();
+      await context.close();
+      if (problems.length > 0) throw new Error(`the page reported problems:\n${problems.join("\n")}`);
+    },
+  };
+}
 
 /**
  * Signs in from the sign-in screen as a person would: the button, then the IdP's login form in the browser

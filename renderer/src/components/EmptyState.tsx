@@ -6,10 +6,13 @@ export function EmptyState({
   email,
   groups,
   onRefresh,
+  onRequestAccess,
 }: {
   email: string | null;
   groups: readonly string[];
   onRefresh(): void;
+  /** Opens the request panel for access to a role. */
+  onRequestAccess?: () => void;
 }) {
   return (
     <section className="empty-state" aria-labelledby="empty-title">
@@ -35,17 +38,25 @@ export function EmptyState({
           <code>gatehouse-authorized</code> tag lists the groups and people who may use it.
         </li>
         <li>
-          <strong>Request it here soon.</strong> The request panel is coming; until then, ask an approver or
-          your platform team to tag the role for you.
+          <strong>Request it here.</strong> Ask for access to a role for a while, with a justification; an
+          approver grants it in Gatehouse, and it shows up here.
         </li>
         <li>
           <strong>Then check again.</strong> A new grant shows up at once.
         </li>
       </ol>
-      <button type="button" className="btn primary" onClick={onRefresh}>
-        <Icon name="refresh" />
-        Check again
-      </button>
+      <div className="empty-actions">
+        {onRequestAccess ? (
+          <button type="button" className="btn primary" onClick={onRequestAccess}>
+            <Icon name="key" />
+            Request access to a role
+          </button>
+        ) : null}
+        <button type="button" className={onRequestAccess ? "btn" : "btn primary"} onClick={onRefresh}>
+          <Icon name="refresh" />
+          Check again
+        </button>
+      </div>
     </section>
   );
 }

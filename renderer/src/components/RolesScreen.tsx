@@ -24,6 +24,10 @@ interface Props {
   onStatusChanged(): void;
   onSignedOut(): void;
   onOpenSettings(): void;
+  /** The tab bar, shown in the top bar. */
+  tabs?: ReactNode;
+  /** Ask for access to a role (the empty state offers it). */
+  onRequestAccess?: () => void;
 }
 
 const count = new Intl.NumberFormat("en");
@@ -35,7 +39,8 @@ const COPIED: Record<CopyKind, (role: Role, text: string) => string> = {
 };
 
 export function RolesScreen(props: Props) {
-  const { status, searchRef, focusSearch, toast, onStatusChanged, onSignedOut, onOpenSettings } = props;
+  const { status, searchRef, focusSearch, toast, onStatusChanged, onSignedOut, onOpenSettings, tabs } = props;
+  const { onRequestAccess } = props;
   const [roles, setRoles] = useState<Role[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [refreshing, setRefreshing] = useState(false);
@@ -172,7 +177,12 @@ export function RolesScreen(props: Props) {
     );
   } else if (roles.length === 0) {
     body = (
-      <EmptyState email={status?.email ?? null} groups={status?.groups ?? []} onRefresh={() => load(true)} />
+      <EmptyState
+        email={status?.email ?? null}
+        groups={status?.groups ?? []}
+        onRefresh={() => load(true)}
+        {...(onRequestAccess ? { onRequestAccess } : {})}
+      />
     );
   } else {
     body = (
@@ -221,6 +231,7 @@ export function RolesScreen(props: Props) {
   return (
     <>
       <TopBar
+        tabs={tabs}
         onRefresh={() => load(true)}
         refreshing={refreshing}
         onOpenSettings={onOpenSettings}

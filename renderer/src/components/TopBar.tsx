@@ -1,15 +1,19 @@
-// The window's header: the app's name and what applies to the whole window (refresh, settings, sign out).
+// The window's header: the app's name, the sections, and what applies to the whole window (refresh, settings,
+// sign out).
 
+import type { ReactNode } from "react";
 import { Icon } from "./Icon.tsx";
 
 interface Props {
+  /** The signed-in window's sections (the tab bar). */
+  tabs?: ReactNode;
   onRefresh?: () => void;
   refreshing?: boolean;
   onOpenSettings(): void;
   onSignOut?: () => void;
 }
 
-export function TopBar({ onRefresh, refreshing, onOpenSettings, onSignOut }: Props) {
+export function TopBar({ tabs, onRefresh, refreshing, onOpenSettings, onSignOut }: Props) {
   return (
     <header className="top-bar">
       <div className="brand">
@@ -18,6 +22,7 @@ export function TopBar({ onRefresh, refreshing, onOpenSettings, onSignOut }: Pro
         </span>
         <span className="brand-name">Gatehouse</span>
       </div>
+      {tabs}
       <nav className="top-actions" aria-label="App">
         {onRefresh ? (
           <button

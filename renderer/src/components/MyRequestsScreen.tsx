@@ -1,0 +1,240 @@
+// My requests: each request with the state of each target, what an approver changed, the history, and
+// cancel / retry where the state allows.
+
+import { useCallback, useEffect, useId, useState } from "react";
+import type { PermissionRequest } from "../../../shared/requests.ts";
+import { errorCode, errorText, gatehouse } from "../gatehouse.ts";
+import {
+  canCancel,
+  canRetry,
+  durationText,
+  KIND_TEXT,
+  parseDiff,
+  targetLabel,
+  whenText,
+} from "../requests/format.ts";
+import type { ShowToast } from "../useToast.ts";
+import { Icon } from "./Icon.tsx";
+import { DiffView, EventList, StateBadge } from "./RequestParts.tsx";
+
+const POLL_MS = 15_000;
+
+interface Props {
+  accounts: ReadonlyMap<string, string>;
+  /** A request to show first and open (just sent). */
+  highlight: string | null;
+  toast: ShowToast;
+  onSignedOut(): void;
+  onNewRequest(): void;
+}
+
+export function requestTitle(r: PermissionRequest, accounts: ReadonlyMap<string, string>): string {
+  return `${KIND_TEXT[r.kind]} for ${r.targets.map((t) => targetLabel(t, accounts)).join(", ")}`;
+}
+
+export function MyRequestsScreen({ accounts, highlight, toast, onSignedOut, onNewRequest }: Props) {
+  const [list, setList] = useState<PermissionRequest[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [busy, setBusy] = useState<string | null>(null);
+
+  const failed = useCallback(
+    (e: unknown, what: string) => {
+      if (errorCode(e) === "NOT_SIGNED_IN") onSignedOut();
+      else toast("error", what, errorText(e));
+    },
+    [onSignedOut, toast],
+  );
+
+  const load = useCallback(async () => {
+    setLoading(true);
+    try {
+      const got = await gatehouse().myRequests();
+      setList([...got].sort((a, b) => b.createdAt.localeCompare(a.createdAt)));
+      setError(null);
+    } catch (e) {
+      if (errorCode(e) === "NOT_SIGNED_IN") onSignedOut();
+      else setError(errorText(e));
+    } finally {
+      setLoading(false);
+    }
+  }, [onSignedOut]);
+
+  useEffect(() => {
+    void load();
+    const timer = window.setInterval(() => void load(), POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [load]);
+
+  const act = async (r: PermissionRequest, what: "cancel" | "retry") => {
+    setBusy(r.id);
+    try {
+      const api = gatehouse();
+      const updated = await (what === "cancel"
+        ? api.cancelRequest({ id: r.id })
+        : api.retryRequest({ id: r.id }));
+      setList((l) => l?.map((x) => (x.id === updated.id ? updated : x)) ?? l);
+      toast("ok", what === "cancel" ? "Request cancelled" : "Trying again", requestTitle(r, accounts));
+    } catch (e) {
+      failed(e, what === "cancel" ? "Could not cancel the request" : "Could not retry the request");
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <section className="requests-screen" aria-labelledby="my-requests-title">
+      <div className="screen-head">
+        <h2 id="my-requests-title" className="screen-title">
+          My requests
+        </h2>
+        <button type="button" className="btn ghost" onClick={() => void load()} disabled={loading}>
+          <Icon name="refresh" className={loading ? "spin" : undefined} />
+          Refresh
+        </button>
+      </div>
+      {error ? (
+        <div className="alert error" role="alert">
+          <strong className="alert-title">Your requests could not be loaded.</strong> {error}
+        </div>
+      ) : null}
+      {list === null ? (
+        error ? null : (
+          <div className="center-message" role="status">
+            <span className="spinner" aria-hidden="true" /> Loading your requests…
+          </div>
+        )
+      ) : list.length === 0 ? (
+        <div className="center-message">
+          <p>You have not asked for anything yet.</p>
+          <button type="button" className="btn primary" onClick={onNewRequest}>
+            Request permissions
+          </button>
+        </div>
+      ) : (
+        <ul className="request-list" aria-label="Your requests">
+          {list.map((r) => (
+            <li key={r.id}>
+              <RequestCard
+                request={r}
+                accounts={accounts}
+                open={r.id === highlight}
+                busy={busy === r.id}
+                onCancel={() => void act(r, "cancel")}
+                onRetry={() => void act(r, "retry")}
+              />
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function RequestCard({
+  request: r,
+  accounts,
+  open,
+  busy,
+  onCancel,
+  onRetry,
+}: {
+  request: PermissionRequest;
+  accounts: ReadonlyMap<string, string>;
+  open: boolean;
+  busy: boolean;
+  onCancel(): void;
+  onRetry(): void;
+}) {
+  const id = useId();
+  const title = requestTitle(r, accounts);
+  const edited = r.targets.find((t) => t.policy !== null && r.policy !== null && t.policy !== r.policy);
+  return (
+    <article
+      className={`request-card${open ? " highlight" : ""}`}
+      aria-labelledby={`${id}-title`}
+      data-request-id={r.id}
+    >
+      <header className="request-head">
+        <h3 id={`${id}-title`}>{title}</h3>
+        <span className="muted mono request-id">{r.id}</span>
+      </header>
+      <p className="request-meta muted">
+        Sent {whenText(r.createdAt)} ·{" "}
+        {r.expirySeconds === null ? "permanent" : `for ${durationText(r.expirySeconds)}`}
+      </p>
+      <blockquote className="justification">{r.justification}</blockquote>
+
+      <ul className="target-states" aria-label="Targets">
+        {r.targets.map((t) => (
+          <li key={t.n} data-arn={t.arn}>
+            <span className="mono">{targetLabel(t, accounts)}</span>
+            <StateBadge state={t.state} />
+            {t.state === "applied" && t.expiresAt ? (
+              <span className="muted">until {whenText(t.expiresAt)}</span>
+            ) : t.expiresAt && t.state === "expired" ? (
+              <span className="muted">since {whenText(t.expiresAt)}</span>
+            ) : null}
+            {t.policyName ? <span className="muted mono">{t.policyName}</span> : null}
+            {t.error ? (
+              <span className="target-error" role="note">
+                {t.error.message} <span className="mono">[{t.error.code}]</span>
+              </span>
+            ) : null}
+            {t.drift ? <span className="target-error">Changed outside Gatehouse: {t.drift}</span> : null}
+          </li>
+        ))}
+      </ul>
+
+      {r.approvals.length > 0 ? (
+        <div className="approvals">
+          {r.approvals.map((a, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: approvals are an append-only list
+            <div key={i} className="approval">
+              <p>
+                <strong>Approved by {a.approver}</strong> <span className="muted">{whenText(a.time)}</span>
+                {r.targets.length > 1 ? (
+                  <span className="muted"> ({r.targets.find((t) => t.n === a.target)?.name})</span>
+                ) : null}
+              </p>
+              {a.comment ? <p className="approval-comment">“{a.comment}”</p> : null}
+              {a.expiresAt ? <p className="muted">Expiry set to {whenText(a.expiresAt)}</p> : null}
+              {a.diff ? (
+                <>
+                  <p className="muted">{a.approver} changed the policy:</p>
+                  <DiffView lines={parseDiff(a.diff)} label={`Changes by ${a.approver}`} />
+                </>
+              ) : null}
+            </div>
+          ))}
+        </div>
+      ) : null}
+
+      {r.policy !== null ? (
+        <details className="policy-details" open={open}>
+          <summary>{edited ? "Policy (as approved)" : "Policy"}</summary>
+          <pre className="policy-text mono">{edited?.policy ?? r.policy}</pre>
+        </details>
+      ) : null}
+      <details className="history">
+        <summary>History ({r.events.length})</summary>
+        <EventList request={r} />
+      </details>
+
+      {canCancel(r) || canRetry(r) ? (
+        <div className="card-actions">
+          {canRetry(r) ? (
+            <button type="button" className="btn" onClick={onRetry} disabled={busy}>
+              Retry
+            </button>
+          ) : null}
+          {canCancel(r) ? (
+            <button type="button" className="btn ghost danger" onClick={onCancel} disabled={busy}>
+              Cancel request
+            </button>
+          ) : null}
+        </div>
+      ) : null}
+    </article>
+  );
+}

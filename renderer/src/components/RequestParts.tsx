@@ -1,0 +1,153 @@
+// Pieces the request screens share: the risk badge, lint findings, a diff, a target's state, the history.
+
+import type { MarkedLint } from "../../../shared/ipc.ts";
+import type { PermissionRequest, TargetState } from "../../../shared/requests.ts";
+import { type DiffLine, STATE_TEXT, stateTone, whenText } from "../requests/format.ts";
+import type { LintState } from "./PolicyEditor.tsx";
+
+const RISK_TEXT = { low: "Low risk", medium: "Medium risk", high: "High risk", critical: "Critical risk" };
+
+export function RiskBadge({ risk }: { risk: MarkedLint["risk"] }) {
+  return (
+    <span className={`risk-badge risk-${risk}`} data-testid="risk">
+      {RISK_TEXT[risk]}
+    </span>
+  );
+}
+
+const SEVERITY_TEXT = { error: "Error", warning: "Warning", info: "Note" };
+
+/** What the lint says about the policy being edited: risk with its reasons, size, and every finding. */
+export function LintSummary({ state, id, limit }: { state: LintState; id?: string; limit?: number }) {
+  if (state.kind === "checking")
+    return (
+      <div className="lint-summary" id={id} role="status">
+        <span className="spinner small" aria-hidden="true" /> Checking the policy…
+      </div>
+    );
+  if (state.kind === "failed")
+    return (
+      <div className="lint-summary" id={id}>
+        <div className="alert error" role="alert">
+          <strong className="alert-title">The policy could not be checked.</strong> {state.error}
+        </div>
+      </div>
+    );
+  const r = state.result;
+  const errors = r.findings.filter((f) => f.severity === "error").length;
+  return (
+    <div className="lint-summary" id={id}>
+      <div className="lint-head">
+        <RiskBadge risk={r.risk} />
+        <span className={r.valid ? "lint-ok" : "lint-bad"} role="status">
+          {r.valid
+            ? r.findings.length === 0
+              ? "Valid policy, no findings"
+              : `Valid policy, ${r.findings.length} ${r.findings.length === 1 ? "finding" : "findings"}`
+            : `${errors} ${errors === 1 ? "error" : "errors"} to fix`}
+        </span>
+        <span className="muted size">
+          {r.size.toLocaleString("en")}
+          {limit ? ` / ${limit.toLocaleString("en")}` : ""} characters
+        </span>
+      </div>
+      {r.reasons.length > 0 ? (
+        <ul className="risk-reasons" aria-label="Why this risk">
+          {r.reasons.map((x) => (
+            <li key={x}>{x}</li>
+          ))}
+        </ul>
+      ) : null}
+      {r.findings.length > 0 ? (
+        <ul className="findings" aria-label="Lint findings">
+          {r.findings.map((f, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: findings have no identity beyond their order
+            <li key={i} className={`finding ${f.severity}`}>
+              <span className="finding-severity">{SEVERITY_TEXT[f.severity]}</span>
+              <span className="finding-message">{f.message}</span>
+              <span className="finding-where mono">
+                {f.code}
+                {f.path ? ` · ${f.path}` : ""}
+              </span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
+export function DiffView({ lines, label }: { lines: DiffLine[]; label: string }) {
+  return (
+    <figure className="diff-figure">
+      <figcaption className="sr-only">{label}</figcaption>
+      <pre className="diff" data-testid="diff">
+        {lines.map((l, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a diff's lines are positional
+          <span key={i} className={`diff-line ${l.kind}`}>
+            {l.kind === "add" ? "+ " : l.kind === "del" ? "- " : "  "}
+            {l.text}
+            {"\n"}
+          </span>
+        ))}
+      </pre>
+    </figure>
+  );
+}
+
+export function StateBadge({ state }: { state: TargetState }) {
+  return (
+    <span className={`state-badge ${stateTone(state)}`} data-state={state}>
+      {STATE_TEXT[state]}
+    </span>
+  );
+}
+
+const EVENT_TEXT: Record<string, string> = {
+  created: "Requested",
+  approve: "Approved",
+  approved: "Approved",
+  reject: "Rejected",
+  rejected: "Rejected",
+  cancel: "Cancelled",
+  cancelled: "Cancelled",
+  apply: "Applying",
+  applying: "Applying",
+  applied: "Applied",
+  fail: "Apply failed",
+  failed: "Apply failed",
+  retry: "Retried",
+  expire: "Expired",
+  expired: "Expired",
+  expiring: "Expires within the hour",
+  drift: "Changed outside Gatehouse",
+};
+
+function detailText(detail: Record<string, unknown>): string {
+  return Object.entries(detail)
+    .filter(([k, v]) => (typeof v === "string" || typeof v === "number") && k !== "diff" && k !== "policy")
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(" · ");
+}
+
+export function EventList({ request }: { request: PermissionRequest }) {
+  return (
+    <ol className="events" aria-label="History">
+      {request.events.map((e, i) => {
+        const detail = detailText(e.detail);
+        return (
+          // biome-ignore lint/suspicious/noArrayIndexKey: events are an append-only list
+          <li key={i}>
+            <time dateTime={e.time}>{whenText(e.time)}</time> <strong>{EVENT_TEXT[e.type] ?? e.type}</strong>
+            {request.targets.length > 1
+              ? ` (${request.targets.find((t) => t.n === e.target)?.name ?? "all"})`
+              : ""}{" "}
+            by
+            <span className="mono">{e.actor}</span>
+            {detail ? <span className="muted"> — {detail}</span> : null}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}

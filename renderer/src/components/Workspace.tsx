@@ -1,0 +1,159 @@
+// The signed-in window: the tab bar (Roles, Request, My requests, and Approvals for approvers, with its
+// count), the current section, and the request draft, which survives moving between tabs.
+
+import { type Ref, useCallback, useEffect, useState } from "react";
+import type { DesktopStatus, RequestContext } from "../../../shared/ipc.ts";
+import type { PermissionRequest } from "../../../shared/requests.ts";
+import { errorCode, gatehouse } from "../gatehouse.ts";
+import type { ShowToast } from "../useToast.ts";
+import { ApprovalsScreen } from "./ApprovalsScreen.tsx";
+import { MyRequestsScreen, requestTitle } from "./MyRequestsScreen.tsx";
+import { newDraft, type RequestDraft, RequestScreen } from "./RequestScreen.tsx";
+import { RolesScreen } from "./RolesScreen.tsx";
+import { type TabId, Tabs } from "./Tabs.tsx";
+import { TopBar } from "./TopBar.tsx";
+
+const CONTEXT_POLL_MS = 15_000;
+
+interface Props {
+  status: DesktopStatus | null;
+  searchRef: Ref<HTMLInputElement>;
+  focusSearch(): void;
+  toast: ShowToast;
+  onStatusChanged(): void;
+  onSignedOut(): void;
+  onOpenSettings(): void;
+}
+
+export function Workspace(props: Props) {
+  const { toast, onSignedOut, onOpenSettings } = props;
+  const [tab, setTab] = useState<TabId>("roles");
+  const [context, setContext] = useState<RequestContext>({ approver: false, pendingApprovals: 0 });
+  const [contextLoaded, setContextLoaded] = useState(false);
+  const [draft, setDraft] = useState<RequestDraft>(() => newDraft());
+  const [highlight, setHighlight] = useState<string | null>(null);
+  const [accounts, setAccounts] = useState<ReadonlyMap<string, string>>(new Map());
+
+  const loadContext = useCallback(async () => {
+    try {
+      setContext(await gatehouse().requestContext());
+      setContextLoaded(true);
+    } catch (e) {
+      if (errorCode(e) === "NOT_SIGNED_IN") onSignedOut();
+      // Otherwise the last known context stays (the broker may be away for a moment).
+    }
+  }, [onSignedOut]);
+
+  useEffect(() => {
+    void loadContext();
+    const timer = window.setInterval(() => void loadContext(), CONTEXT_POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [loadContext]);
+
+  // Account names for targets that only carry an id (requests); the target search has them.
+  useEffect(() => {
+    gatehouse()
+      .requestTargets({ limit: 500 })
+      .then((list) => setAccounts(new Map(list.map((t) => [t.accountId, t.accountName]))))
+      .catch(() => undefined);
+  }, []);
+
+  // The window's title carries the count too (the taskbar shows it).
+  useEffect(() => {
+    document.title = context.pendingApprovals > 0 ? `Gatehouse (${context.pendingApprovals})` : "Gatehouse";
+    return () => {
+      document.title = "Gatehouse";
+    };
+  }, [context.pendingApprovals]);
+
+  useEffect(() => {
+    if (tab === "approvals" && !context.approver) setTab("roles");
+  }, [tab, context.approver]);
+
+  const select = useCallback(
+    (t: TabId) => {
+      setTab(t);
+      void loadContext();
+    },
+    [loadContext],
+  );
+
+  const created = useCallback(
+    (r: PermissionRequest) => {
+      toast("ok", "Request sent", requestTitle(r, accounts));
+      setDraft(newDraft());
+      setHighlight(r.id);
+      setTab("mine");
+      void loadContext();
+    },
+    [toast, accounts, loadContext],
+  );
+
+  const queueChanged = useCallback(
+    (count: number) =>
+      setContext((c) => (c.pendingApprovals === count ? c : { ...c, pendingApprovals: count })),
+    [],
+  );
+
+  const signOut = async () => {
+    try {
+      await gatehouse().signOut();
+    } finally {
+      onSignedOut();
+    }
+  };
+
+  const tabs = (
+    <Tabs
+      current={tab}
+      approver={context.approver}
+      pendingApprovals={context.pendingApprovals}
+      loaded={contextLoaded}
+      onSelect={select}
+    />
+  );
+
+  if (tab === "roles")
+    return (
+      <RolesScreen
+        {...props}
+        tabs={tabs}
+        onRequestAccess={() => {
+          setDraft((d) => ({ ...d, kind: "role-access" }));
+          setTab("request");
+        }}
+      />
+    );
+
+  return (
+    <>
+      <TopBar tabs={tabs} onOpenSettings={onOpenSettings} onSignOut={signOut} />
+      <main className="section-screen" role="tabpanel" aria-label={TAB_NAMES[tab]}>
+        {tab === "request" ? (
+          <RequestScreen draft={draft} onDraft={setDraft} onCreated={created} onSignedOut={onSignedOut} />
+        ) : tab === "mine" ? (
+          <MyRequestsScreen
+            accounts={accounts}
+            highlight={highlight}
+            toast={toast}
+            onSignedOut={onSignedOut}
+            onNewRequest={() => setTab("request")}
+          />
+        ) : (
+          <ApprovalsScreen
+            accounts={accounts}
+            toast={toast}
+            onSignedOut={onSignedOut}
+            onChanged={queueChanged}
+          />
+        )}
+      </main>
+    </>
+  );
+}
+
+const TAB_NAMES: Record<Exclude<TabId, "roles">, string> = {
+  request: "Request",
+  mine: "My requests",
+  approvals: "Approvals",
+};

@@ -1,0 +1,223 @@
+// Permission requests in the tray app against the real stack (a broker with `approvers` as approver group):
+// alice asks for S3 read on a bucket for staging/Developer from a template; dave approves it in his
+// approvals tab; the inline policy is in the emulator's IAM (read with the AWS SDK as Gatehouse's spoke role)
+// until it expires. An approver's edit reaches the requester as a diff. alice cannot approve her own
+// request and carol approves nothing; the editor marks lint findings and completes actions.
+
+import { GetRolePolicyCommand } from "@aws-sdk/client-iam";
+import type { Page } from "@playwright/test";
+import type { PermissionRequest } from "../../shared/requests.ts";
+import { spokeIam } from "../support/spoke-iam.ts";
+import { type Desktop, expect, openDesktop, roleRow, screenshot, signIn, test } from "./harness.ts";
+
+test.use({ brokerExtra: "requests:\n  approver_groups: [approvers]\n" });
+
+const STAGING = "333333333333";
+
+/** Signs in and waits until the roles are shown and the broker has said whether this person approves. */
+async function signInFully(app: Page, desktop: Desktop, email: string, firstRole?: string): Promise<void> {
+  await signIn(app, desktop, email);
+  if (firstRole) await expect(roleRow(app, firstRole)).toBeVisible();
+  await expect(app.getByRole("tablist", { name: "Sections" })).toHaveAttribute("data-context", "loaded");
+}
+
+/** A bucket name no other test of this worker uses. */
+const bucketFor = (what: string) => `${what}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
+
+/** Fills the request panel for an S3 template on staging/Developer and sends it; returns the request. */
+async function requestS3(
+  app: Page,
+  desktop: Desktop,
+  o: { template: string; bucket: string; justification: string; expiry: string },
+): Promise<PermissionRequest> {
+  await app.getByRole("tab", { name: "Request", exact: true }).click();
+  const form = app.getByRole("form", { name: "Request permissions" });
+  await form.getByLabel("Find a role or user").fill("staging developer");
+  await form.getByRole("option", { name: /staging\/Developer/ }).click();
+  await expect(form.getByRole("list", { name: "Chosen targets" })).toContainText("staging/Developer");
+  await form.getByLabel("Template").selectOption({ label: o.template });
+  await form.getByLabel("Bucket name").fill(o.bucket);
+  await expect(form.getByRole("textbox", { name: "Policy" })).toContainText(`arn:aws:s3:::${o.bucket}/*`);
+  await expect(form.getByText("Valid policy, no findings")).toBeVisible();
+  await form.getByLabel("Justification").fill(o.justification);
+  await form.getByLabel("Expires after").selectOption({ label: o.expiry });
+  await form.getByRole("button", { name: "Send request" }).click();
+  await expect(app.getByRole("tab", { name: "My requests" })).toHaveAttribute("aria-selected", "true");
+  const mine = await desktop.core.myRequests();
+  const r = mine.find((x) => x.policy?.includes(`arn:aws:s3:::${o.bucket}/*`));
+  if (!r) throw new Error(`no request for ${o.bucket} among alice's ${mine.length}`);
+  return r;
+}
+
+const card = (app: Page, id: string) => app.locator(`article[data-request-id="${id}"]`);
+
+test("alice requests S3 read for staging/Developer, dave approves it, IAM has it until it expires", async ({
+  app,
+  desktop,
+  stack,
+  server,
+  browser,
+}, info) => {
+  await signInFully(app, desktop, "alice@example.com", "staging/Developer");
+  // alice approves nothing: no Approvals tab.
+  await expect(app.getByRole("tab")).toHaveText(["Roles", "Request", "My requests"]);
+
+  const bucket = bucketFor("staging-reports");
+  await app.getByRole("tab", { name: "Request", exact: true }).click();
+  const form = app.getByRole("form", { name: "Request permissions" });
+  // Nothing chosen yet: the panel says what is missing instead of sending.
+  await form.getByRole("button", { name: "Send request" }).click();
+  const notReady = form.getByRole("alert").filter({ hasText: "The request is not ready." });
+  await expect(notReady).toContainText("Choose at least one role or user.");
+  await expect(notReady).toContainText("Bucket name: required.");
+  await expect(notReady).toContainText("at least 10 characters");
+  await expect(form.getByTestId("risk")).toHaveText("Low risk");
+  await screenshot(app, "request-panel-empty", info);
+
+  const req = await requestS3(app, desktop, {
+    template: "S3 bucket: read",
+    bucket,
+    justification: "The quarterly report build reads this staging bucket",
+    expiry: "1 hour",
+  });
+  expect(req.kind).toBe("inline-policy");
+  expect(req.expirySeconds).toBe(3600);
+  expect(req.targets.map((t) => t.arn)).toEqual([`arn:aws:iam::${STAGING}:role/Developer`]);
+  const mineCard = card(app, req.id);
+  await expect(mineCard.getByRole("heading")).toHaveText("Inline policy for staging/Developer");
+  await expect(mineCard.getByRole("list", { name: "Targets" })).toContainText("Pending approval");
+  await expect(app.getByTestId("toast")).toContainText("Request sent");
+  await screenshot(app, "my-requests-pending", info);
+
+  // dave, an approver, at his own desktop.
+  const dave = await openDesktop(browser, stack, server);
+  try {
+    await signInFully(dave.app, dave.desktop, "dave@example.com");
+    const tab = dave.app.getByRole("tab", { name: /Approvals/ });
+    const waiting = (await dave.desktop.core.approvals()).length;
+    expect(waiting).toBeGreaterThanOrEqual(1);
+    await expect(tab.getByTestId("approvals-badge")).toHaveText(`${waiting} waiting`);
+    await expect(dave.app).toHaveTitle(`Gatehouse (${waiting})`);
+    await tab.click();
+    const item = dave.app.locator(`button[data-request-id="${req.id}"]`);
+    await item.click();
+    await expect(item).toContainText("Low risk");
+    await expect(item).toContainText("alice@example.com");
+    await expect(item).toContainText(/just now|\d+ min ago/);
+    const detail = dave.app.getByRole("form", { name: "Inline policy for staging/Developer" });
+    await expect(detail.getByLabel("Justification")).toHaveText(
+      "The quarterly report build reads this staging bucket",
+    );
+    await expect(detail.getByRole("textbox", { name: "Policy to approve" })).toContainText(
+      `arn:aws:s3:::${bucket}/*`,
+    );
+    await expect(detail.getByText("Valid policy, no findings")).toBeVisible();
+    await detail.getByLabel("Comment").fill("Fine for the quarter");
+    await screenshot(dave.app, "approvals", info);
+    await detail.getByRole("button", { name: "Approve", exact: true }).click();
+    await expect(dave.app.getByTestId("toast")).toContainText("Approved");
+    await expect(item).toHaveCount(0);
+    if (waiting === 1) await expect(tab.getByTestId("approvals-badge")).toHaveCount(0);
+    else await expect(tab.getByTestId("approvals-badge")).toHaveText(`${waiting - 1} waiting`);
+  } finally {
+    await dave.close();
+  }
+
+  // The inline policy is on the role in the emulator's IAM, as the spoke role reads it.
+  const applied = await desktop.core.getRequest(req.id);
+  const target = applied.targets[0]!;
+  expect(target.state).toBe("applied");
+  expect(target.policyName).toContain(req.id);
+  const iam = await spokeIam(stack.emulator, STAGING);
+  const got = await iam.send(
+    new GetRolePolicyCommand({ RoleName: "Developer", PolicyName: target.policyName! }),
+  );
+  const doc = JSON.parse(decodeURIComponent(got.PolicyDocument!)) as { Statement: { Resource: unknown }[] };
+  expect(doc.Statement.map((s) => s.Resource)).toEqual([
+    `arn:aws:s3:::${bucket}`,
+    `arn:aws:s3:::${bucket}/*`,
+  ]);
+
+  // alice sees it applied, who approved it and their comment.
+  await app.getByRole("button", { name: "Refresh" }).click();
+  await expect(mineCard.getByRole("list", { name: "Targets" })).toContainText("Applied");
+  await expect(mineCard).toContainText("Approved by dave@example.com");
+  await expect(mineCard).toContainText("“Fine for the quarter”");
+  await mineCard.getByText(/^History/).click();
+  await expect(mineCard.getByRole("list", { name: "History" }).getByRole("listitem")).not.toHaveCount(0);
+  await screenshot(app, "my-requests-applied", info);
+
+  // After its expiry (the broker's expiry run, an hour and more later) the policy is gone.
+  const expired = await stack.broker.requests.expireDue(new Date(Date.now() + 2 * 3600_000 + 60_000));
+  expect(expired).toBeGreaterThanOrEqual(1);
+  const gone = await iam
+    .send(new GetRolePolicyCommand({ RoleName: "Developer", PolicyName: target.policyName! }))
+    .then(
+      () => "still there",
+      (e: Error) => e.name,
+    );
+  expect(gone).toBe("NoSuchEntityException");
+  await app.getByRole("button", { name: "Refresh" }).click();
+  await expect(mineCard.getByRole("list", { name: "Targets" })).toContainText("Expired");
+  await expect(mineCard.getByRole("button", { name: "Cancel request" })).toHaveCount(0);
+});
+
+test("an approver's edit reaches the requester as a diff", async ({
+  app,
+  desktop,
+  stack,
+  server,
+  browser,
+}) => {
+  await signInFully(app, desktop, "alice@example.com", "staging/Developer");
+  const bucket = bucketFor("staging-uploads");
+  const req = await requestS3(app, desktop, {
+    template: "S3 bucket: read and write",
+    bucket,
+    justification: "Uploads for the import job, for a day",
+    expiry: "1 day",
+  });
+  const requested = req.policy!;
+  expect(requested).toContain('"s3:DeleteObject"');
+  // dave takes deletes out: the whole text replaced, as a paste would.
+  const edited = requested.replace(/\n\s*"s3:DeleteObject",/, "");
+  expect(edited).not.toBe(requested);
+
+  const dave = await openDesktop(browser, stack, server);
+  try {
+    await signInFully(dave.app, dave.desktop, "dave@example.com");
+    await dave.app.getByRole("tab", { name: /Approvals/ }).click();
+    await dave.app.locator(`button[data-request-id="${req.id}"]`).click();
+    await expect(dave.app.locator(`button[data-request-id="${req.id}"]`)).toContainText("Medium risk");
+    const detail = dave.app.getByRole("form", { name: "Inline policy for staging/Developer" });
+    const editor = detail.getByRole("textbox", { name: "Policy to approve" });
+    await expect(editor).toContainText("s3:DeleteObject");
+    await editor.fill(edited);
+    const mine = detail.getByRole("figure", { name: "Your changes" });
+    await expect(mine.locator(".diff-line.del")).toHaveCount(1);
+    await expect(mine.locator(".diff-line.del")).toHaveText(/^- +"s3:DeleteObject",\s*$/);
+    await expect(detail.getByText("Valid policy, no findings")).toBeVisible();
+    // An expiry shorter than asked: 8 hours from now.
+    await detail.getByLabel("Expiry").selectOption({ label: "8 hours from now" });
+    await detail.getByRole("button", { name: "Approve with my changes" }).click();
+    await expect(dave.app.getByTestId("toast")).toContainText("Approved");
+  } finally {
+    await dave.close();
+  }
+
+  const applied = await desktop.core.getRequest(req.id);
+  expect(applied.targets[0]!.state).toBe("applied");
+  expect(applied.targets[0]!.policy).toBe(edited);
+  const expiresIn = Date.parse(applied.targets[0]!.expiresAt!) - Date.now();
+  expect(expiresIn).toBeGreaterThan(7.9 * 3600_000);
+  expect(expiresIn).toBeLessThan(8.1 * 3600_000);
+
+  await app.getByRole("button", { name: "Refresh" }).click();
+  const mineCard = card(app, req.id);
+  await expect(mineCard.getByRole("list", { name: "Targets" })).toContainText("Applied");
+  const diff = mineCard.getByRole("figure", { name: "Changes by dave@example.com" });
+  await expect(diff).toBeVisible();
+  await expect(diff.locator(".diff-line.del")).toHaveCount(1);
+  await expect(diff.locator(".diff-line.del")).toContainText('"s3:DeleteObject",');
+  await expect(diff.locator(".diff-line.add")).toHaveCount(0);
+});

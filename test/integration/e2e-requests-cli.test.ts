@@ -6,7 +6,7 @@
 // Each agent's "browser" fills the IdP's login form with its person's e-mail (GATEHOUSE_TEST_LOGIN), so two
 // people sign in to the one issuer the broker trusts.
 
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startIdp } from "../../dev/idp/provider.ts";
@@ -14,16 +14,19 @@ import type { PermissionRequest } from "../../shared/requests.ts";
 import { startTestBroker } from "../support/broker.ts";
 import {
   cleanUp,
+  GATEHOUSE,
   gatehouse,
   type Home,
   makeHome,
   ROOT,
+  run,
   type System,
   sleep,
   startAgent,
 } from "../support/e2e.ts";
 import { startDemoEmulator } from "../support/emulator.ts";
 
+const SCRIPT = "/usr/bin/script";
 const BILLING = "arn:aws:iam::222222222222:role/Billing";
 const BROWSER = `${process.execPath} ${join(ROOT, "test/support/form-login-browser.mjs")}`;
 const READ_BUCKET = JSON.stringify({
@@ -381,6 +384,27 @@ describe("gatehouse request", () => {
     expect(done.code).toBe(1);
     expect((JSON.parse(done.stdout) as PermissionRequest).targets[0]!.state).toBe("cancelled");
     expect(done.stderr.trim()).toMatch(/cancelled by alice@example\.com \[REQUEST_CANCELLED\]$/);
+  });
+
+  it.skipIf(!existsSync(SCRIPT))("on a terminal, --wait prints its progress on stderr", async () => {
+    const created = await create(
+      alice,
+      "--target",
+      BILLING,
+      "--policy",
+      goodFile,
+      "--expires",
+      "8h",
+      "--json",
+    );
+    const id = (JSON.parse(created.stdout) as PermissionRequest).id;
+    // script(1) gives the command a terminal (stdout and stderr both); -e passes its exit code on.
+    const command = [process.execPath, GATEHOUSE, "request", "wait", id, "--timeout", "2s"].join(" ");
+    const r = await run(SCRIPT, ["-qec", command, "/dev/null"], alice.env);
+    expect(r.code).toBe(124);
+    expect(r.stdout).toContain(`gatehouse: request ${id}: waiting — ${BILLING} pending`);
+    expect(r.stdout).toContain("[TIMEOUT]");
+    expect((await gatehouse(alice, "request", "cancel", id)).code).toBe(0);
   });
 
   it("create --json (policy and --access) parses; create without a kind, or a bad --timeout, is exit 2", async () => {

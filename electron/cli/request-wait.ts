@@ -1,6 +1,7 @@
 // `gatehouse request … --wait`: poll a request until every target has settled (applied, or rejected, failed,
 // cancelled, expired), with a gentle back-off, a deadline, and the one line a person reads for each target
-// that did not make it. Transient trouble (the agent restarting, the broker unreachable) is waited out.
+// that did not make it. Transient trouble (the agent restarting, the broker unreachable) once the request
+// has been seen is waited out.
 
 import type { PermissionRequest, RequestTarget, TargetState } from "../../shared/requests.ts";
 
@@ -47,6 +48,11 @@ export type WaitOutcome =
 
 export interface WaitOptions {
   timeoutMs: number;
+  /**
+   * The request as last seen (e.g. as created). Transient errors are waited out only once the request has
+   * been seen: a first read that fails says at once that the way to the broker is broken.
+   */
+  initial?: PermissionRequest;
   get(): Promise<PermissionRequest>;
   /** Called with each request read whose states differ from the last one's, and with transient errors. */
   progress?(r: PermissionRequest | undefined, error?: unknown): void;
@@ -56,13 +62,16 @@ export interface WaitOptions {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Poll until settled or the deadline; non-transient errors (not found, signed out…) are thrown. */
+/**
+ * Poll until settled or the deadline. Errors (not found, signed out…) are thrown, but for transient ones
+ * (agent restarting, broker unreachable) once the request has been seen, which are waited out.
+ */
 export async function waitForRequest(o: WaitOptions): Promise<WaitOutcome> {
   const now = o.now ?? (() => performance.now());
   const sleep = o.sleep ?? defaultSleep;
   const deadline = now() + o.timeoutMs;
   let delay = FIRST_DELAY_MS;
-  let last: PermissionRequest | undefined;
+  let last: PermissionRequest | undefined = o.initial;
   let lastError: unknown;
   let lastStates = "";
   for (;;) {
@@ -78,7 +87,7 @@ export async function waitForRequest(o: WaitOptions): Promise<WaitOutcome> {
       if (states !== lastStates) o.progress?.(r);
       lastStates = states;
     } catch (e) {
-      if (!isTransient(e)) throw e;
+      if (!isTransient(e) || last === undefined) throw e;
       lastError = e;
       o.progress?.(last, e);
     }

@@ -92,18 +92,19 @@ describe("waitForRequest", () => {
     expect(out.request?.targets[0]?.state).toBe("pending");
   });
 
-  it("waits out transient errors; other errors end the wait", async () => {
+  it("waits out transient errors once the request was seen; other errors end the wait", async () => {
     const c = clock();
     let calls = 0;
-    const out = await waitForRequest({
-      timeoutMs: 60_000,
-      ...c,
-      get: async () => {
-        if (++calls < 3) throw Object.assign(new Error("down"), { code: "BROKER_UNREACHABLE" });
-        return request(["applied"]);
-      },
-    });
+    const down = Object.assign(new Error("down"), { code: "BROKER_UNREACHABLE" });
+    const flaky = async () => {
+      if (++calls < 3) throw down;
+      return request(["applied"]);
+    };
+    const out = await waitForRequest({ timeoutMs: 60_000, ...c, initial: request(["pending"]), get: flaky });
     expect(out).toMatchObject({ kind: "settled", code: EXIT_APPLIED });
+    // Never seen: the first failure is the answer (no silent day-long wait on a broken set-up).
+    calls = 0;
+    await expect(waitForRequest({ timeoutMs: 60_000, ...clock(), get: flaky })).rejects.toBe(down);
     const gone = Object.assign(new Error("no such request"), { code: "REQUEST_NOT_FOUND" });
     await expect(
       waitForRequest({

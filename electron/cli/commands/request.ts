@@ -178,10 +178,17 @@ function timeoutSeconds(text: string | undefined): number {
 const requestPath = (id: string) => `/v1/requests/${encodeURIComponent(id)}`;
 
 /** Wait for request `id`; print the outcome (and, on a terminal, progress); return the exit code. */
-async function waitAndReport(id: string, timeout: number, json: boolean, label: string): Promise<number> {
+async function waitAndReport(
+  id: string,
+  timeout: number,
+  json: boolean,
+  label: string,
+  created?: PermissionRequest,
+): Promise<number> {
   const tty = process.stderr.isTTY === true;
   const outcome = await waitForRequest({
     timeoutMs: timeout * 1000,
+    ...(created ? { initial: created } : {}),
     get: () => agent<PermissionRequest>("GET", requestPath(id)),
     ...(tty ? { progress: (r, e) => process.stderr.write(`${progressLine(id, r, e)}\n`) } : {}),
   });
@@ -253,7 +260,7 @@ export async function run(argv: string[]): Promise<number> {
       // The id first (text), so that a person who stops waiting knows what to `request wait` on.
       if (!json) process.stdout.write(formatCreated(r));
       else if (process.stderr.isTTY) process.stderr.write(`gatehouse: request ${r.id} created\n`);
-      return waitAndReport(r.id, timeout, json, values.timeout ?? DEFAULT_TIMEOUT);
+      return waitAndReport(r.id, timeout, json, values.timeout ?? DEFAULT_TIMEOUT, r);
     }
     case "wait": {
       if (values.wait) throw new UsageError(`wait waits already; drop --wait\n${USAGE}`);

@@ -221,3 +221,152 @@ test("an approver's edit reaches the requester as a diff", async ({
   await expect(diff.locator(".diff-line.del")).toContainText('"s3:DeleteObject",');
   await expect(diff.locator(".diff-line.add")).toHaveCount(0);
 });
+
+/** What window.gatehouse.approveRequest in the page does with this id: "approved" or the error's code. */
+function tryApprove(app: Page, id: string): Promise<string> {
+  return app.evaluate(async (requestId) => {
+    try {
+      await window.gatehouse.approveRequest({ id: requestId });
+      return "approved";
+    } catch (e) {
+      return String((e as { code?: unknown }).code ?? (e as Error).message);
+    }
+  }, id);
+}
+
+test("alice cannot approve her own request; carol approves nothing; alice cancels", async ({
+  app,
+  desktop,
+  stack,
+  server,
+  browser,
+}, info) => {
+  await signInFully(app, desktop, "alice@example.com", "staging/Developer");
+  await expect(app.getByRole("tab")).toHaveText(["Roles", "Request", "My requests"]);
+  const bucket = bucketFor("own-approval");
+  const req = await requestS3(app, desktop, {
+    template: "S3 bucket: read",
+    bucket,
+    justification: "Trying to approve this myself, which must fail",
+    expiry: "2 hours",
+  });
+
+  // The API refuses her too, whatever the window shows.
+  expect(["SELF_APPROVAL", "REQUEST_NOT_FOUND"]).toContain(await tryApprove(app, req.id));
+  expect((await desktop.core.getRequest(req.id)).targets[0]!.state).toBe("pending");
+
+  // carol: no roles, no approvals tab, and the API refuses her.
+  const carol = await openDesktop(browser, stack, server);
+  try {
+    await signInFully(carol.app, carol.desktop, "carol@example.com");
+    await expect(carol.app.getByRole("heading", { name: "You can't use any AWS role yet" })).toBeVisible();
+    await expect(carol.app.getByRole("tab")).toHaveText(["Roles", "Request", "My requests"]);
+    const code = await tryApprove(carol.app, req.id);
+    expect(code).not.toBe("approved");
+    expect(["NOT_AN_APPROVER", "REQUEST_NOT_FOUND", "FORBIDDEN"]).toContain(code);
+    expect(await carol.app.evaluate(() => window.gatehouse.approvals())).toEqual([]);
+
+    // Her empty state leads to the request panel for access to a role; a user cannot be chosen there.
+    await carol.app.getByRole("button", { name: "Request access to a role" }).click();
+    const form = carol.app.getByRole("form", { name: "Request permissions" });
+    await expect(form.getByRole("radio", { name: "Access to a role" })).toBeChecked();
+    await expect(form.getByRole("textbox", { name: "Policy" })).toHaveCount(0);
+    await form.getByLabel("Find a role or user").fill("prod");
+    await expect(form.getByRole("option", { name: /prod\/ReadOnly/ })).toBeVisible();
+    await expect(form.getByRole("option", { name: /IAM user/ })).toHaveCount(0);
+    await form.getByRole("option", { name: /prod\/ReadOnly/ }).click();
+    await form.getByLabel("Justification").fill("short");
+    await form.getByRole("button", { name: "Send request" }).click();
+    await expect(form.getByRole("alert")).toContainText("at least 10 characters");
+    await form.getByLabel("Justification").fill("On call this week: read-only look at prod");
+    await form.getByLabel("Expires after").selectOption({ label: "Other…" });
+    await form.getByLabel("How long").fill("100");
+    await form.getByLabel("Unit").selectOption("days");
+    await form.getByRole("button", { name: "Send request" }).click();
+    await expect(form.getByRole("alert")).toContainText("Expiry: between 1 hour and 90 days.");
+    await form.getByLabel("How long").fill("3");
+    await form.getByRole("button", { name: "Send request" }).click();
+    await expect(carol.app.getByRole("tab", { name: "My requests" })).toHaveAttribute(
+      "aria-selected",
+      "true",
+    );
+    const access = (await carol.desktop.core.myRequests()).find((r) => r.kind === "role-access");
+    expect(access).toMatchObject({ kind: "role-access", policy: null, expirySeconds: 3 * 86_400 });
+    const accessCard = card(carol.app, access?.id ?? "none");
+    await expect(accessCard.getByRole("heading")).toHaveText("Role access for prod/ReadOnly");
+    await expect(accessCard.getByRole("list", { name: "Targets" })).toContainText("Pending approval");
+    await screenshot(carol.app, "role-access-request", info);
+    await accessCard.getByRole("button", { name: "Cancel request" }).click();
+    await expect(accessCard.getByRole("list", { name: "Targets" })).toContainText("Cancelled");
+  } finally {
+    await carol.close();
+  }
+
+  // alice cancels hers: it leaves every approver's queue.
+  const mine = card(app, req.id);
+  await mine.getByRole("button", { name: "Cancel request" }).click();
+  await expect(app.getByTestId("toast")).toContainText("Request cancelled");
+  await expect(mine.getByRole("list", { name: "Targets" })).toContainText("Cancelled");
+  await expect(mine.getByRole("button", { name: "Cancel request" })).toHaveCount(0);
+  expect((await desktop.core.getRequest(req.id)).targets[0]!.state).toBe("cancelled");
+});
+
+test("the editor marks lint findings in the text, completes actions, and refuses a broken policy", async ({
+  app,
+  desktop,
+}, info) => {
+  await signInFully(app, desktop, "alice@example.com", "staging/Developer");
+  const before = (await desktop.core.myRequests()).length;
+  await app.getByRole("tab", { name: "Request", exact: true }).click();
+  const form = app.getByRole("form", { name: "Request permissions" });
+  await form.getByLabel("Find a role or user").fill("staging developer");
+  await form.getByRole("option", { name: /staging\/Developer/ }).click();
+  await form.getByLabel("Template").selectOption({ label: "Custom" });
+  const editor = form.getByRole("textbox", { name: "Policy" });
+  await expect(editor).toContainText("s3:ListAllMyBuckets");
+  await expect(form.getByText("Valid policy, no findings")).toBeVisible();
+
+  // An unknown action and every action on every resource.
+  const broken = JSON.stringify(
+    {
+      Version: "2012-10-17",
+      Statement: [
+        { Effect: "Allow", Action: ["s3:GetObjectt"], Resource: "arn:aws:s3:::team-reports/*" },
+        { Effect: "Allow", Action: "*", Resource: "*" },
+      ],
+    },
+    null,
+    2,
+  );
+  await editor.fill(broken);
+  const findings = form.getByRole("list", { name: "Lint findings" });
+  await expect(findings).toContainText("UNKNOWN_ACTION");
+  await expect(findings).toContainText("WILDCARD_ACTION");
+  await expect(form.getByTestId("risk")).toHaveText("Critical risk");
+  await expect(form.getByText(/^\d+ errors? to fix$/)).toBeVisible();
+  // The marker sits on the unknown action's text.
+  const marked = form.locator(".cm-lintRange-error");
+  await expect(marked.first()).toBeVisible();
+  expect(await marked.allTextContents()).toContain('"s3:GetObjectt"');
+  await screenshot(app, "request-lint", info);
+
+  await form.getByLabel("Justification").fill("Checking that a broken policy is refused");
+  await form.getByRole("button", { name: "Send request" }).click();
+  await expect(form.getByRole("alert")).toContainText("Fix the policy's errors first");
+  expect(await desktop.core.myRequests()).toHaveLength(before);
+
+  // Completion: typing in an Action string offers the catalogue's actions (asked of main as you type).
+  await editor.fill(
+    '{\n  "Version": "2012-10-17",\n  "Statement": [\n    { "Effect": "Allow", "Action": ["sqs:SendMes',
+  );
+  await app.keyboard.type("s");
+  // One suggestion (SQS has no other action starting so), with its access level and what it does.
+  const suggestion = app.getByRole("option", { name: /^sqs:SendMessage/ });
+  await expect(suggestion).toHaveCount(1);
+  await expect(suggestion).toContainText("Write");
+  await expect(app.getByText("Grants permission to deliver a message to the specified queue")).toBeVisible();
+  await screenshot(app, "request-completion", info);
+  await app.keyboard.press("Enter");
+  await expect(editor).toContainText('"sqs:SendMessage');
+  await expect(editor).not.toContainText('"sqs:SendMess"');
+});

@@ -142,8 +142,7 @@ export function EventList({ request }: { request: PermissionRequest }) {
             {request.targets.length > 1
               ? ` (${request.targets.find((t) => t.n === e.target)?.name ?? "all"})`
               : ""}{" "}
-            by
-            <span className="mono">{e.actor}</span>
+            by <span className="mono">{e.actor}</span>
             {detail ? <span className="muted"> — {detail}</span> : null}
           </li>
         );

@@ -5,7 +5,13 @@
 import { z } from "zod";
 import { requestTargetSchema, roleSchema } from "./api.ts";
 import { findingSchema, lintResultSchema } from "./policy/codes.ts";
-import { approveRequestSchema, createRequestSchema, rejectRequestSchema, requestSchema } from "./requests.ts";
+import {
+  approveRequestSchema,
+  createRequestSchema,
+  rejectRequestSchema,
+  requestSchema,
+  resolveTargetSchema,
+} from "./requests.ts";
 
 const roleRef = z.string().min(3).max(2048);
 const region = z
@@ -128,6 +134,11 @@ export const IPC = {
   rejectRequest: { args: rejectRequestSchema.extend({ id: requestId }), result: requestSchema },
   cancelRequest: { args: z.strictObject({ id: requestId }), result: requestSchema },
   retryRequest: { args: z.strictObject({ id: requestId }), result: requestSchema },
+  /** Settle a drifted target (its policy was changed outside Gatehouse): delete it or keep it unmanaged. */
+  resolveTarget: {
+    args: resolveTargetSchema.extend({ id: requestId, target: z.number().int().min(0).max(999) }),
+    result: requestSchema,
+  },
 } as const;
 
 export type Channel = keyof typeof IPC;

@@ -20,6 +20,7 @@ import {
   type ApproveRequest,
   type CreateRequest,
   type PermissionRequest,
+  type ResolveTarget,
   requestSchema,
   requestsResponseSchema,
 } from "../../shared/requests.ts";
@@ -131,6 +132,16 @@ export class BrokerClient {
 
   request(id: string): Promise<PermissionRequest> {
     return this.call("GET", `/v1/requests/${encodeURIComponent(id)}`, requestSchema);
+  }
+
+  /** Settle a target whose policy was changed outside Gatehouse: delete it, or keep it unmanaged. */
+  resolveTarget(id: string, n: number, body: ResolveTarget): Promise<PermissionRequest> {
+    return this.call(
+      "POST",
+      `/v1/requests/${encodeURIComponent(id)}/targets/${n}/resolve`,
+      requestSchema,
+      body,
+    );
   }
 
   /** approve, reject, cancel or retry one request; the broker answers with the request as it now is. */

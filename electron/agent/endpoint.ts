@@ -6,7 +6,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from "node:net";
 import { z } from "zod";
 import { ERRORS, GatehouseError } from "../../shared/errors.ts";
-import { approveRequestSchema, createRequestSchema, rejectRequestSchema } from "../../shared/requests.ts";
+import {
+  approveRequestSchema,
+  createRequestSchema,
+  rejectRequestSchema,
+  resolveTargetSchema,
+} from "../../shared/requests.ts";
 import type { Agent } from "./agent.ts";
 
 const MAX_BODY = 16 * 1024;
@@ -54,12 +59,12 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 const REQUEST_ROUTE =
-  /^(GET|POST) \/v1\/requests\/([A-Za-z0-9_-]{1,100})(?:\/(approve|reject|cancel|retry))?$/;
+  /^(GET|POST) \/v1\/requests\/([A-Za-z0-9_-]{1,100})(?:\/(approve|reject|cancel|retry|targets\/(\d{1,3})\/resolve))?$/;
 
-/** GET /v1/requests/:id and POST /v1/requests/:id/{approve,reject,cancel,retry}, forwarded to the broker. */
+/** GET /v1/requests/:id, POST /v1/requests/:id/{approve,reject,cancel,retry,targets/:n/resolve}, to the broker. */
 async function requestRoute(agent: Agent, req: IncomingMessage, res: ServerResponse, route: string) {
   const m = REQUEST_ROUTE.exec(route);
-  const [, method, id, action] = m ?? [];
+  const [, method, id, action, target] = m ?? [];
   if (!m || !id || (method === "GET") !== (action === undefined))
     throw new GatehouseError("NOT_FOUND", `no route ${route}`);
   if (action === undefined) return send(res, 200, await agent.broker.request(id));
@@ -74,6 +79,11 @@ async function requestRoute(agent: Agent, req: IncomingMessage, res: ServerRespo
     const body = rejectRequestSchema.safeParse(raw);
     if (!body.success) throw new GatehouseError("BAD_REQUEST", 'send {"reason": "…"}');
     return send(res, 200, await agent.broker.actOnRequest(id, "reject", body.data));
+  }
+  if (target !== undefined) {
+    const body = resolveTargetSchema.safeParse(raw);
+    if (!body.success) throw new GatehouseError("BAD_REQUEST", 'send {"action": "delete" | "keep"}');
+    return send(res, 200, await agent.broker.resolveTarget(id, Number(target), body.data));
   }
   return send(res, 200, await agent.broker.actOnRequest(id, action as "cancel" | "retry"));
 }

@@ -9,7 +9,12 @@ import type { DesktopStatus, MarkedLint, RequestContext, UiSettings } from "../.
 import { type ActionSuggestion, completeActions } from "../../shared/policy/complete.ts";
 import { locate } from "../../shared/policy/locate.ts";
 import { lintPolicy, policySize } from "../../shared/policy-lint.ts";
-import type { ApproveRequest, CreateRequest, PermissionRequest } from "../../shared/requests.ts";
+import type {
+  ApproveRequest,
+  CreateRequest,
+  PermissionRequest,
+  ResolveTarget,
+} from "../../shared/requests.ts";
 import { findRole } from "../agent/agent.ts";
 import { profileName } from "../agent/aws-config.ts";
 import { formatExport } from "../agent/export.ts";
@@ -273,6 +278,10 @@ export class DesktopCore {
 
   retryRequest(id: string): Promise<PermissionRequest> {
     return this.acted(this.agent.broker.actOnRequest(id, "retry"));
+  }
+
+  resolveTarget(id: string, n: number, body: ResolveTarget): Promise<PermissionRequest> {
+    return this.acted(this.agent.broker.resolveTarget(id, n, body));
   }
 
   /** Resolve a role reference against the person's roles without asking the broker again. */

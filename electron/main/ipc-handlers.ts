@@ -3,7 +3,7 @@
 
 import { GatehouseError } from "../../shared/errors.ts";
 import { CHANNELS, type Channel, IPC } from "../../shared/ipc.ts";
-import type { ApproveRequest, CreateRequest } from "../../shared/requests.ts";
+import type { ApproveRequest, CreateRequest, ResolveTarget } from "../../shared/requests.ts";
 import type { DesktopCore } from "./desktop-core.ts";
 
 export interface Sender {
@@ -48,6 +48,10 @@ const IMPL: Impl = {
   rejectRequest: (core, a: { id: string; reason: string }) => core.rejectRequest(a.id, a.reason),
   cancelRequest: (core, a: { id: string }) => core.cancelRequest(a.id),
   retryRequest: (core, a: { id: string }) => core.retryRequest(a.id),
+  resolveTarget: (core, a: ResolveTarget & { id: string; target: number }) => {
+    const { id, target, ...body } = a;
+    return core.resolveTarget(id, target, body);
+  },
 };
 
 export interface IpcHandlers {

@@ -93,6 +93,7 @@ describe("roles by tag", () => {
       email: "alice@example.com",
       groups: ["engineers", "data"],
       admin: false,
+      approver: false,
     });
     expect((await call("bob", "GET", "/v1/me")).json).toMatchObject({ admin: true });
   });

@@ -63,6 +63,7 @@ describe("people signed in at the IdP", () => {
       email: "alice@example.com",
       groups: ["engineers", "data"],
       admin: false,
+      approver: false,
     });
     expect((await get(access.bob!, "/v1/me")).json).toMatchObject({ admin: true });
   });

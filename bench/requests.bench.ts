@@ -11,7 +11,7 @@
 // The goals are the issue's, absolute: lint ≤ 5 ms p95, approve-to-applied ≤ 1 s p95.
 
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
@@ -160,6 +160,14 @@ function recording<T>(warmup: number, op: (i: number) => Promise<T> | T) {
   };
 }
 
+/** The machine's load: a p95 of milliseconds moves with whatever else runs. */
+function loadNote(): string {
+  const load = loadavg()[0]!;
+  const cores = availableParallelism();
+  const busy = load > cores ? " — busier than it has CPUs: the p95 figures are not to be trusted" : "";
+  return `    (load average over the last minute: ${load.toFixed(1)} on ${cores} CPUs${busy})`;
+}
+
 const verdict = (p95: number, goal: number) =>
   `goal ≤ ${formatMs(goal)} p95: ${p95 <= goal ? "met" : `NOT met (${(p95 / goal).toFixed(2)}× over)`}`;
 
@@ -202,6 +210,7 @@ async function comparePair(ctx: BenchContext, p: Pair): Promise<{ p95: number }>
       `rounds ${ratioRange![0].toFixed(1)}–${ratioRange![1].toFixed(1)}×); absolute p95 ${formatMs(p95)}, ` +
       verdict(p95, p.goalMs),
   );
+  console.log(loadNote());
   return { p95 };
 }
 
@@ -484,6 +493,7 @@ async function applyBench(ctx: BenchContext): Promise<void> {
       await b.close();
       closers.pop();
     }
+    console.log(loadNote());
     console.log("  goals:");
     for (const g of goals) console.log(`    ${g}`);
   } finally {

@@ -38,8 +38,8 @@ export function EmptyState({
           <code>gatehouse-authorized</code> tag lists the groups and people who may use it.
         </li>
         <li>
-          <strong>Request it here.</strong> Ask for access to a role for a while, with a justification; an
-          approver grants it in Gatehouse, and it shows up here.
+          <strong>Request it here.</strong> Name the role, say why and for how long; an approver grants it in
+          Gatehouse, and it shows up here.
         </li>
         <li>
           <strong>Then check again.</strong> A new grant shows up at once.

@@ -26,6 +26,7 @@ import { drawSelection, EditorView, highlightActiveLine, keymap, lineNumbers } f
 import { useEffect, useRef } from "react";
 import type { MarkedLint } from "../../../shared/ipc.ts";
 import { errorText, gatehouse } from "../gatehouse.ts";
+import { actionPrefixAt } from "../requests/format.ts";
 
 /** What lintPolicy accepts; longer text is not sent. */
 const LINT_MAX = 20_000;
@@ -48,14 +49,6 @@ interface Props {
   readOnly?: boolean;
   /** Id of an element describing the editor (findings, hints). */
   describedBy?: string;
-}
-
-/** A string being typed as an element of Action / NotAction: where its text starts, and that text. */
-export function actionPrefixAt(textBefore: string): { start: number; prefix: string } | null {
-  const m = /"(Action|NotAction)"\s*:\s*(?:\[(?:\s*"[^"\]]*"\s*,)*\s*)?"([A-Za-z0-9:*-]*)$/.exec(textBefore);
-  if (!m) return null;
-  const prefix = m[2] ?? "";
-  return { start: textBefore.length - prefix.length, prefix };
 }
 
 async function completeAction(ctx: CompletionContext): Promise<CompletionResult | null> {

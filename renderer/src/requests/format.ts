@@ -170,3 +170,11 @@ export function justificationProblem(text: string): string | null {
   if (n > JUSTIFICATION_MAX) return `At most ${JUSTIFICATION_MAX} characters (now ${n}).`;
   return null;
 }
+
+/** A string being typed as an element of Action / NotAction: where its text starts, and that text. */
+export function actionPrefixAt(textBefore: string): { start: number; prefix: string } | null {
+  const m = /"(Action|NotAction)"\s*:\s*(?:\[(?:\s*"[^"\]]*"\s*,)*\s*)?"([A-Za-z0-9:*-]*)$/.exec(textBefore);
+  if (!m) return null;
+  const prefix = m[2] ?? "";
+  return { start: textBefore.length - prefix.length, prefix };
+}

@@ -295,6 +295,7 @@ export async function openDesktop(
     locale: "en-GB",
     timezoneId: "UTC",
     colorScheme: "light",
+    permissions: ["clipboard-read", "clipboard-write"],
   });
   const desktop = await startDesktop(stack, server.origin, context);
   const app = await context.newPage();

@@ -5,7 +5,7 @@
 // request and carol approves nothing; the editor marks lint findings and completes actions.
 
 import { GetRolePolicyCommand } from "@aws-sdk/client-iam";
-import type { Page } from "@playwright/test";
+import type { Locator, Page } from "@playwright/test";
 import type { PermissionRequest } from "../../shared/requests.ts";
 import { spokeIam } from "../support/spoke-iam.ts";
 import { type Desktop, expect, openDesktop, roleRow, screenshot, signIn, test } from "./harness.ts";
@@ -47,6 +47,17 @@ async function requestS3(
   const r = mine.find((x) => x.policy?.includes(`arn:aws:s3:::${o.bucket}/*`));
   if (!r) throw new Error(`no request for ${o.bucket} among alice's ${mine.length}`);
   return r;
+}
+
+/**
+ * Replaces the editor's text as a paste does (CodeMirror handles the paste itself; Playwright's fill would
+ * have the browser's editing engine rewrite the DOM instead, with inline styles the CSP refuses).
+ */
+async function paste(app: Page, editor: Locator, text: string): Promise<void> {
+  await editor.click();
+  await app.keyboard.press("Control+a");
+  await app.evaluate((t) => navigator.clipboard.writeText(t), text);
+  await app.keyboard.press("Control+v");
 }
 
 const card = (app: Page, id: string) => app.locator(`article[data-request-id="${id}"]`);
@@ -192,7 +203,7 @@ test("an approver's edit reaches the requester as a diff", async ({
     const detail = dave.app.getByRole("form", { name: "Inline policy for staging/Developer" });
     const editor = detail.getByRole("textbox", { name: "Policy to approve" });
     await expect(editor).toContainText("s3:DeleteObject");
-    await editor.fill(edited);
+    await paste(dave.app, editor, edited);
     const mine = detail.getByRole("figure", { name: "Your changes" });
     await expect(mine.locator(".diff-line.del")).toHaveCount(1);
     await expect(mine.locator(".diff-line.del")).toHaveText(/^- +"s3:DeleteObject",\s*$/);
@@ -338,7 +349,7 @@ test("the editor marks lint findings in the text, completes actions, and refuses
     null,
     2,
   );
-  await editor.fill(broken);
+  await paste(app, editor, broken);
   const findings = form.getByRole("list", { name: "Lint findings" });
   await expect(findings).toContainText("UNKNOWN_ACTION");
   await expect(findings).toContainText("WILDCARD_ACTION");
@@ -356,7 +367,9 @@ test("the editor marks lint findings in the text, completes actions, and refuses
   expect(await desktop.core.myRequests()).toHaveLength(before);
 
   // Completion: typing in an Action string offers the catalogue's actions (asked of main as you type).
-  await editor.fill(
+  await paste(
+    app,
+    editor,
     '{\n  "Version": "2012-10-17",\n  "Statement": [\n    { "Effect": "Allow", "Action": ["sqs:SendMes',
   );
   await app.keyboard.type("s");
@@ -369,4 +382,55 @@ test("the editor marks lint findings in the text, completes actions, and refuses
   await app.keyboard.press("Enter");
   await expect(editor).toContainText('"sqs:SendMessage');
   await expect(editor).not.toContainText('"sqs:SendMess"');
+});
+
+test("bob rejects a request with a reason, which alice reads in its history", async ({
+  app,
+  desktop,
+  stack,
+  server,
+  browser,
+}) => {
+  await signInFully(app, desktop, "alice@example.com", "staging/Developer");
+  // Sent through the page's API (the panel is covered above): secrets read on a role of prod.
+  const secret = `arn:aws:secretsmanager:eu-west-1:222222222222:secret:${bucketFor("db")}`;
+  const policy = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secret }],
+  });
+  const req = await app.evaluate((body) => window.gatehouse.createRequest(body), {
+    kind: "inline-policy" as const,
+    targets: ["prod/ReadOnly"],
+    policy,
+    justification: "Debugging the prod database login",
+    expiry: "PT4H",
+  });
+
+  const bob = await openDesktop(browser, stack, server);
+  try {
+    await signInFully(bob.app, bob.desktop, "bob@example.com");
+    await bob.app.getByRole("tab", { name: /Approvals/ }).click();
+    await bob.app.locator(`button[data-request-id="${req.id}"]`).click();
+    const detail = bob.app.getByRole("form", { name: "Inline policy for prod/ReadOnly" });
+    await expect(detail.getByRole("textbox", { name: "Policy to approve" })).toContainText(secret);
+    // A rejection needs a reason.
+    await detail.getByRole("button", { name: "Reject" }).click();
+    await expect(detail.getByRole("alert")).toContainText("Say why you reject it");
+    await detail.getByLabel("Comment").fill("Use the break-glass runbook for prod secrets");
+    await detail.getByRole("button", { name: "Reject" }).click();
+    await expect(bob.app.getByTestId("toast")).toContainText("Rejected");
+    await expect(bob.app.locator(`button[data-request-id="${req.id}"]`)).toHaveCount(0);
+  } finally {
+    await bob.close();
+  }
+
+  await app.getByRole("tab", { name: "My requests" }).click();
+  const mine = card(app, req.id);
+  await expect(mine.getByRole("list", { name: "Targets" })).toContainText("Rejected");
+  await expect(mine.getByRole("button", { name: "Cancel request" })).toHaveCount(0);
+  await mine.getByText(/^History/).click();
+  const history = mine.getByRole("list", { name: "History" });
+  await expect(history).toContainText("bob@example.com");
+  await expect(history).toContainText("Use the break-glass runbook for prod secrets");
+  expect((await desktop.core.getRequest(req.id)).targets[0]!.state).toBe("rejected");
 });

@@ -290,13 +290,7 @@ function ApprovalDetail({
             Policy{" "}
             <span className="muted">(you may edit it before approving; the requester sees your changes)</span>
           </h4>
-          <PolicyEditor
-            value={policy}
-            onChange={setPolicy}
-            onLint={setLint}
-            label="Policy to approve"
-            describedBy={`${id}-lint`}
-          />
+          <PolicyEditor value={policy} onChange={setPolicy} onLint={setLint} label="Policy to approve" />
           <LintSummary
             state={lint}
             id={`${id}-lint`}

@@ -14,15 +14,11 @@ import {
 } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { json } from "@codemirror/lang-json";
-import {
-  bracketMatching,
-  defaultHighlightStyle,
-  indentOnInput,
-  syntaxHighlighting,
-} from "@codemirror/language";
+import { bracketMatching, HighlightStyle, indentOnInput, syntaxHighlighting } from "@codemirror/language";
 import { type Diagnostic, linter, lintGutter, lintKeymap } from "@codemirror/lint";
 import { EditorState } from "@codemirror/state";
 import { drawSelection, EditorView, highlightActiveLine, keymap, lineNumbers } from "@codemirror/view";
+import { tags } from "@lezer/highlight";
 import { useEffect, useRef } from "react";
 import type { MarkedLint } from "../../../shared/ipc.ts";
 import { errorText, gatehouse } from "../gatehouse.ts";
@@ -47,8 +43,6 @@ interface Props {
   /** The accessible name of the text box. */
   label: string;
   readOnly?: boolean;
-  /** Id of an element describing the editor (findings, hints). */
-  describedBy?: string;
 }
 
 async function completeAction(ctx: CompletionContext): Promise<CompletionResult | null> {
@@ -74,6 +68,15 @@ async function completeAction(ctx: CompletionContext): Promise<CompletionResult 
     ? { from, options, validFor: /^[A-Za-z0-9:*-]*$/ }
     : { from, options };
 }
+
+/** JSON colours from the app's palette, light and dark (light-dark() follows the window's colour scheme). */
+const highlight = HighlightStyle.define([
+  { tag: tags.propertyName, color: "light-dark(#1d4ed8, #8ab4ff)" },
+  { tag: tags.string, color: "light-dark(#0f7a3d, #86e0a8)" },
+  { tag: [tags.number, tags.bool, tags.null], color: "light-dark(#9a3412, #fdba74)" },
+  { tag: [tags.separator, tags.squareBracket, tags.brace], color: "var(--text-2)" },
+  { tag: tags.invalid, color: "var(--danger)" },
+]);
 
 const theme = EditorView.theme({
   "&": {
@@ -115,14 +118,14 @@ const theme = EditorView.theme({
   ".cm-diagnostic": { fontFamily: "system-ui, sans-serif", fontSize: "12px" },
 });
 
-export function PolicyEditor({ value, onChange, onLint, label, readOnly = false, describedBy }: Props) {
+export function PolicyEditor({ value, onChange, onLint, label, readOnly = false }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const viewRef = useRef<EditorView | null>(null);
   const callbacks = useRef({ onChange, onLint });
   callbacks.current = { onChange, onLint };
   const initial = useRef(value);
 
-  // The editor is made once per label/readOnly/describedBy; the text arrives through the effect below.
+  // The editor is made once per label and mode; the text arrives through the effect below.
   useEffect(() => {
     const el = host.current;
     if (!el) return;
@@ -162,7 +165,6 @@ export function PolicyEditor({ value, onChange, onLint, label, readOnly = false,
     };
 
     const attributes: Record<string, string> = { "aria-label": label };
-    if (describedBy) attributes["aria-describedby"] = describedBy;
     const view = new EditorView({
       root,
       parent: root,
@@ -177,7 +179,7 @@ export function PolicyEditor({ value, onChange, onLint, label, readOnly = false,
           bracketMatching(),
           closeBrackets(),
           json(),
-          syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+          syntaxHighlighting(highlight),
           autocompletion({ override: [completeAction], icons: false }),
           linter(lintSource, { delay: LINT_DELAY_MS }),
           lintGutter(),
@@ -209,7 +211,7 @@ export function PolicyEditor({ value, onChange, onLint, label, readOnly = false,
       view.destroy();
       viewRef.current = null;
     };
-  }, [label, readOnly, describedBy]);
+  }, [label, readOnly]);
 
   useEffect(() => {
     initial.current = value;

@@ -268,7 +268,6 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut }: Props)
             onChange={(text) => set("policy", text)}
             onLint={setLint}
             label="Policy"
-            describedBy={`${id}-lint`}
           />
           <p className="hint">Ctrl+Space completes actions inside "Action"; F8 moves to the next finding.</p>
           <LintSummary

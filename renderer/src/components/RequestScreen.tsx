@@ -98,7 +98,8 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut }: Props)
   if (isPolicy) {
     for (const p of template.parameters)
       if (paramProblems[p.key]) problems.push(`${p.label}: ${paramProblems[p.key]}.`);
-    if (lint.kind === "checking") problems.push("The policy is still being checked: send it again in a moment.");
+    if (lint.kind === "checking")
+      problems.push("The policy is still being checked: send it again in a moment.");
     else if (lint.kind === "failed") problems.push("The policy could not be checked.");
     else if (!lint.result.valid) problems.push("Fix the policy's errors first (marked in the editor).");
   }

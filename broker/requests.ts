@@ -668,10 +668,12 @@ export class RequestService {
       });
       if (t.kind === "role-access")
         this.d.index.grant(t.requester, t.arn, expiresAt ? Date.parse(expiresAt) : null);
-      else
-        await this.reread(t).catch((e) =>
-          this.d.log.warn({ err: (e as Error).message, arn: t.arn }, "re-read after apply failed"),
-        );
+      else {
+        // What was put is known: the broker's copy shows it now, and the full re-read of the role or user
+        // follows at once in the background, so approve-to-applied costs one IAM call, not one per policy.
+        this.recordPut(t);
+        this.rereadSoon(t);
+      }
       this.audit(actor, "request.apply", `${id}/${n}`, { arn: t.arn, policyName: t.policyName, expiresAt });
       this.notify("applied", who, actor, [t.arn]);
     } catch (e) {
@@ -686,6 +688,34 @@ export class RequestService {
       );
       this.notify("failed", who, actor, [t.arn], err.code);
     }
+  }
+
+  /** The put policy in the broker's copy of the role or user (until the re-read replaces the copy). */
+  private recordPut(t: TargetRow): void {
+    const name = t.policyName!;
+    if (t.type === "role") {
+      const r = this.d.store.getRole(t.arn);
+      if (r) this.d.store.upsertRole({ ...r, inlinePolicies: { ...r.inlinePolicies, [name]: t.policy! } });
+    } else {
+      const u = this.d.store.getUser(t.arn);
+      if (u) this.d.store.upsertUser({ ...u, inlinePolicies: { ...u.inlinePolicies, [name]: t.policy! } });
+    }
+  }
+
+  /** Re-reads of one role or user run one after another, so the last one to finish is the newest. */
+  private readonly rereads = new Map<string, Promise<void>>();
+
+  private rereadSoon(t: TargetRow): void {
+    const prev = this.rereads.get(t.arn) ?? Promise.resolve();
+    const next = prev.then(() =>
+      this.reread(t).catch((e) =>
+        this.d.log.warn({ err: (e as Error).message, arn: t.arn }, "re-read after apply failed"),
+      ),
+    );
+    this.rereads.set(t.arn, next);
+    void this.track(next).finally(() => {
+      if (this.rereads.get(t.arn) === next) this.rereads.delete(t.arn);
+    });
   }
 
   /** Re-read the touched role or user so the change shows at once, not after the next sync. */

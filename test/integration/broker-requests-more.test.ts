@@ -551,3 +551,40 @@ describe("one approval", () => {
     });
   });
 });
+
+describe("the re-read after an apply", () => {
+  let b: RequestsBroker;
+  beforeAll(async () => {
+    b = new RequestsBroker({
+      emulator,
+      issuer,
+      tokens,
+      extra: "requests:\n  approver_groups: [approvers]\n",
+    });
+    await b.start();
+  });
+  afterAll(async () => {
+    await b?.close();
+  });
+
+  it("approve answers after one PutRolePolicy; the broker's copy has the policy at once and the re-read follows", async () => {
+    const id = await b.createId("alice", { targets: [BILLING] });
+    const name = `gatehouse-${id}-0`;
+    // Changed outside Gatehouse since the last sync: only a re-read of the role can know it.
+    roleIn("222222222222", "Billing").inlinePolicies.Outside = READ_BUCKET;
+    const before = emulator.calls.length;
+    const approved = asRequest((await b.call("bob", "POST", `/v1/requests/${id}/approve`, {})).json);
+    expect(approved.targets[0]!.state).toBe("applied");
+    expect(b.broker.store.getRole(BILLING)!.inlinePolicies[name]).toBe(READ_BUCKET);
+    await until(
+      () => b.broker.store.getRole(BILLING)!.inlinePolicies.Outside !== undefined,
+      10_000,
+      "re-read",
+    );
+    const after = emulator.calls.slice(before).map((c) => c.action);
+    expect(after).toContain("PutRolePolicy");
+    expect(after).toContain("GetRole");
+    expect(b.broker.store.getRole(BILLING)!.inlinePolicies[name]).toBe(READ_BUCKET);
+    delete roleIn("222222222222", "Billing").inlinePolicies.Outside;
+  });
+});

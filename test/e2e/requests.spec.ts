@@ -58,6 +58,8 @@ async function paste(app: Page, editor: Locator, text: string): Promise<void> {
   await app.keyboard.press("Control+a");
   await app.evaluate((t) => navigator.clipboard.writeText(t), text);
   await app.keyboard.press("Control+v");
+  // CodeMirror may take the paste a moment later: nothing else is typed before it is in.
+  await expect(editor).toHaveText(text.split("\n").join(""));
 }
 
 const card = (app: Page, id: string) => app.locator(`article[data-request-id="${id}"]`);

@@ -450,4 +450,44 @@ describe("gatehouse request", () => {
     const missing = await gatehouse(alice, "request", "reject", requestId);
     expect(missing.code).toBe(2);
   });
+
+  it("resolve: a policy changed outside Gatehouse is reported at expiry; bob keeps it unmanaged, alice may not", async () => {
+    const sys = system!;
+    const r = JSON.parse(
+      (
+        await gatehouse(
+          alice,
+          "request",
+          "create",
+          "--target",
+          BILLING,
+          "--policy",
+          goodFile,
+          "--justification",
+          "month-end report for finance",
+          "--expires",
+          "8h",
+          "--json",
+        )
+      ).stdout,
+    ) as PermissionRequest;
+    expect((await gatehouse(bob, "request", "approve", r.id)).code).toBe(0);
+    const role = sys.emulator.world.accounts.get("222222222222")!.roles.get("billing")!;
+    const name = `gatehouse-${r.id}-0`;
+    const changed = READ_BUCKET.replace("prod-reports", "prod-everything");
+    role.inlinePolicies[name] = changed;
+    await sys.broker.requests.expireDue(new Date(Date.now() + 9 * 3600_000));
+    const shown = await gatehouse(alice, "request", "show", r.id);
+    expect(shown.stdout).toContain(`request resolve ${r.id} --target 0 --delete|--keep`);
+    const refused = await gatehouse(alice, "request", "resolve", r.id, "--target", "0", "--keep");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/\[[A-Z_]+\]/);
+    expect((await gatehouse(bob, "request", "resolve", r.id, "--target", "0")).code).toBe(2);
+    const kept = await gatehouse(bob, "request", "resolve", r.id, "--target", "0", "--keep", "--json");
+    expect(kept.code).toBe(0);
+    const after = JSON.parse(kept.stdout) as PermissionRequest;
+    expect(after.targets[0]!.state).toBe("expired");
+    expect(after.targets[0]!.note).toBeTruthy();
+    expect(role.inlinePolicies[name]).toBe(changed);
+  });
 });

@@ -30,6 +30,9 @@ export const USAGE = `usage: gatehouse request <subcommand>
   reject ID --reason TEXT           reject a request
   cancel ID                         cancel your request
   retry ID                          apply a failed request again
+  resolve ID --target N (--delete | --keep) [--comment TEXT]
+                                    settle a target whose policy was changed outside Gatehouse:
+                                    delete it, or keep it in IAM unmanaged (approvers and admins)
 
 REF is a role or IAM user ARN, or account/role (prod/Billing). DURATION is a number and a unit
 (m, h, d, w), from 1h to 90d: 8h, 7d. --json prints the request (or the list) as JSON on stdout.
@@ -71,9 +74,12 @@ function targetLines(r: PermissionRequest): string[] {
     const extra = [
       t.expiresAt ? `expires ${t.expiresAt}` : null,
       t.error ? `${t.error.message} [${t.error.code}]` : null,
-      t.drift ? `drift: ${t.drift}` : null,
+      t.drift
+        ? `drift: ${t.drift} — \`gatehouse request resolve ${r.id} --target ${t.n} --delete|--keep\``
+        : null,
+      t.note ? t.note : null,
     ].filter(Boolean);
-    return `  ${t.arn}  ${t.state}${extra.length ? `  (${extra.join("; ")})` : ""}`;
+    return `  ${r.targets.length > 1 ? `#${t.n} ` : ""}${t.arn}  ${t.state}${extra.length ? `  (${extra.join("; ")})` : ""}`;
   });
 }
 
@@ -219,6 +225,8 @@ export async function run(argv: string[]): Promise<number> {
       reason: { type: "string" },
       comment: { type: "string" },
       approver: { type: "boolean" },
+      delete: { type: "boolean" },
+      keep: { type: "boolean" },
       json: { type: "boolean" },
       wait: { type: "boolean" },
       timeout: { type: "string" },
@@ -308,6 +316,23 @@ export async function run(argv: string[]): Promise<number> {
       noWait();
       const id = oneId(positionals);
       const r = await agent<PermissionRequest>("POST", `${requestPath(id)}/${sub}`, {});
+      out(r, formatCreated(r));
+      return 0;
+    }
+    case "resolve": {
+      noWait();
+      const id = oneId(positionals);
+      const n = Number(required(values.target?.[0], "--target"));
+      if (!Number.isInteger(n) || n < 0 || (values.target?.length ?? 0) !== 1)
+        throw new UsageError(
+          `--target is one target's number (0, 1, …), as \`request show\` lists them\n${USAGE}`,
+        );
+      if (values.delete === values.keep) throw new UsageError(`give one of --delete and --keep\n${USAGE}`);
+      const body = {
+        action: values.delete ? "delete" : "keep",
+        ...(values.comment ? { comment: values.comment } : {}),
+      };
+      const r = await agent<PermissionRequest>("POST", `${requestPath(id)}/targets/${n}/resolve`, body);
       out(r, formatCreated(r));
       return 0;
     }

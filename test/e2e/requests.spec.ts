@@ -4,7 +4,7 @@
 // until it expires. An approver's edit reaches the requester as a diff. alice cannot approve her own
 // request and carol approves nothing; the editor marks lint findings and completes actions.
 
-import { GetRolePolicyCommand } from "@aws-sdk/client-iam";
+import { GetRolePolicyCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import type { Locator, Page } from "@playwright/test";
 import type { PermissionRequest } from "../../shared/requests.ts";
 import { spokeIam } from "../support/spoke-iam.ts";
@@ -435,4 +435,82 @@ test("bob rejects a request with a reason, which alice reads in its history", as
   await expect(history).toContainText("bob@example.com");
   await expect(history).toContainText("Use the break-glass runbook for prod secrets");
   expect((await desktop.core.getRequest(req.id)).targets[0]!.state).toBe("rejected");
+});
+
+test("a policy changed outside Gatehouse is drift at expiry, which an approver settles by deleting it", async ({
+  app,
+  desktop,
+  stack,
+  server,
+  browser,
+}) => {
+  await signInFully(app, desktop, "alice@example.com", "staging/Developer");
+  const bucket = bucketFor("drift");
+  const policy = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: `arn:aws:s3:::${bucket}/*` }],
+  });
+  const req = await app.evaluate((body) => window.gatehouse.createRequest(body), {
+    kind: "inline-policy" as const,
+    targets: ["staging/Developer"],
+    policy,
+    justification: "Reading the drift bucket for an hour",
+    expiry: "PT1H",
+  });
+
+  const dave = await openDesktop(browser, stack, server);
+  try {
+    await signInFully(dave.app, dave.desktop, "dave@example.com");
+    const approved = await dave.app.evaluate((id) => window.gatehouse.approveRequest({ id }), req.id);
+    const policyName = approved.targets[0]!.policyName!;
+    expect(approved.targets[0]!.state).toBe("applied");
+
+    // Someone widens the policy in IAM directly; at expiry Gatehouse finds it changed and leaves it be.
+    const iam = await spokeIam(stack.emulator, STAGING);
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: "Developer",
+        PolicyName: policyName,
+        PolicyDocument: policy.replace('"s3:GetObject"', '["s3:GetObject","s3:PutObject"]'),
+      }),
+    );
+    await stack.broker.requests.expireDue(new Date(Date.now() + 2 * 3600_000 + 60_000));
+    const drifted = await desktop.core.getRequest(req.id);
+    expect(drifted.targets[0]).toMatchObject({ state: "applied", drift: expect.any(String) });
+
+    // alice is told, and cannot settle it herself.
+    await app.getByRole("tab", { name: "My requests" }).click();
+    const mine = card(app, req.id);
+    await expect(mine).toContainText("Changed outside Gatehouse");
+    await expect(mine).toContainText("An approver decides whether it is deleted or kept.");
+    await expect(mine.getByRole("button", { name: "Delete the policy" })).toHaveCount(0);
+
+    // dave opens it by id in his approvals tab and deletes it.
+    await dave.app.getByRole("tab", { name: /Approvals/ }).click();
+    const lookup = dave.app.getByRole("region", { name: "Look up a request" });
+    await lookup.getByLabel("Request id").fill("not an id!");
+    await lookup.getByRole("button", { name: "Open" }).click();
+    await expect(lookup.getByRole("alert")).toContainText("A request id is letters, digits");
+    await lookup.getByLabel("Request id").fill(req.id);
+    await lookup.getByRole("button", { name: "Open" }).click();
+    const theirs = card(dave.app, req.id);
+    await expect(theirs).toContainText("Changed outside Gatehouse");
+    await expect(theirs.getByRole("button", { name: "Cancel request" })).toHaveCount(0);
+    await theirs.getByRole("button", { name: "Delete the policy" }).click();
+    await expect(dave.app.getByTestId("toast")).toContainText("Policy deleted");
+    await expect(theirs.getByRole("list", { name: "Targets" })).toContainText("Expired");
+    await expect(theirs.getByRole("button", { name: "Delete the policy" })).toHaveCount(0);
+
+    const gone = await iam
+      .send(new GetRolePolicyCommand({ RoleName: "Developer", PolicyName: policyName }))
+      .then(
+        () => "still there",
+        (e: Error) => e.name,
+      );
+    expect(gone).toBe("NoSuchEntityException");
+  } finally {
+    await dave.close();
+  }
+  await app.getByRole("button", { name: "Refresh" }).click();
+  await expect(card(app, req.id).getByRole("list", { name: "Targets" })).toContainText("Expired");
 });

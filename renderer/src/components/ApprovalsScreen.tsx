@@ -22,7 +22,7 @@ import { useNow } from "../useNow.ts";
 import type { ShowToast } from "../useToast.ts";
 import { Icon } from "./Icon.tsx";
 import { PolicyEditor } from "./LazyPolicyEditor.tsx";
-import { requestTitle } from "./MyRequestsScreen.tsx";
+import { RequestCard, requestTitle } from "./MyRequestsScreen.tsx";
 import type { LintState } from "./PolicyEditor.tsx";
 import { DiffView, LintSummary, RiskBadge, StateBadge } from "./RequestParts.tsx";
 
@@ -171,6 +171,110 @@ export function ApprovalsScreen({ accounts, toast, onSignedOut, onChanged }: Pro
           ) : null}
         </div>
       )}
+      <RequestLookup accounts={accounts} toast={toast} onSignedOut={onSignedOut} />
+    </section>
+  );
+}
+
+/**
+ * Any request this approver may see, by its id (from a notification): read-only, except that a target
+ * whose policy was changed outside Gatehouse is settled here (delete the policy, or keep it unmanaged).
+ */
+function RequestLookup({
+  accounts,
+  toast,
+  onSignedOut,
+}: {
+  accounts: ReadonlyMap<string, string>;
+  toast: ShowToast;
+  onSignedOut(): void;
+}) {
+  const id = useId();
+  const [query, setQuery] = useState("");
+  const [found, setFound] = useState<PermissionRequest | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const failed = (e: unknown) => {
+    if (errorCode(e) === "NOT_SIGNED_IN") onSignedOut();
+    else setError(errorText(e));
+  };
+
+  const open = async (e: FormEvent) => {
+    e.preventDefault();
+    const wanted = query.trim();
+    setError(null);
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(wanted)) {
+      setFound(null);
+      setError("A request id is letters, digits, - and _ (like the one in the notification).");
+      return;
+    }
+    setBusy(true);
+    try {
+      setFound(await gatehouse().getRequest({ id: wanted }));
+    } catch (err) {
+      setFound(null);
+      failed(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const resolve = async (target: number, action: "delete" | "keep") => {
+    if (!found) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await gatehouse().resolveTarget({ id: found.id, target, action });
+      setFound(r);
+      toast(
+        "ok",
+        action === "delete" ? "Policy deleted" : "Policy kept, no longer managed",
+        requestTitle(r, accounts),
+      );
+    } catch (err) {
+      failed(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="lookup" aria-labelledby={`${id}-title`}>
+      <h3 id={`${id}-title`} className="section-heading">
+        Look up a request
+      </h3>
+      <form className="lookup-form" onSubmit={(e) => void open(e)} noValidate>
+        <div className="field grow">
+          <label htmlFor={`${id}-id`}>Request id</label>
+          <input
+            id={`${id}-id`}
+            type="text"
+            className="mono"
+            spellCheck={false}
+            autoComplete="off"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+          />
+        </div>
+        <button type="submit" className="btn" disabled={busy}>
+          Open
+        </button>
+      </form>
+      {error ? (
+        <div className="alert error" role="alert">
+          {error}
+        </div>
+      ) : null}
+      {found ? (
+        <RequestCard
+          request={found}
+          accounts={accounts}
+          open={false}
+          busy={busy}
+          onResolve={(n, a) => void resolve(n, a)}
+        />
+      ) : null}
     </section>
   );
 }

@@ -131,20 +131,25 @@ export function MyRequestsScreen({ accounts, highlight, toast, onSignedOut, onNe
   );
 }
 
-function RequestCard({
+/** A request, its targets' states, approvals, policy and history; the actions the viewer may take. */
+export function RequestCard({
   request: r,
   accounts,
   open,
   busy,
   onCancel,
   onRetry,
+  onResolve,
 }: {
   request: PermissionRequest;
   accounts: ReadonlyMap<string, string>;
   open: boolean;
   busy: boolean;
-  onCancel(): void;
-  onRetry(): void;
+  /** The requester's actions (absent for an approver looking at someone else's request). */
+  onCancel?: () => void;
+  onRetry?: () => void;
+  /** An approver settling a drifted target. */
+  onResolve?: (target: number, action: "delete" | "keep") => void;
 }) {
   const id = useId();
   const title = requestTitle(r, accounts);
@@ -181,7 +186,30 @@ function RequestCard({
                 {t.error.message} <span className="mono">[{t.error.code}]</span>
               </span>
             ) : null}
-            {t.drift ? <span className="target-error">Changed outside Gatehouse: {t.drift}</span> : null}
+            {t.drift ? (
+              <span className="target-error">
+                Changed outside Gatehouse: {t.drift}
+                {t.state === "applied" && !onResolve
+                  ? " An approver decides whether it is deleted or kept."
+                  : ""}
+              </span>
+            ) : null}
+            {t.drift && t.state === "applied" && onResolve ? (
+              <span className="resolve-actions">
+                <button
+                  type="button"
+                  className="btn danger"
+                  disabled={busy}
+                  onClick={() => onResolve(t.n, "delete")}
+                >
+                  Delete the policy
+                </button>
+                <button type="button" className="btn" disabled={busy} onClick={() => onResolve(t.n, "keep")}>
+                  Keep it, unmanaged
+                </button>
+              </span>
+            ) : null}
+            {t.note ? <span className="muted target-note">{t.note}</span> : null}
           </li>
         ))}
       </ul>
@@ -221,14 +249,14 @@ function RequestCard({
         <EventList request={r} />
       </details>
 
-      {canCancel(r) || canRetry(r) ? (
+      {(onCancel && canCancel(r)) || (onRetry && canRetry(r)) ? (
         <div className="card-actions">
-          {canRetry(r) ? (
+          {onRetry && canRetry(r) ? (
             <button type="button" className="btn" onClick={onRetry} disabled={busy}>
               Retry
             </button>
           ) : null}
-          {canCancel(r) ? (
+          {onCancel && canCancel(r) ? (
             <button type="button" className="btn ghost danger" onClick={onCancel} disabled={busy}>
               Cancel request
             </button>

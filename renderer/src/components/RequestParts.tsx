@@ -121,6 +121,8 @@ const EVENT_TEXT: Record<string, string> = {
   expired: "Expired",
   expiring: "Expires within the hour",
   drift: "Changed outside Gatehouse",
+  resolve: "Drift settled",
+  resolved: "Drift settled",
 };
 
 function detailText(detail: Record<string, unknown>): string {

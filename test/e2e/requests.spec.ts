@@ -330,10 +330,16 @@ test("the editor marks lint findings in the text, completes actions, and refuses
 }, info) => {
   await signInFully(app, desktop, "alice@example.com", "staging/Developer");
   const before = (await desktop.core.myRequests()).length;
-  await app.getByRole("tab", { name: "Request", exact: true }).click();
+  // From the role's row in the list: the request panel with that role chosen.
+  await roleRow(app, "staging/Developer").getByRole("button", { name: "Request permissions" }).click();
+  await expect(app.getByRole("tab", { name: "Request", exact: true })).toHaveAttribute(
+    "aria-selected",
+    "true",
+  );
   const form = app.getByRole("form", { name: "Request permissions" });
-  await form.getByLabel("Find a role or user").fill("staging developer");
-  await form.getByRole("option", { name: /staging\/Developer/ }).click();
+  await expect(form.getByRole("list", { name: "Chosen targets" }).getByRole("listitem")).toHaveText([
+    /staging\/Developer/,
+  ]);
   await form.getByLabel("Template").selectOption({ label: "Custom" });
   const editor = form.getByRole("textbox", { name: "Policy" });
   await expect(editor).toContainText("s3:ListAllMyBuckets");

@@ -12,6 +12,8 @@ export interface RoleActions {
   openConsole(role: Role): void;
   copy(role: Role, kind: CopyKind): void;
   toggleFavourite(role: Role): void;
+  /** Opens the request panel for more permissions on this role (absent where requests are not offered). */
+  requestPermissions?(role: Role): void;
 }
 
 interface Props {
@@ -131,6 +133,19 @@ export const RoleRowView = memo(function RoleRowView({
             env
           </button>
         </div>
+        {actions.requestPermissions ? (
+          <button
+            type="button"
+            className="btn ghost"
+            aria-label="Request permissions"
+            title="Ask for more permissions on this role"
+            tabIndex={tab}
+            onClick={() => actions.requestPermissions?.(role)}
+          >
+            <Icon name="key" />
+            More…
+          </button>
+        ) : null}
       </div>
     </li>
   );

@@ -28,6 +28,8 @@ interface Props {
   tabs?: ReactNode;
   /** Ask for access to a role (the empty state offers it). */
   onRequestAccess?: () => void;
+  /** Ask for more permissions on one of the person's roles. */
+  onRequestPermissions?: (role: Role) => void;
 }
 
 const count = new Intl.NumberFormat("en");
@@ -40,7 +42,7 @@ const COPIED: Record<CopyKind, (role: Role, text: string) => string> = {
 
 export function RolesScreen(props: Props) {
   const { status, searchRef, focusSearch, toast, onStatusChanged, onSignedOut, onOpenSettings, tabs } = props;
-  const { onRequestAccess } = props;
+  const { onRequestAccess, onRequestPermissions } = props;
   const [roles, setRoles] = useState<Role[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [refreshing, setRefreshing] = useState(false);
@@ -123,6 +125,7 @@ export function RolesScreen(props: Props) {
           failed(e, "Could not copy");
         }
       },
+      ...(onRequestPermissions ? { requestPermissions: onRequestPermissions } : {}),
       async toggleFavourite(role) {
         const was = favouritesRef.current;
         const on = !was.includes(role.ref);
@@ -135,7 +138,7 @@ export function RolesScreen(props: Props) {
         }
       },
     }),
-    [toast, failed, reloadRecent],
+    [toast, failed, reloadRecent, onRequestPermissions],
   );
 
   const index = useMemo(() => indexRoles(roles ?? []), [roles]);

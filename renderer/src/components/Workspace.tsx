@@ -2,7 +2,8 @@
 // count), the current section, and the request draft, which survives moving between tabs.
 
 import { type Ref, useCallback, useEffect, useState } from "react";
-import type { DesktopStatus, RequestContext } from "../../../shared/ipc.ts";
+import type { Role } from "../../../shared/api.ts";
+import type { DesktopStatus, RequestContext, RequestTarget } from "../../../shared/ipc.ts";
 import type { PermissionRequest } from "../../../shared/requests.ts";
 import { errorCode, gatehouse } from "../gatehouse.ts";
 import type { ShowToast } from "../useToast.ts";
@@ -95,6 +96,30 @@ export function Workspace(props: Props) {
     [],
   );
 
+  const requestAccess = useCallback(() => {
+    setDraft((d) => ({ ...d, kind: "role-access" }));
+    setTab("request");
+  }, []);
+
+  // From a role in the list: a policy request with that role among the targets.
+  const requestPermissions = useCallback((role: Role) => {
+    const target: RequestTarget = {
+      arn: role.arn,
+      accountId: role.accountId,
+      accountName: role.accountName,
+      type: "role",
+      name: role.roleName,
+      description: role.description,
+      mine: true,
+    };
+    setDraft((d) => ({
+      ...d,
+      kind: "inline-policy",
+      targets: d.targets.some((t) => t.arn === role.arn) ? d.targets : [...d.targets, target],
+    }));
+    setTab("request");
+  }, []);
+
   const signOut = async () => {
     try {
       await gatehouse().signOut();
@@ -118,10 +143,8 @@ export function Workspace(props: Props) {
       <RolesScreen
         {...props}
         tabs={tabs}
-        onRequestAccess={() => {
-          setDraft((d) => ({ ...d, kind: "role-access" }));
-          setTab("request");
-        }}
+        onRequestAccess={requestAccess}
+        onRequestPermissions={requestPermissions}
       />
     );
 

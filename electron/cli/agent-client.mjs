@@ -106,12 +106,77 @@ export function noAgent(e) {
 /**
  * Start `gatehouse agent` in the background (like gpg-agent) and wait until it answers.
  * @param {NodeJS.ProcessEnv} env
+ * @returns {Promise<void>}
  */
 export async function startAgentInBackground(env = process.env) {
-  const [{ spawn }, { closeSync, fstatSync, mkdirSync, openSync, readFileSync }, { fileURLToPath }] =
-    await Promise.all([import("node:child_process"), import("node:fs"), import("node:url")]);
+  const [{ spawn }, fs, { fileURLToPath }] = await Promise.all([
+    import("node:child_process"),
+    import("node:fs"),
+    import("node:url"),
+  ]);
+  const { closeSync, fstatSync, mkdirSync, openSync, readFileSync } = fs;
   const home = agentHome(env);
   mkdirSync(home, { recursive: true, mode: 0o700 });
+  // One starter at a time: N CLIs that find no agent at once start one agent, not N (the others wait
+  // for it to answer). A lock older than the start deadline is a crashed starter's and is taken over.
+  const lock = join(home, "agent.starting");
+  let owned = false;
+  for (let i = 0; i < 2 && !owned; i++) {
+    try {
+      closeSync(openSync(lock, "wx", 0o600));
+      owned = true;
+    } catch (e) {
+      if (/** @type {{ code?: string }} */ (e).code !== "EEXIST") throw e;
+      let age = 0;
+      try {
+        age = Date.now() - fs.statSync(lock).mtimeMs;
+      } catch {
+        continue;
+      }
+      if (age < 15_000) return waitForOtherStarter(env, lock);
+      fs.rmSync(lock, { force: true });
+    }
+  }
+  if (!owned) return waitForOtherStarter(env, lock);
+  try {
+    await spawnAndWait(env, home, spawn, { closeSync, fstatSync, openSync, readFileSync }, fileURLToPath);
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+/**
+ * Another CLI is starting the agent: wait until it answers, or the starter gives up (its lock goes).
+ * @param {NodeJS.ProcessEnv} env @param {string} lock
+ * @returns {Promise<void>}
+ */
+async function waitForOtherStarter(env, lock) {
+  const { existsSync } = await import("node:fs");
+  const deadline = Date.now() + 16_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      await agentRequest("GET", "/v1/status", undefined, env);
+      return;
+    } catch (e) {
+      if (!noAgent(e)) throw e;
+    }
+    // The starter failed (its agent exited): start one ourselves, which reports the reason.
+    if (!existsSync(lock)) return startAgentInBackground(env);
+  }
+  throw new AgentError(
+    "AGENT_UNREACHABLE",
+    "the agent did not start in time (another gatehouse was starting it)",
+  );
+}
+
+/**
+ * @param {NodeJS.ProcessEnv} env @param {string} home @param {typeof import("node:child_process").spawn} spawn
+ * @param {Pick<typeof import("node:fs"), "closeSync" | "fstatSync" | "openSync" | "readFileSync">} fs
+ * @param {(u: string) => string} fileURLToPath
+ */
+async function spawnAndWait(env, home, spawn, fs, fileURLToPath) {
+  const { closeSync, fstatSync, openSync, readFileSync } = fs;
   const logPath = join(home, "agent.log");
   const log = openSync(logPath, "a", 0o600);
   const logStart = fstatSync(log).size;

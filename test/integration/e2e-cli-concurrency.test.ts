@@ -8,6 +8,9 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StartedBroker, startTestBroker } from "../support/broker.ts";
 import {
+  agentLog,
+  agentStatus,
+  alive,
   brokerCredentialCalls,
   cleanUp,
   gatehouse,
@@ -192,5 +195,25 @@ describe("short credentials, always inside the refresh window", () => {
     // …but never two at once for the role, and never one per caller.
     expect(proxy.counts.maxInflight).toBe(1);
     expect(proxy.counts.calls).toBeLessThan(60);
+  });
+});
+
+describe("starting the agent from many CLIs at once", () => {
+  it("8 parallel commands with no agent running start exactly one agent; `agent stop` returns once it has exited", async () => {
+    const home = makeHome(system, {}, { autostart: true });
+    const results = await Promise.all(Array.from({ length: 8 }, () => gatehouse(home, "roles")));
+    for (const r of results) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("[NOT_SIGNED_IN]");
+    }
+    const log = agentLog(home);
+    expect(log.match(/gatehouse agent listening on/g)).toHaveLength(1);
+    expect(log).not.toContain("AGENT_RUNNING");
+    const { pid } = (await agentStatus(home))!;
+    const stop = await gatehouse(home, "agent", "stop");
+    expect(stop.code).toBe(0);
+    expect(stop.stdout).toContain(`stopped (pid ${pid})`);
+    expect(alive(pid)).toBe(false);
+    expect((await gatehouse(home, "agent", "stop")).stdout).toContain("not running");
   });
 });

@@ -374,6 +374,34 @@ test("the editor marks lint findings in the text, completes actions, and refuses
   await expect(form.getByRole("alert")).toContainText("Fix the policy's errors first");
   expect(await desktop.core.myRequests()).toHaveLength(before);
 
+  // A well-formed policy that reaches Gatehouse's own role: the editor's lint warns (privilege escalation;
+  // it is not told which roles are Gatehouse's), the broker refuses it, and the panel says why and keeps
+  // everything as it was.
+  const protectedRole = JSON.stringify(
+    {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: "iam:PutRolePolicy",
+          Resource: `arn:aws:iam::${STAGING}:role/GatehouseSpoke`,
+        },
+      ],
+    },
+    null,
+    2,
+  );
+  await paste(app, editor, protectedRole);
+  await expect(findings).toContainText("PRIVILEGE_ESCALATION");
+  await expect(form.getByTestId("risk")).toHaveText("Critical risk");
+  await expect(form.getByText(/^Valid policy, \d+ findings?$/)).toBeVisible();
+  await form.getByRole("button", { name: "Send request" }).click();
+  const refused = form.getByRole("alert").filter({ hasText: "The request was not sent." });
+  await expect(refused).toContainText("PROTECTED_ROLE");
+  await expect(refused).not.toContainText("[POLICY_REFUSED]");
+  await expect(form.getByLabel("Justification")).toHaveValue("Checking that a broken policy is refused");
+  expect(await desktop.core.myRequests()).toHaveLength(before);
+
   // Completion: typing in an Action string offers the catalogue's actions (asked of main as you type).
   await paste(
     app,

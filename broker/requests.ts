@@ -34,13 +34,15 @@ import {
 import { parseRoleRef } from "../shared/roles.ts";
 import type { AccessIndex } from "./access-index.ts";
 import { type AwsGateway, fromAwsError } from "./aws.ts";
-import { type BrokerConfig, spokeRoleArn } from "./config.ts";
+import type { BrokerConfig } from "./config.ts";
 import type { NewTarget, RequestsStore, TargetRow } from "./requests-store.ts";
 import type { Store, SyncedRole, SyncedUser } from "./store.ts";
 import type { Syncer } from "./sync.ts";
+import { APPROVERS_TAG, lintOptionsOf, protectedArns } from "./targets.ts";
 import type { NotifyKind, Webhook } from "./webhook.ts";
 
-export const APPROVERS_TAG = "gatehouse-approvers";
+export { APPROVERS_TAG };
+
 const SYSTEM = "gatehouse";
 const EXPIRING_NOTICE_MS = 3600_000;
 
@@ -118,10 +120,7 @@ export class RequestService {
 
   constructor(private readonly d: RequestServiceDeps) {
     const c = d.config;
-    this.protectedArns = [
-      ...c.aws.accounts.map((a) => spokeRoleArn(c, a)),
-      ...(c.aws.central_role_arn ? [c.aws.central_role_arn] : []),
-    ];
+    this.protectedArns = protectedArns(c);
     this.lower = c.oidc.force_groups_lowercase;
     // Notifications wait in the broker database's outbox, so a restart loses none.
     d.webhook.attach({
@@ -182,14 +181,7 @@ export class RequestService {
 
   /** Lint a policy: errors refuse it, and so do access-tag and Gatehouse-role findings unless break-glass. */
   private async checkPolicy(text: string): Promise<void> {
-    const lint = await lintPolicy(text, {
-      protectedRoleArns: this.protectedArns,
-      accessTagKeys: [
-        ...this.d.config.access.tag_keys,
-        ...this.d.config.access.cli_only_tag_keys,
-        APPROVERS_TAG,
-      ],
-    });
+    const lint = await lintPolicy(text, lintOptionsOf(this.d.config));
     const refused = lint.findings.filter((f) => (REFUSED_CODES as readonly string[]).includes(f.code));
     if (refused.length && !this.rc.break_glass)
       throw new GatehouseError(

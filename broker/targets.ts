@@ -6,10 +6,12 @@ import { normalizePrincipal, type Person, parseAccessValue, personPrincipals } f
 import type { RequestTarget } from "../shared/api.ts";
 import type { AccessIndex } from "./access-index.ts";
 import { type BrokerConfig, spokeRoleArn } from "./config.ts";
-import { APPROVERS_TAG } from "./requests.ts";
 import type { Store } from "./store.ts";
 
 export const DEFAULT_TARGET_LIMIT = 50;
+
+/** A role's or user's own approvers (":"-separated groups or e-mails). */
+export const APPROVERS_TAG = "gatehouse-approvers";
 
 /** Gatehouse's own roles: not requestable, so not offered. */
 export function protectedArns(config: BrokerConfig): string[] {
@@ -55,6 +57,17 @@ export function searchTargets(
       description: e.description,
       mine: e.type === "role" && deps.index.find(person, { kind: "arn", arn: e.arn }) !== undefined,
     }));
+}
+
+/** What the lint needs to know about this organisation: Gatehouse's roles and the access tag keys. */
+export function lintOptionsOf(config: BrokerConfig): {
+  protectedRoleArns: string[];
+  accessTagKeys: string[];
+} {
+  return {
+    protectedRoleArns: protectedArns(config),
+    accessTagKeys: [...config.access.tag_keys, ...config.access.cli_only_tag_keys, APPROVERS_TAG],
+  };
 }
 
 /** Whether the person is in an approver group (global or per account) or named by a gatehouse-approvers tag. */

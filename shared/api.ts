@@ -20,6 +20,8 @@ export const meSchema = z.object({
   admin: z.boolean(),
   /** Whether the person may approve any request (configured groups or a gatehouse-approvers tag). */
   approver: z.boolean().default(false),
+  /** The broker's lint options: Gatehouse's own roles and the access tag keys (refused in requests). */
+  lint: z.object({ protectedRoleArns: z.array(z.string()), accessTagKeys: z.array(z.string()) }).optional(),
 });
 export type Me = z.infer<typeof meSchema>;
 

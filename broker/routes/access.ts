@@ -8,7 +8,7 @@ import type { BrokerConfig } from "../config.ts";
 import { parse, principalOf } from "../http.ts";
 import { type AccessIssuer, toApiRole } from "../issue.ts";
 import type { Store } from "../store.ts";
-import { isApprover, searchTargets } from "../targets.ts";
+import { isApprover, lintOptionsOf, searchTargets } from "../targets.ts";
 
 export interface AccessRoutesDeps {
   config: BrokerConfig;
@@ -28,6 +28,8 @@ export async function accessRoutes(app: FastifyInstance, deps: AccessRoutesDeps)
       groups: p.groups,
       admin: deps.isAdmin(p.groups),
       approver: isApprover(deps.config, store, p),
+      // So that the desktop's lint flags what this broker refuses (its roles, access tags) as you type.
+      lint: lintOptionsOf(deps.config),
     };
   });
 

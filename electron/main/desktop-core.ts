@@ -8,7 +8,7 @@ import type { RequestTarget, Role } from "../../shared/api.ts";
 import type { DesktopStatus, MarkedLint, RequestContext, UiSettings } from "../../shared/ipc.ts";
 import { type ActionSuggestion, completeActions } from "../../shared/policy/complete.ts";
 import { locate } from "../../shared/policy/locate.ts";
-import { lintPolicy, policySize } from "../../shared/policy-lint.ts";
+import { type LintOptions, lintPolicy, policySize } from "../../shared/policy-lint.ts";
 import type {
   ApproveRequest,
   CreateRequest,
@@ -229,9 +229,27 @@ export class DesktopCore {
     return this.agent.broker.targets(query ?? "", limit);
   }
 
+  private lintOptions: { at: number; value: Promise<LintOptions> } | undefined;
+
+  /** The broker's lint options (its roles, access tag keys), asked once every 5 minutes. */
+  private brokerLintOptions(): Promise<LintOptions> {
+    const now = Date.now();
+    if (!this.lintOptions || now - this.lintOptions.at > 300_000) {
+      const value = this.agent.broker.me().then(
+        (me) => me.lint ?? {},
+        () => {
+          this.lintOptions = undefined; // not signed in or broker down: lint without them, ask again later
+          return {};
+        },
+      );
+      this.lintOptions = { at: now, value };
+    }
+    return this.lintOptions.value;
+  }
+
   /** The shared lint with the ranges the editor marks, run here where the actions catalogue is. */
   async lintPolicy(policy: string): Promise<MarkedLint> {
-    const r = await lintPolicy(policy);
+    const r = await lintPolicy(policy, await this.brokerLintOptions());
     return { ...r, findings: locate(policy, r.findings), size: policySize(policy) };
   }
 

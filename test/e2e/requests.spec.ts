@@ -393,6 +393,8 @@ test("the editor marks lint findings in the text, completes actions, and refuses
   );
   await paste(app, editor, protectedRole);
   await expect(findings).toContainText("PRIVILEGE_ESCALATION");
+  // The broker's own roles come with /v1/me, so the editor flags what the broker will refuse.
+  await expect(findings).toContainText("PROTECTED_ROLE");
   await expect(form.getByTestId("risk")).toHaveText("Critical risk");
   await expect(form.getByText(/^Valid policy, \d+ findings?$/)).toBeVisible();
   await form.getByRole("button", { name: "Send request" }).click();

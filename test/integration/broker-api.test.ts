@@ -94,6 +94,14 @@ describe("roles by tag", () => {
       groups: ["engineers", "data"],
       admin: false,
       approver: false,
+      lint: {
+        protectedRoleArns: [
+          "arn:aws:iam::222222222222:role/GatehouseSpoke",
+          "arn:aws:iam::333333333333:role/GatehouseSpoke",
+          "arn:aws:iam::111111111111:role/GatehouseCentral",
+        ],
+        accessTagKeys: expect.arrayContaining(["gatehouse-authorized", "gatehouse-approvers"]),
+      },
     });
     expect((await call("bob", "GET", "/v1/me")).json).toMatchObject({ admin: true });
   });

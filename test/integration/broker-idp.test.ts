@@ -64,6 +64,7 @@ describe("people signed in at the IdP", () => {
       groups: ["engineers", "data"],
       admin: false,
       approver: false,
+      lint: expect.any(Object),
     });
     expect((await get(access.bob!, "/v1/me")).json).toMatchObject({ admin: true });
   });

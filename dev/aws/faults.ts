@@ -22,12 +22,15 @@ export const faultSchema = z.strictObject({
       }),
     )
     .default([]),
+  /** Seed for the probabilities' random numbers, so that a test sees the same faults on every run. */
+  seed: z.number().int().min(0).max(0xffffffff).optional(),
 });
 export type FaultConfig = z.infer<typeof faultSchema>;
 
 export class Faults {
   private config: FaultConfig = faultSchema.parse({});
   private buckets = new Map<string, { tokens: number; at: number }>();
+  private random: () => number = Math.random;
 
   get(): FaultConfig {
     return this.config;
@@ -36,18 +39,19 @@ export class Faults {
   set(input: unknown): FaultConfig {
     this.config = faultSchema.parse(input);
     this.buckets.clear();
+    this.random = this.config.seed === undefined ? Math.random : seeded(this.config.seed);
     return this.config;
   }
 
   /** Throw the injected error for this call, if any. */
   check(account: string, action: string, now: number): void {
-    if (this.config.failureRate > 0 && Math.random() < this.config.failureRate) {
+    if (this.config.failureRate > 0 && this.random() < this.config.failureRate) {
       throw new AwsError("ServiceUnavailable", 503, "Service is unavailable. Please try again.", "Receiver");
     }
     for (const [i, t] of this.config.throttles.entries()) {
       if (t.account !== "*" && t.account !== account) continue;
       if (t.action !== "*" && t.action !== action) continue;
-      if (t.probability !== undefined && Math.random() < t.probability) throw throttled();
+      if (t.probability !== undefined && this.random() < t.probability) throw throttled();
       if (t.perSecond !== undefined) {
         const key = `${i}/${account}/${action}`;
         const b = this.buckets.get(key) ?? { tokens: t.perSecond, at: now };
@@ -59,6 +63,18 @@ export class Faults {
       }
     }
   }
+}
+
+/** mulberry32: a small, fast PRNG; enough for reproducible fault draws. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 const throttled = () => new AwsError("Throttling", 400, "Rate exceeded");

@@ -22,6 +22,8 @@ export const meSchema = z.object({
   approver: z.boolean().default(false),
   /** The broker's lint options: Gatehouse's own roles and the access tag keys (refused in requests). */
   lint: z.object({ protectedRoleArns: z.array(z.string()), accessTagKeys: z.array(z.string()) }).optional(),
+  /** How requests work on this broker: approvals each target needs, whether "permanent" is allowed. */
+  requests: z.object({ approvalsRequired: z.number().int(), allowPermanent: z.boolean() }).optional(),
 });
 export type Me = z.infer<typeof meSchema>;
 

@@ -75,6 +75,8 @@ export const requestContextSchema = z.object({
   approver: z.boolean(),
   /** Requests waiting for this person's approval (the badge in the window and the tray). */
   pendingApprovals: z.number().int(),
+  /** Approvals each target needs before it is applied (the broker's `approvals_required`). */
+  approvalsRequired: z.number().int().min(1),
 });
 export type RequestContext = z.infer<typeof requestContextSchema>;
 

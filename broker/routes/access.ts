@@ -30,6 +30,10 @@ export async function accessRoutes(app: FastifyInstance, deps: AccessRoutesDeps)
       approver: isApprover(deps.config, store, p),
       // So that the desktop's lint flags what this broker refuses (its roles, access tags) as you type.
       lint: lintOptionsOf(deps.config),
+      requests: {
+        approvalsRequired: deps.config.requests.approvals_required,
+        allowPermanent: deps.config.requests.allow_permanent,
+      },
     };
   });
 

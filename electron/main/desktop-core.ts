@@ -212,13 +212,19 @@ export class DesktopCore {
   async requestContext(): Promise<RequestContext> {
     const me = await this.agent.broker.me();
     const pending = me.approver ? (await this.agent.broker.requests("approver")).length : 0;
-    const ctx = { approver: me.approver, pendingApprovals: pending };
+    const ctx = {
+      approver: me.approver,
+      pendingApprovals: pending,
+      approvalsRequired: me.requests?.approvalsRequired ?? 1,
+    };
     this.publishApprovals(ctx);
     return ctx;
   }
 
   private lastApprovals: number | undefined;
+  private lastRequired = 1;
   private publishApprovals(ctx: RequestContext): void {
+    this.lastRequired = ctx.approvalsRequired;
     if (ctx.pendingApprovals !== this.lastApprovals) {
       this.lastApprovals = ctx.pendingApprovals;
       this.hooks.onApprovals?.(ctx);
@@ -267,7 +273,11 @@ export class DesktopCore {
 
   async approvals(): Promise<PermissionRequest[]> {
     const list = await this.agent.broker.requests("approver");
-    this.publishApprovals({ approver: true, pendingApprovals: list.length });
+    this.publishApprovals({
+      approver: true,
+      pendingApprovals: list.length,
+      approvalsRequired: this.lastRequired,
+    });
     return list;
   }
 

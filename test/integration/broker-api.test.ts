@@ -102,6 +102,7 @@ describe("roles by tag", () => {
         ],
         accessTagKeys: expect.arrayContaining(["gatehouse-authorized", "gatehouse-approvers"]),
       },
+      requests: { approvalsRequired: 1, allowPermanent: false },
     });
     expect((await call("bob", "GET", "/v1/me")).json).toMatchObject({ admin: true });
   });

@@ -65,6 +65,7 @@ describe("people signed in at the IdP", () => {
       admin: false,
       approver: false,
       lint: expect.any(Object),
+      requests: expect.any(Object),
     });
     expect((await get(access.bob!, "/v1/me")).json).toMatchObject({ admin: true });
   });

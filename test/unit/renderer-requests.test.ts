@@ -124,3 +124,14 @@ describe("action completion context", () => {
     expect(actionPrefixAt('"Action": ["s3:GetObject"], "Effect": "Al')).toBeNull();
   });
 });
+
+describe("approvalsText", () => {
+  it("counts against the required number while a target waits, and plainly after", async () => {
+    const { approvalsText } = await import("../../renderer/src/requests/format.ts");
+    expect(approvalsText(0, 1, "pending")).toBe("");
+    expect(approvalsText(1, 2, "pending")).toBe("1 of 2 approvals");
+    expect(approvalsText(0, 3, "pending")).toBe("0 of 3 approvals");
+    expect(approvalsText(2, 2, "applied")).toBe("2 approvals");
+    expect(approvalsText(1, 1, "applied")).toBe("1 approval");
+  });
+});

@@ -8,6 +8,7 @@ import type { PermissionRequest } from "../../../shared/requests.ts";
 import { errorCode, errorText, gatehouse } from "../gatehouse.ts";
 import {
   ageText,
+  approvalsText,
   durationText,
   EXPIRY_PRESETS,
   KIND_TEXT,
@@ -30,6 +31,8 @@ const POLL_MS = 15_000;
 
 interface Props {
   accounts: ReadonlyMap<string, string>;
+  /** Approvals each target needs (the broker's approvals_required). */
+  approvalsRequired: number;
   toast: ShowToast;
   onSignedOut(): void;
   /** The queue changed (the badge follows). */
@@ -39,7 +42,7 @@ interface Props {
 /** The policy an approver starts from: the one to apply (an earlier approver's edit), else the requested. */
 const policyOf = (r: PermissionRequest) => r.targets.find((t) => t.policy !== null)?.policy ?? r.policy;
 
-export function ApprovalsScreen({ accounts, toast, onSignedOut, onChanged }: Props) {
+export function ApprovalsScreen({ accounts, approvalsRequired, toast, onSignedOut, onChanged }: Props) {
   const [list, setList] = useState<PermissionRequest[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
@@ -165,6 +168,7 @@ export function ApprovalsScreen({ accounts, toast, onSignedOut, onChanged }: Pro
               key={current.id}
               request={current}
               accounts={accounts}
+              approvalsRequired={approvalsRequired}
               onDecided={decided}
               onSignedOut={onSignedOut}
             />
@@ -282,11 +286,13 @@ function RequestLookup({
 function ApprovalDetail({
   request: r,
   accounts,
+  approvalsRequired,
   onDecided,
   onSignedOut,
 }: {
   request: PermissionRequest;
   accounts: ReadonlyMap<string, string>;
+  approvalsRequired: number;
   onDecided(r: PermissionRequest, how: "approved" | "rejected"): void;
   onSignedOut(): void;
 }) {
@@ -369,7 +375,7 @@ function ApprovalDetail({
             <span className="mono">{targetLabel(t, accounts)}</span>
             <StateBadge state={t.state} />
             <span className="muted">{t.type === "user" ? "IAM user" : "role"}</span>
-            <span className="muted">{t.approvals > 0 ? `${t.approvals} approval(s) so far` : ""}</span>
+            <span className="muted">{approvalsText(t.approvals, approvalsRequired, t.state)}</span>
           </li>
         ))}
       </ul>

@@ -29,7 +29,11 @@ interface Props {
 export function Workspace(props: Props) {
   const { toast, onSignedOut, onOpenSettings } = props;
   const [tab, setTab] = useState<TabId>("roles");
-  const [context, setContext] = useState<RequestContext>({ approver: false, pendingApprovals: 0 });
+  const [context, setContext] = useState<RequestContext>({
+    approver: false,
+    pendingApprovals: 0,
+    approvalsRequired: 1,
+  });
   const [contextLoaded, setContextLoaded] = useState(false);
   const [draft, setDraft] = useState<RequestDraft>(() => newDraft());
   const [highlight, setHighlight] = useState<string | null>(null);
@@ -165,6 +169,7 @@ export function Workspace(props: Props) {
         ) : (
           <ApprovalsScreen
             accounts={accounts}
+            approvalsRequired={context.approvalsRequired}
             toast={toast}
             onSignedOut={onSignedOut}
             onChanged={queueChanged}

@@ -78,6 +78,13 @@ export const STATE_TEXT: Record<TargetState, string> = {
 };
 
 /** Colour family of a state's badge. */
+/** "1 of 2 approvals" while a target waits for more than one; "1 approval" once there is one of one. */
+export function approvalsText(given: number, required: number, state: TargetState): string {
+  if (required > 1 && state === "pending") return `${given} of ${required} approvals`;
+  if (given === 0) return "";
+  return given === 1 ? "1 approval" : `${given} approvals`;
+}
+
 export function stateTone(s: TargetState): "wait" | "ok" | "off" | "bad" {
   if (s === "pending" || s === "approved" || s === "applying") return "wait";
   if (s === "applied") return "ok";

@@ -5,6 +5,7 @@ import { existsSync, unlinkSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect } from "node:net";
 import { z } from "zod";
+import { targetsQuerySchema } from "../../shared/api.ts";
 import { ERRORS, GatehouseError } from "../../shared/errors.ts";
 import {
   approveRequestSchema,
@@ -185,6 +186,14 @@ export async function startEndpoint(
         if (role !== null && role !== "approver" && role !== "requester")
           throw new GatehouseError("BAD_REQUEST", "role is requester or approver");
         return send(res, 200, { requests: await agent.broker.requests(role ?? undefined) });
+      }
+      case "GET /v1/targets": {
+        const q = targetsQuerySchema.safeParse({
+          q: url.searchParams.get("q") ?? undefined,
+          limit: url.searchParams.get("limit") ?? undefined,
+        });
+        if (!q.success) throw new GatehouseError("BAD_REQUEST", "limit is a number from 1 to 500");
+        return send(res, 200, { targets: await agent.broker.targets(q.data.q ?? "", q.data.limit) });
       }
       case "POST /v1/shutdown":
         send(res, 200, { stopping: true });

@@ -15,7 +15,7 @@ const USAGE = `usage: gatehouse <command> [options]
   credential-process --role ROLE    what AWS CLI profiles call (credential_process)
   agent [stop | status]             run the background agent (started by itself when needed)
   policy lint FILE [--json]         check an IAM policy: errors, warnings and its risk level
-  request create|wait|list|show|approve|reject|cancel|retry|resolve
+  request create|targets|wait|list|show|approve|reject|cancel|retry|resolve
                                     ask for permissions and approve others' requests
 
 ROLE is account-name/role-name, account-id/role-name or a role ARN. Each command has --help.`;

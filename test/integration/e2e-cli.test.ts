@@ -107,6 +107,26 @@ describe("sign-in and the commands around it", () => {
     expect(none.stdout.trim()).toBe('No role matches "admin".');
   });
 
+  it("gatehouse request targets finds roles and users a request may name, as text and JSON", async () => {
+    const text = await gatehouse(home, "request", "targets", "staging", "dev");
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe("staging/Developer  role (yours)  arn:aws:iam::333333333333:role/Developer\n");
+    const json = await gatehouse(home, "request", "targets", "deploy", "--json");
+    expect(JSON.parse(json.stdout)).toEqual([
+      expect.objectContaining({
+        arn: "arn:aws:iam::222222222222:user/deploy-bot",
+        type: "user",
+        mine: false,
+      }),
+    ]);
+    const all = JSON.parse((await gatehouse(home, "request", "targets", "--json", "--limit", "3")).stdout);
+    expect(all).toHaveLength(3);
+    expect((await gatehouse(home, "request", "targets", "nothing-like-this")).stdout).toBe(
+      "No role or IAM user matches.\n",
+    );
+    expect((await gatehouse(home, "request", "targets", "--limit", "0")).code).toBe(2);
+  });
+
   it("gatehouse config generate --dry-run shows the profiles and leaves the file unchanged", async () => {
     writeFileSync(home.awsConfig, OWN_PROFILE);
     const r = await gatehouse(home, "config", "generate", "--dry-run");

@@ -1,6 +1,7 @@
 // `gatehouse request …`: ask for permissions (an inline policy, or access to a role), follow the requests,
 // and, as an approver, approve or reject them. Everything goes through the agent to the broker.
 
+import type { RequestTarget } from "../../../shared/api.ts";
 import { lintPolicy } from "../../../shared/policy-lint.ts";
 import type { PermissionRequest } from "../../../shared/requests.ts";
 import { agent, flags, helped, UsageError } from "../io.ts";
@@ -22,6 +23,8 @@ export const USAGE = `usage: gatehouse request <subcommand>
                                     ask for access to a role (or --access with --target REF…)
   policy …                          the same as create with --policy (kept as an alias)
   access …                          the same as create with --role (kept as an alias)
+  targets [WORDS…] [--limit N]      roles and IAM users a request may name (every word matches the name,
+                                    ARN or account): \`request targets staging dev\`
   wait ID [--timeout DURATION]      wait until a request is applied, rejected, failed, cancelled or expired
   list [--approver]                 your requests (or, with --approver, those you may approve)
   show ID                           a request: its targets, states, approvals and any edit's diff
@@ -85,6 +88,18 @@ function targetLines(r: PermissionRequest): string[] {
 
 export function formatCreated(r: PermissionRequest): string {
   return `Request ${r.id} (${r.kind})\n${targetLines(r).join("\n")}\n`;
+}
+
+export function formatTargets(targets: RequestTarget[]): string {
+  if (targets.length === 0) return "No role or IAM user matches.\n";
+  const rows = targets.map((t) => [
+    `${t.accountName}/${t.name}`,
+    t.type === "user" ? "user" : t.mine ? "role (yours)" : "role",
+    t.arn,
+  ]);
+  const w0 = Math.max(...rows.map((r) => r[0]!.length));
+  const w1 = Math.max(...rows.map((r) => r[1]!.length));
+  return `${rows.map((r) => `${r[0]!.padEnd(w0)}  ${r[1]!.padEnd(w1)}  ${r[2]}`).join("\n")}\n`;
 }
 
 export function formatShow(r: PermissionRequest): string {
@@ -230,6 +245,7 @@ export async function run(argv: string[]): Promise<number> {
       json: { type: "boolean" },
       wait: { type: "boolean" },
       timeout: { type: "string" },
+      limit: { type: "string" },
     },
     USAGE,
   );
@@ -317,6 +333,16 @@ export async function run(argv: string[]): Promise<number> {
       const id = oneId(positionals);
       const r = await agent<PermissionRequest>("POST", `${requestPath(id)}/${sub}`, {});
       out(r, formatCreated(r));
+      return 0;
+    }
+    case "targets": {
+      noWait();
+      const limit = values.limit === undefined ? 50 : Number(values.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+        throw new UsageError(`--limit is a number from 1 to 500\n${USAGE}`);
+      const q = new URLSearchParams({ q: positionals.slice(1).join(" "), limit: String(limit) });
+      const { targets } = await agent<{ targets: RequestTarget[] }>("GET", `/v1/targets?${q}`);
+      out(targets, formatTargets(targets));
       return 0;
     }
     case "resolve": {

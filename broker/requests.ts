@@ -8,6 +8,7 @@ import {
   GetRolePolicyCommand,
   GetUserCommand,
   GetUserPolicyCommand,
+  type IAMClient,
   ListUserPoliciesCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
@@ -91,6 +92,27 @@ export function policyDiff(before: string, after: string): string {
     else out.push(`- ${a[i++]}`);
   }
   return out.join("\n");
+}
+
+/** A role or user that holds inline policies. */
+type PolicyHolder = { type: "role" | "user"; name: string };
+
+/** PutRolePolicy or PutUserPolicy, as the holder is a role or a user. */
+function putInlinePolicy(iam: IAMClient, t: PolicyHolder, policyName: string, document: string) {
+  return t.type === "role"
+    ? iam.send(
+        new PutRolePolicyCommand({ RoleName: t.name, PolicyName: policyName, PolicyDocument: document }),
+      )
+    : iam.send(
+        new PutUserPolicyCommand({ UserName: t.name, PolicyName: policyName, PolicyDocument: document }),
+      );
+}
+
+/** DeleteRolePolicy or DeleteUserPolicy, as the holder is a role or a user. */
+function deleteInlinePolicy(iam: IAMClient, t: PolicyHolder, policyName: string) {
+  return t.type === "role"
+    ? iam.send(new DeleteRolePolicyCommand({ RoleName: t.name, PolicyName: policyName }))
+    : iam.send(new DeleteUserPolicyCommand({ UserName: t.name, PolicyName: policyName }));
 }
 
 interface ResolvedTarget {
@@ -549,9 +571,7 @@ export class RequestService {
       const iam = this.d.aws.iam(t.accountId);
       await this.d.aws.throttle(t.accountId);
       try {
-        if (t.type === "role")
-          await iam.send(new DeleteRolePolicyCommand({ RoleName: t.name, PolicyName: t.policyName! }));
-        else await iam.send(new DeleteUserPolicyCommand({ UserName: t.name, PolicyName: t.policyName! }));
+        await deleteInlinePolicy(iam, t, t.policyName!);
       } catch (e) {
         const name = (e as { name?: string }).name;
         if (name === "NoSuchEntity" || name === "NoSuchEntityException") alreadyGone = true;
@@ -632,22 +652,7 @@ export class RequestService {
         const iam = this.d.aws.iam(t.accountId);
         await this.d.aws.throttle(t.accountId);
         try {
-          if (t.type === "role")
-            await iam.send(
-              new PutRolePolicyCommand({
-                RoleName: t.name,
-                PolicyName: t.policyName!,
-                PolicyDocument: t.policy!,
-              }),
-            );
-          else
-            await iam.send(
-              new PutUserPolicyCommand({
-                UserName: t.name,
-                PolicyName: t.policyName!,
-                PolicyDocument: t.policy!,
-              }),
-            );
+          await putInlinePolicy(iam, t, t.policyName!, t.policy!);
         } catch (e) {
           throw fromAwsError(e, `${t.type === "role" ? "PutRolePolicy" : "PutUserPolicy"} on ${t.arn}`);
         }
@@ -798,9 +803,7 @@ export class RequestService {
       const iam = this.d.aws.iam(t.accountId);
       await this.d.aws.throttle(t.accountId);
       try {
-        if (t.type === "role")
-          await iam.send(new DeleteRolePolicyCommand({ RoleName: t.name, PolicyName: t.policyName! }));
-        else await iam.send(new DeleteUserPolicyCommand({ UserName: t.name, PolicyName: t.policyName! }));
+        await deleteInlinePolicy(iam, t, t.policyName!);
       } catch (e) {
         throw fromAwsError(e, `deleting ${t.policyName} on ${t.arn}`);
       }

@@ -77,6 +77,8 @@ export const requestContextSchema = z.object({
   pendingApprovals: z.number().int(),
   /** Approvals each target needs before it is applied (the broker's `approvals_required`). */
   approvalsRequired: z.number().int().min(1),
+  /** Whether this broker takes requests that never expire. */
+  allowPermanent: z.boolean(),
 });
 export type RequestContext = z.infer<typeof requestContextSchema>;
 

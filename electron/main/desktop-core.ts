@@ -216,15 +216,16 @@ export class DesktopCore {
       approver: me.approver,
       pendingApprovals: pending,
       approvalsRequired: me.requests?.approvalsRequired ?? 1,
+      allowPermanent: me.requests?.allowPermanent ?? false,
     };
     this.publishApprovals(ctx);
     return ctx;
   }
 
   private lastApprovals: number | undefined;
-  private lastRequired = 1;
+  private lastContext = { approvalsRequired: 1, allowPermanent: false };
   private publishApprovals(ctx: RequestContext): void {
-    this.lastRequired = ctx.approvalsRequired;
+    this.lastContext = { approvalsRequired: ctx.approvalsRequired, allowPermanent: ctx.allowPermanent };
     if (ctx.pendingApprovals !== this.lastApprovals) {
       this.lastApprovals = ctx.pendingApprovals;
       this.hooks.onApprovals?.(ctx);
@@ -276,7 +277,8 @@ export class DesktopCore {
     this.publishApprovals({
       approver: true,
       pendingApprovals: list.length,
-      approvalsRequired: this.lastRequired,
+      approvalsRequired: this.lastContext.approvalsRequired,
+      allowPermanent: this.lastContext.allowPermanent,
     });
     return list;
   }

@@ -74,9 +74,11 @@ interface Props {
   onDraft(update: (d: RequestDraft) => RequestDraft): void;
   onCreated(r: PermissionRequest): void;
   onSignedOut(): void;
+  /** The broker allows requests that never expire (`requests.allow_permanent`). */
+  allowPermanent?: boolean;
 }
 
-export function RequestScreen({ draft, onDraft, onCreated, onSignedOut }: Props) {
+export function RequestScreen({ draft, onDraft, onCreated, onSignedOut, allowPermanent = false }: Props) {
   const id = useId();
   const [lint, setLint] = useState<LintState>({ kind: "checking" });
   const [tried, setTried] = useState(false);
@@ -308,6 +310,7 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut }: Props)
               </option>
             ))}
             <option value="custom">Other…</option>
+            {allowPermanent ? <option value="permanent">Permanent (until removed)</option> : null}
           </select>
         </div>
         {draft.expiry === "custom" ? (
@@ -339,6 +342,10 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut }: Props)
               {typeof custom === "string" ? `Expiry: ${custom}.` : durationText(custom)}
             </span>
           </>
+        ) : draft.expiry === "permanent" ? (
+          <span className="hint expiry-hint">
+            {isPolicy ? "The policy stays" : "Access stays"} until someone removes it; approvers see that.
+          </span>
         ) : (
           <span className="hint expiry-hint">
             {isPolicy ? "The policy is removed" : "Access ends"} this long after approval (1 hour to 90 days).

@@ -33,6 +33,7 @@ export function Workspace(props: Props) {
     approver: false,
     pendingApprovals: 0,
     approvalsRequired: 1,
+    allowPermanent: false,
   });
   const [contextLoaded, setContextLoaded] = useState(false);
   const [draft, setDraft] = useState<RequestDraft>(() => newDraft());
@@ -157,7 +158,13 @@ export function Workspace(props: Props) {
       <TopBar tabs={tabs} onOpenSettings={onOpenSettings} onSignOut={signOut} />
       <main className="section-screen" role="tabpanel" aria-label={TAB_NAMES[tab]}>
         {tab === "request" ? (
-          <RequestScreen draft={draft} onDraft={setDraft} onCreated={created} onSignedOut={onSignedOut} />
+          <RequestScreen
+            draft={draft}
+            onDraft={setDraft}
+            onCreated={created}
+            onSignedOut={onSignedOut}
+            allowPermanent={context.allowPermanent}
+          />
         ) : tab === "mine" ? (
           <MyRequestsScreen
             accounts={accounts}

@@ -2,7 +2,7 @@
 // its justification, the policy in the editor (edits become a diff), lint findings, an expiry change and a
 // comment; approve or reject.
 
-import { type FormEvent, useCallback, useEffect, useId, useRef, useState } from "react";
+import { type FormEvent, useEffect, useId, useState } from "react";
 import type { MarkedLint } from "../../../shared/ipc.ts";
 import type { PermissionRequest } from "../../../shared/requests.ts";
 import { errorCode, errorText, gatehouse } from "../gatehouse.ts";
@@ -11,9 +11,9 @@ import {
   approvalsText,
   durationText,
   EXPIRY_PRESETS,
+  expiryText,
   KIND_TEXT,
   lineDiff,
-  parseDiff,
   ROLE_INLINE_LIMIT,
   targetLabel,
   USER_INLINE_LIMIT,
@@ -21,13 +21,20 @@ import {
 } from "../requests/format.ts";
 import { useNow } from "../useNow.ts";
 import type { ShowToast } from "../useToast.ts";
-import { Icon } from "./Icon.tsx";
 import { PolicyEditor } from "./LazyPolicyEditor.tsx";
 import { RequestCard, requestTitle } from "./MyRequestsScreen.tsx";
 import type { LintState } from "./PolicyEditor.tsx";
-import { DiffView, LintSummary, RiskBadge, StateBadge } from "./RequestParts.tsx";
-
-const POLL_MS = 15_000;
+import {
+  ApproverDiff,
+  DiffView,
+  LintSummary,
+  LoadedList,
+  RequestHead,
+  RiskBadge,
+  ScreenHead,
+  StateBadge,
+  usePolledRequests,
+} from "./RequestParts.tsx";
 
 interface Props {
   accounts: ReadonlyMap<string, string>;
@@ -42,37 +49,17 @@ interface Props {
 /** The policy an approver starts from: the one to apply (an earlier approver's edit), else the requested. */
 const policyOf = (r: PermissionRequest) => r.targets.find((t) => t.policy !== null)?.policy ?? r.policy;
 
+/** The requests waiting for this person's approval. */
+const queue = () => gatehouse().approvals();
+
 export function ApprovalsScreen({ accounts, approvalsRequired, toast, onSignedOut, onChanged }: Props) {
-  const [list, setList] = useState<PermissionRequest[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
+  const { list, error, loading, load } = usePolledRequests(queue, onSignedOut, (got) => {
+    onChanged(got.length);
+    setSelected((s) => (s && got.some((r) => r.id === s) ? s : (got[0]?.id ?? null)));
+  });
   const [risks, setRisks] = useState<Record<string, MarkedLint["risk"]>>({});
   const now = useNow(30_000);
-  const changed = useRef(onChanged);
-  changed.current = onChanged;
-
-  const load = useCallback(async () => {
-    setLoading(true);
-    try {
-      const got = await gatehouse().approvals();
-      setList(got);
-      setError(null);
-      changed.current(got.length);
-      setSelected((s) => (s && got.some((r) => r.id === s) ? s : (got[0]?.id ?? null)));
-    } catch (e) {
-      if (errorCode(e) === "NOT_SIGNED_IN") onSignedOut();
-      else setError(errorText(e));
-    } finally {
-      setLoading(false);
-    }
-  }, [onSignedOut]);
-
-  useEffect(() => {
-    void load();
-    const timer = window.setInterval(() => void load(), POLL_MS);
-    return () => window.clearInterval(timer);
-  }, [load]);
 
   // Each queued policy's risk, for the queue (once per request).
   useEffect(() => {
@@ -105,76 +92,65 @@ export function ApprovalsScreen({ accounts, approvalsRequired, toast, onSignedOu
 
   return (
     <section className="approvals-screen" aria-labelledby="approvals-title">
-      <div className="screen-head">
-        <h2 id="approvals-title" className="screen-title">
-          Approvals
-        </h2>
-        <button type="button" className="btn ghost" onClick={() => void load()} disabled={loading}>
-          <Icon name="refresh" className={loading ? "spin" : undefined} />
-          Refresh
-        </button>
-      </div>
-      {error ? (
-        <div className="alert error" role="alert">
-          <strong className="alert-title">The approval queue could not be loaded.</strong> {error}
-        </div>
-      ) : null}
-      {list === null ? (
-        error ? null : (
-          <div className="center-message" role="status">
-            <span className="spinner" aria-hidden="true" /> Loading the queue…
+      <ScreenHead id="approvals-title" title="Approvals" loading={loading} onRefresh={() => void load()} />
+      <LoadedList
+        list={list}
+        error={error}
+        failedTitle="The approval queue could not be loaded."
+        loadingText="Loading the queue…"
+        empty={
+          <div className="center-message">
+            <p>Nothing waits for your approval.</p>
           </div>
-        )
-      ) : list.length === 0 ? (
-        <div className="center-message">
-          <p>Nothing waits for your approval.</p>
-        </div>
-      ) : (
-        <div className="approvals-layout">
-          <ul className="queue" aria-label="Approval queue">
-            {list.map((r) => {
-              const risk = risks[r.id];
-              return (
-                <li key={r.id}>
-                  <button
-                    type="button"
-                    className={`queue-item${r.id === selected ? " selected" : ""}`}
-                    aria-pressed={r.id === selected}
-                    onClick={() => setSelected(r.id)}
-                    data-request-id={r.id}
-                  >
-                    <span className="queue-title">{requestTitle(r, accounts)}</span>
-                    <span className="queue-meta">
-                      {r.kind === "role-access" ? (
-                        <span className="risk-badge risk-access">Role access</span>
-                      ) : risk ? (
-                        <RiskBadge risk={risk} />
-                      ) : (
-                        <span className="risk-badge">Checking…</span>
-                      )}
-                      <span className="muted">{r.requester.email}</span>
-                      <span className="muted" title={whenText(r.createdAt)}>
-                        {ageText(now - Date.parse(r.createdAt))}
-                        {ageText(now - Date.parse(r.createdAt)) === "just now" ? "" : " ago"}
+        }
+      >
+        {(list) => (
+          <div className="approvals-layout">
+            <ul className="queue" aria-label="Approval queue">
+              {list.map((r) => {
+                const risk = risks[r.id];
+                return (
+                  <li key={r.id}>
+                    <button
+                      type="button"
+                      className={`queue-item${r.id === selected ? " selected" : ""}`}
+                      aria-pressed={r.id === selected}
+                      onClick={() => setSelected(r.id)}
+                      data-request-id={r.id}
+                    >
+                      <span className="queue-title">{requestTitle(r, accounts)}</span>
+                      <span className="queue-meta">
+                        {r.kind === "role-access" ? (
+                          <span className="risk-badge risk-access">Role access</span>
+                        ) : risk ? (
+                          <RiskBadge risk={risk} />
+                        ) : (
+                          <span className="risk-badge">Checking…</span>
+                        )}
+                        <span className="muted">{r.requester.email}</span>
+                        <span className="muted" title={whenText(r.createdAt)}>
+                          {ageText(now - Date.parse(r.createdAt))}
+                          {ageText(now - Date.parse(r.createdAt)) === "just now" ? "" : " ago"}
+                        </span>
                       </span>
-                    </span>
-                  </button>
-                </li>
-              );
-            })}
-          </ul>
-          {current ? (
-            <ApprovalDetail
-              key={current.id}
-              request={current}
-              accounts={accounts}
-              approvalsRequired={approvalsRequired}
-              onDecided={decided}
-              onSignedOut={onSignedOut}
-            />
-          ) : null}
-        </div>
-      )}
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+            {current ? (
+              <ApprovalDetail
+                key={current.id}
+                request={current}
+                accounts={accounts}
+                approvalsRequired={approvalsRequired}
+                onDecided={decided}
+                onSignedOut={onSignedOut}
+              />
+            ) : null}
+          </div>
+        )}
+      </LoadedList>
       <RequestLookup accounts={accounts} toast={toast} onSignedOut={onSignedOut} />
     </section>
   );
@@ -354,17 +330,13 @@ function ApprovalDetail({
       onSubmit={(e) => void act("approve", e)}
       noValidate
     >
-      <header className="request-head">
-        <h3 id={`${id}-title`}>{requestTitle(r, accounts)}</h3>
-        <span className="muted mono request-id">{r.id}</span>
-      </header>
+      <RequestHead id={`${id}-title`} title={requestTitle(r, accounts)} requestId={r.id} />
       <p className="request-meta">
         <strong>{r.requester.email}</strong>
         {r.requester.groups.length > 0 ? (
           <span className="muted"> (groups: {r.requester.groups.join(", ")})</span>
         ) : null}{" "}
-        · {KIND_TEXT[r.kind]} · sent {whenText(r.createdAt)} ·{" "}
-        {r.expirySeconds === null ? "permanent" : `for ${durationText(r.expirySeconds)}`}
+        · {KIND_TEXT[r.kind]} · sent {whenText(r.createdAt)} · {expiryText(r.expirySeconds)}
       </p>
       <blockquote className="justification" aria-label="Justification">
         {r.justification}
@@ -387,8 +359,7 @@ function ApprovalDetail({
             .map((a, i) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: approvals are an append-only list
               <div key={i} className="approval">
-                <p className="muted">{a.approver} changed the policy:</p>
-                <DiffView lines={parseDiff(a.diff ?? "")} label={`Changes by ${a.approver}`} />
+                <ApproverDiff approver={a.approver} diff={a.diff ?? ""} />
               </div>
             ))}
         </div>

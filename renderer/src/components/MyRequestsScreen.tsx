@@ -1,23 +1,20 @@
 // My requests: each request with the state of each target, what an approver changed, the history, and
 // cancel / retry where the state allows.
 
-import { useCallback, useEffect, useId, useState } from "react";
+import { useCallback, useId, useState } from "react";
 import type { PermissionRequest } from "../../../shared/requests.ts";
 import { errorCode, errorText, gatehouse } from "../gatehouse.ts";
-import {
-  canCancel,
-  canRetry,
-  durationText,
-  KIND_TEXT,
-  parseDiff,
-  targetLabel,
-  whenText,
-} from "../requests/format.ts";
+import { canCancel, canRetry, expiryText, KIND_TEXT, targetLabel, whenText } from "../requests/format.ts";
 import type { ShowToast } from "../useToast.ts";
-import { Icon } from "./Icon.tsx";
-import { DiffView, EventList, StateBadge } from "./RequestParts.tsx";
-
-const POLL_MS = 15_000;
+import {
+  ApproverDiff,
+  EventList,
+  LoadedList,
+  RequestHead,
+  ScreenHead,
+  StateBadge,
+  usePolledRequests,
+} from "./RequestParts.tsx";
 
 interface Props {
   accounts: ReadonlyMap<string, string>;
@@ -32,10 +29,12 @@ export function requestTitle(r: PermissionRequest, accounts: ReadonlyMap<string,
   return `${KIND_TEXT[r.kind]} for ${r.targets.map((t) => targetLabel(t, accounts)).join(", ")}`;
 }
 
+/** The requester's own requests, newest first. */
+const newestFirst = async () =>
+  [...(await gatehouse().myRequests())].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+
 export function MyRequestsScreen({ accounts, highlight, toast, onSignedOut, onNewRequest }: Props) {
-  const [list, setList] = useState<PermissionRequest[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
+  const { list, setList, error, loading, load } = usePolledRequests(newestFirst, onSignedOut);
   const [busy, setBusy] = useState<string | null>(null);
 
   const failed = useCallback(
@@ -45,26 +44,6 @@ export function MyRequestsScreen({ accounts, highlight, toast, onSignedOut, onNe
     },
     [onSignedOut, toast],
   );
-
-  const load = useCallback(async () => {
-    setLoading(true);
-    try {
-      const got = await gatehouse().myRequests();
-      setList([...got].sort((a, b) => b.createdAt.localeCompare(a.createdAt)));
-      setError(null);
-    } catch (e) {
-      if (errorCode(e) === "NOT_SIGNED_IN") onSignedOut();
-      else setError(errorText(e));
-    } finally {
-      setLoading(false);
-    }
-  }, [onSignedOut]);
-
-  useEffect(() => {
-    void load();
-    const timer = window.setInterval(() => void load(), POLL_MS);
-    return () => window.clearInterval(timer);
-  }, [load]);
 
   const act = async (r: PermissionRequest, what: "cancel" | "retry") => {
     setBusy(r.id);
@@ -84,49 +63,43 @@ export function MyRequestsScreen({ accounts, highlight, toast, onSignedOut, onNe
 
   return (
     <section className="requests-screen" aria-labelledby="my-requests-title">
-      <div className="screen-head">
-        <h2 id="my-requests-title" className="screen-title">
-          My requests
-        </h2>
-        <button type="button" className="btn ghost" onClick={() => void load()} disabled={loading}>
-          <Icon name="refresh" className={loading ? "spin" : undefined} />
-          Refresh
-        </button>
-      </div>
-      {error ? (
-        <div className="alert error" role="alert">
-          <strong className="alert-title">Your requests could not be loaded.</strong> {error}
-        </div>
-      ) : null}
-      {list === null ? (
-        error ? null : (
-          <div className="center-message" role="status">
-            <span className="spinner" aria-hidden="true" /> Loading your requests…
+      <ScreenHead
+        id="my-requests-title"
+        title="My requests"
+        loading={loading}
+        onRefresh={() => void load()}
+      />
+      <LoadedList
+        list={list}
+        error={error}
+        failedTitle="Your requests could not be loaded."
+        loadingText="Loading your requests…"
+        empty={
+          <div className="center-message">
+            <p>You have not asked for anything yet.</p>
+            <button type="button" className="btn primary" onClick={onNewRequest}>
+              Request permissions
+            </button>
           </div>
-        )
-      ) : list.length === 0 ? (
-        <div className="center-message">
-          <p>You have not asked for anything yet.</p>
-          <button type="button" className="btn primary" onClick={onNewRequest}>
-            Request permissions
-          </button>
-        </div>
-      ) : (
-        <ul className="request-list" aria-label="Your requests">
-          {list.map((r) => (
-            <li key={r.id}>
-              <RequestCard
-                request={r}
-                accounts={accounts}
-                open={r.id === highlight}
-                busy={busy === r.id}
-                onCancel={() => void act(r, "cancel")}
-                onRetry={() => void act(r, "retry")}
-              />
-            </li>
-          ))}
-        </ul>
-      )}
+        }
+      >
+        {(list) => (
+          <ul className="request-list" aria-label="Your requests">
+            {list.map((r) => (
+              <li key={r.id}>
+                <RequestCard
+                  request={r}
+                  accounts={accounts}
+                  open={r.id === highlight}
+                  busy={busy === r.id}
+                  onCancel={() => void act(r, "cancel")}
+                  onRetry={() => void act(r, "retry")}
+                />
+              </li>
+            ))}
+          </ul>
+        )}
+      </LoadedList>
     </section>
   );
 }
@@ -160,13 +133,9 @@ export function RequestCard({
       aria-labelledby={`${id}-title`}
       data-request-id={r.id}
     >
-      <header className="request-head">
-        <h3 id={`${id}-title`}>{title}</h3>
-        <span className="muted mono request-id">{r.id}</span>
-      </header>
+      <RequestHead id={`${id}-title`} title={title} requestId={r.id} />
       <p className="request-meta muted">
-        Sent {whenText(r.createdAt)} ·{" "}
-        {r.expirySeconds === null ? "permanent" : `for ${durationText(r.expirySeconds)}`}
+        Sent {whenText(r.createdAt)} · {expiryText(r.expirySeconds)}
       </p>
       <blockquote className="justification">{r.justification}</blockquote>
 
@@ -227,12 +196,7 @@ export function RequestCard({
               </p>
               {a.comment ? <p className="approval-comment">“{a.comment}”</p> : null}
               {a.expiresAt ? <p className="muted">Expiry set to {whenText(a.expiresAt)}</p> : null}
-              {a.diff ? (
-                <>
-                  <p className="muted">{a.approver} changed the policy:</p>
-                  <DiffView lines={parseDiff(a.diff)} label={`Changes by ${a.approver}`} />
-                </>
-              ) : null}
+              {a.diff ? <ApproverDiff approver={a.approver} diff={a.diff} /> : null}
             </div>
           ))}
         </div>

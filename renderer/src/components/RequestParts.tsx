@@ -1,9 +1,127 @@
-// Pieces the request screens share: the risk badge, lint findings, a diff, a target's state, the history.
+// Pieces the request screens share: a polled list of requests with its heading and load states, a request's
+// heading, the risk badge, lint findings, a diff, an approver's changes, a target's state, the history.
 
+import { type ReactNode, useCallback, useEffect, useRef, useState } from "react";
 import type { MarkedLint } from "../../../shared/ipc.ts";
 import type { PermissionRequest, TargetState } from "../../../shared/requests.ts";
-import { type DiffLine, STATE_TEXT, stateTone, whenText } from "../requests/format.ts";
+import { errorCode, errorText } from "../gatehouse.ts";
+import { type DiffLine, parseDiff, STATE_TEXT, stateTone, whenText } from "../requests/format.ts";
+import { Icon } from "./Icon.tsx";
 import type { LintState } from "./PolicyEditor.tsx";
+
+const POLL_MS = 15_000;
+
+/**
+ * Requests loaded now and every 15 s (and again on `load()`): NOT_SIGNED_IN calls `onSignedOut`, any other
+ * failure sets `error` and keeps the list last loaded; `onLoaded` sees each list that arrives.
+ */
+export function usePolledRequests(
+  fetch: () => Promise<PermissionRequest[]>,
+  onSignedOut: () => void,
+  onLoaded?: (list: PermissionRequest[]) => void,
+) {
+  const [list, setList] = useState<PermissionRequest[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const latest = useRef({ fetch, onLoaded });
+  latest.current = { fetch, onLoaded };
+
+  const load = useCallback(async () => {
+    setLoading(true);
+    try {
+      const got = await latest.current.fetch();
+      setList(got);
+      setError(null);
+      latest.current.onLoaded?.(got);
+    } catch (e) {
+      if (errorCode(e) === "NOT_SIGNED_IN") onSignedOut();
+      else setError(errorText(e));
+    } finally {
+      setLoading(false);
+    }
+  }, [onSignedOut]);
+
+  useEffect(() => {
+    void load();
+    const timer = window.setInterval(() => void load(), POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [load]);
+
+  return { list, setList, error, loading, load };
+}
+
+/** A list screen's title with its Refresh button (spinning while it loads). */
+export function ScreenHead({
+  id,
+  title,
+  loading,
+  onRefresh,
+}: {
+  id: string;
+  title: string;
+  loading: boolean;
+  onRefresh(): void;
+}) {
+  return (
+    <div className="screen-head">
+      <h2 id={id} className="screen-title">
+        {title}
+      </h2>
+      <button type="button" className="btn ghost" onClick={onRefresh} disabled={loading}>
+        <Icon name="refresh" className={loading ? "spin" : undefined} />
+        Refresh
+      </button>
+    </div>
+  );
+}
+
+/** A loaded list on a screen: why it could not be loaded, a spinner until it first arrives, `empty`, or the list. */
+export function LoadedList<T>({
+  list,
+  error,
+  failedTitle,
+  loadingText,
+  empty,
+  children,
+}: {
+  list: T[] | null;
+  error: string | null;
+  failedTitle: string;
+  loadingText: string;
+  empty: ReactNode;
+  children: (list: T[]) => ReactNode;
+}) {
+  return (
+    <>
+      {error ? (
+        <div className="alert error" role="alert">
+          <strong className="alert-title">{failedTitle}</strong> {error}
+        </div>
+      ) : null}
+      {list === null ? (
+        error ? null : (
+          <div className="center-message" role="status">
+            <span className="spinner" aria-hidden="true" /> {loadingText}
+          </div>
+        )
+      ) : list.length === 0 ? (
+        empty
+      ) : (
+        children(list)
+      )}
+    </>
+  );
+}
+
+/** A request's title (with `id` for aria-labelledby) and its id. */
+export function RequestHead({ id, title, requestId }: { id: string; title: string; requestId: string }) {
+  return (
+    <header className="request-head">
+      <h3 id={id}>{title}</h3>
+      <span className="muted mono request-id">{requestId}</span>
+    </header>
+  );
+}
 
 const RISK_TEXT = { low: "Low risk", medium: "Medium risk", high: "High risk", critical: "Critical risk" };
 
@@ -92,6 +210,16 @@ export function DiffView({ lines, label }: { lines: DiffLine[]; label: string })
         ))}
       </pre>
     </figure>
+  );
+}
+
+/** What an approver changed in the policy, as a diff. */
+export function ApproverDiff({ approver, diff }: { approver: string; diff: string }) {
+  return (
+    <>
+      <p className="muted">{approver} changed the policy:</p>
+      <DiffView lines={parseDiff(diff)} label={`Changes by ${approver}`} />
+    </>
   );
 }
 

@@ -49,6 +49,11 @@ export function durationText(seconds: number): string {
   return plural(Math.max(m, 1), "minute");
 }
 
+/** How long a request asks for: "permanent", "for 8 hours". */
+export function expiryText(seconds: number | null): string {
+  return seconds === null ? "permanent" : `for ${durationText(seconds)}`;
+}
+
 /** How long ago: "just now", "12 min", "3 h", "2 days". */
 export function ageText(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));

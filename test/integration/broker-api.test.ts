@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../dev/aws/server.ts";
 import { type StartedBroker, startTestBroker } from "../support/broker.ts";
 import { startDemoEmulator, sts } from "../support/emulator.ts";
-import { startTestIssuer, type TestIssuer } from "../support/test-issuer.ts";
+import { signTokens, startTestIssuer, type TestIssuer } from "../support/test-issuer.ts";
 
 let emulator: Emulator;
 let issuer: TestIssuer;
@@ -18,7 +18,7 @@ const PEOPLE = {
   carol: { email: "carol@example.com", groups: [] },
 };
 type Who = keyof typeof PEOPLE;
-const tokens: Partial<Record<Who, string>> = {};
+let tokens: Record<Who, string>;
 
 async function call(
   who: Who | null,
@@ -46,9 +46,7 @@ async function call(
 beforeAll(async () => {
   emulator = await startDemoEmulator();
   issuer = await startTestIssuer();
-  for (const [who, p] of Object.entries(PEOPLE)) {
-    tokens[who as Who] = await issuer.sign({ sub: who, aud: "gatehouse-broker", iss: issuer.issuer, ...p });
-  }
+  tokens = await signTokens(issuer, PEOPLE);
   broker = await startTestBroker({ issuer: issuer.issuer, awsUrl: emulator.url });
 });
 
@@ -281,8 +279,8 @@ describe("admin routes, audit, metrics and logs", () => {
     expect(JSON.parse(broker.logs[0]!)).toHaveProperty("level");
     expect(all).toContain('"reqId"');
     for (const secret of [
-      tokens.alice!,
-      tokens.bob!,
+      tokens.alice,
+      tokens.bob,
       c.secretAccessKey,
       c.sessionToken,
       "gatehouse-demo-secret",

@@ -6,7 +6,7 @@ import type { Emulator } from "../../dev/aws/server.ts";
 import type { RequestTarget } from "../../shared/api.ts";
 import { type StartedBroker, startTestBroker } from "../support/broker.ts";
 import { startDemoEmulator } from "../support/emulator.ts";
-import { startTestIssuer, type TestIssuer } from "../support/test-issuer.ts";
+import { signTokens, startTestIssuer, type TestIssuer } from "../support/test-issuer.ts";
 
 let emulator: Emulator;
 let issuer: TestIssuer;
@@ -19,7 +19,7 @@ const PEOPLE = {
   erin: { email: "erin@example.com", groups: ["finance"] },
 };
 type Who = keyof typeof PEOPLE;
-const tokens: Partial<Record<Who, string>> = {};
+let tokens: Record<Who, string>;
 
 async function get(who: Who, path: string) {
   const res = await fetch(`${broker.url}${path}`, { headers: { authorization: `Bearer ${tokens[who]}` } });
@@ -32,8 +32,7 @@ const targets = async (who: Who, q: string, limit?: number) =>
 beforeAll(async () => {
   emulator = await startDemoEmulator();
   issuer = await startTestIssuer();
-  for (const [who, p] of Object.entries(PEOPLE))
-    tokens[who as Who] = await issuer.sign({ sub: who, aud: "gatehouse-broker", iss: issuer.issuer, ...p });
+  tokens = await signTokens(issuer, PEOPLE);
   // finance approves for prod only; a tag on staging/DataPipeline names carol.
   const staging = emulator.world.accounts.get("333333333333")!;
   staging.roles.get("datapipeline")!.tags.push({ Key: "gatehouse-approvers", Value: "carol@example.com" });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Emulator } from "../../dev/aws/server.ts";
 import type { PermissionRequest } from "../../shared/requests.ts";
 import { type StartedBroker, startTestBroker } from "./broker.ts";
-import type { TestIssuer } from "./test-issuer.ts";
+import { signTokens, type TestIssuer } from "./test-issuer.ts";
 
 export const PEOPLE = {
   alice: { email: "alice@example.com", groups: ["engineers", "data"] },
@@ -32,12 +32,7 @@ export const READ_BUCKET = JSON.stringify({
 
 export const asRequest = (j: Record<string, unknown>) => j as unknown as PermissionRequest;
 
-export async function signPeople(issuer: TestIssuer): Promise<Record<Who, string>> {
-  const tokens = {} as Record<Who, string>;
-  for (const [who, p] of Object.entries(PEOPLE))
-    tokens[who as Who] = await issuer.sign({ sub: who, aud: "gatehouse-broker", iss: issuer.issuer, ...p });
-  return tokens;
-}
+export const signPeople = (issuer: TestIssuer): Promise<Record<Who, string>> => signTokens(issuer, PEOPLE);
 
 export interface Reply {
   status: number;

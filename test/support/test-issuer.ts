@@ -98,3 +98,14 @@ export async function startTestIssuer(o: { ecKey?: boolean } = {}): Promise<Test
       }),
   };
 }
+
+/** A broker token (audience gatehouse-broker, subject the key) for each of `people`, with their email and groups. */
+export async function signTokens<W extends string>(
+  issuer: TestIssuer,
+  people: Record<W, { email: string; groups: string[] }>,
+): Promise<Record<W, string>> {
+  const tokens = {} as Record<W, string>;
+  for (const [who, p] of Object.entries(people) as [W, { email: string; groups: string[] }][])
+    tokens[who] = await issuer.sign({ sub: who, aud: "gatehouse-broker", iss: issuer.issuer, ...p });
+  return tokens;
+}

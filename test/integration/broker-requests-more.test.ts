@@ -42,6 +42,9 @@ const EDITED = JSON.stringify({
 });
 const LATER = () => new Date(Date.now() + 9 * 3600_000);
 
+/** A broker (not started yet) on the shared emulator, issuer and people, with this configuration. */
+const brokerWith = (extra: string) => new RequestsBroker({ emulator, issuer, tokens, extra });
+
 beforeAll(async () => {
   emulator = await startDemoEmulator();
   issuer = await startTestIssuer();
@@ -58,16 +61,11 @@ afterAll(async () => {
 describe("two approvals required", () => {
   let b: RequestsBroker;
   beforeAll(async () => {
-    b = new RequestsBroker({
-      emulator,
-      issuer,
-      tokens,
-      extra: `requests:
+    b = brokerWith(`requests:
   approver_groups: [approvers]
   approvals_required: 2
   webhook_url: ${hook.url}
-`,
-    });
+`);
     await b.start();
   });
   afterAll(async () => {
@@ -161,19 +159,14 @@ describe("two approvals required", () => {
 describe("one approval", () => {
   let b: RequestsBroker;
   beforeAll(async () => {
-    b = new RequestsBroker({
-      emulator,
-      issuer,
-      tokens,
-      extra: `requests:
+    b = brokerWith(`requests:
   approver_groups: [approvers]
   account_approver_groups: { "333333333333": [staging-approvers] }
   webhook_url: ${hook.url}
   webhook_backoff_ms: 500
   webhook_max_attempts: 3
   expiry_check_seconds: 3600
-`,
-    });
+`);
     await b.start();
   });
   afterAll(async () => {
@@ -555,12 +548,7 @@ describe("one approval", () => {
 describe("the re-read after an apply", () => {
   let b: RequestsBroker;
   beforeAll(async () => {
-    b = new RequestsBroker({
-      emulator,
-      issuer,
-      tokens,
-      extra: "requests:\n  approver_groups: [approvers]\n",
-    });
+    b = brokerWith("requests:\n  approver_groups: [approvers]\n");
     await b.start();
   });
   afterAll(async () => {

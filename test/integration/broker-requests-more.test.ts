@@ -12,6 +12,7 @@ import {
   asRequest,
   BILLING,
   DEPLOY_BOT,
+  EDITED,
   HookReceiver,
   READ_BUCKET,
   RequestsBroker,
@@ -30,16 +31,6 @@ const roleIn = (account: string, name: string) =>
   emulator.world.accounts.get(account)!.roles.get(name.toLowerCase())!;
 const userIn = (account: string, name: string) => emulator.world.accounts.get(account)!.users.get(name)!;
 const count = (action: string) => emulator.calls.filter((c) => c.action === action).length;
-const EDITED = JSON.stringify({
-  Version: "2012-10-17",
-  Statement: [
-    {
-      Effect: "Allow",
-      Action: ["s3:GetObject", "s3:ListBucket"],
-      Resource: ["arn:aws:s3:::prod-reports", "arn:aws:s3:::prod-reports/*"],
-    },
-  ],
-});
 const LATER = () => new Date(Date.now() + 9 * 3600_000);
 
 /** A broker (not started yet) on the shared emulator, issuer and people, with this configuration. */

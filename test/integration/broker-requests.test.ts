@@ -11,6 +11,7 @@ import {
   asRequest,
   BILLING,
   DEPLOY_BOT,
+  EDITED,
   HookReceiver,
   READ_BUCKET,
   type Reply,
@@ -70,16 +71,7 @@ describe("inline policy on a role", () => {
       "REQUEST_NOT_FOUND",
     );
 
-    const edited = JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Effect: "Allow",
-          Action: ["s3:GetObject", "s3:ListBucket"],
-          Resource: ["arn:aws:s3:::prod-reports", "arn:aws:s3:::prod-reports/*"],
-        },
-      ],
-    });
+    const edited = EDITED;
     const a = await b.call("bob", "POST", `/v1/requests/${id}/approve`, {
       policy: edited,
       comment: "add list",

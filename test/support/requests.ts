@@ -30,6 +30,18 @@ export const READ_BUCKET = JSON.stringify({
   Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::prod-reports/*" }],
 });
 
+/** READ_BUCKET as an approver widens it: the bucket listed too. */
+export const EDITED = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:ListBucket"],
+      Resource: ["arn:aws:s3:::prod-reports", "arn:aws:s3:::prod-reports/*"],
+    },
+  ],
+});
+
 export const asRequest = (j: Record<string, unknown>) => j as unknown as PermissionRequest;
 
 export const signPeople = (issuer: TestIssuer): Promise<Record<Who, string>> => signTokens(issuer, PEOPLE);

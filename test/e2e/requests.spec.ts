@@ -4,11 +4,22 @@
 // until it expires. An approver's edit reaches the requester as a diff. alice cannot approve her own
 // request and carol approves nothing; the editor marks lint findings and completes actions.
 
-import { GetRolePolicyCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
-import type { Locator, Page } from "@playwright/test";
+import { GetRolePolicyCommand, type IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
+import type { Browser, Locator, Page } from "@playwright/test";
 import type { PermissionRequest } from "../../shared/requests.ts";
 import { spokeIam } from "../support/spoke-iam.ts";
-import { type Desktop, expect, openDesktop, roleRow, screenshot, signIn, test } from "./harness.ts";
+import type { StaticServer } from "../support/static-server.ts";
+import {
+  type Desktop,
+  expect,
+  type OtherPerson,
+  openDesktop,
+  roleRow,
+  type Stack,
+  screenshot,
+  signIn,
+  test,
+} from "./harness.ts";
 
 test.use({ brokerExtra: "requests:\n  approver_groups: [approvers]\n" });
 
@@ -63,6 +74,29 @@ async function paste(app: Page, editor: Locator, text: string): Promise<void> {
 }
 
 const card = (app: Page, id: string) => app.locator(`article[data-request-id="${id}"]`);
+const queueItem = (app: Page, id: string) => app.locator(`button[data-request-id="${id}"]`);
+
+/** A second person at their own desktop, signed in as `email`, for `use`; closed however `use` ends. */
+async function asOther(
+  where: { browser: Browser; stack: Stack; server: StaticServer },
+  email: string,
+  use: (person: OtherPerson) => Promise<void>,
+): Promise<void> {
+  const person = await openDesktop(where.browser, where.stack, where.server);
+  try {
+    await signInFully(person.app, person.desktop, email);
+    await use(person);
+  } finally {
+    await person.close();
+  }
+}
+
+/** What GetRolePolicy on staging/Developer answers for this policy: "still there" or the error's name. */
+const developerPolicy = (iam: IAMClient, policyName: string) =>
+  iam.send(new GetRolePolicyCommand({ RoleName: "Developer", PolicyName: policyName })).then(
+    () => "still there",
+    (e: Error) => e.name,
+  );
 
 test("alice requests S3 read for staging/Developer, dave approves it, IAM has it until it expires", async ({
   app,
@@ -103,16 +137,14 @@ test("alice requests S3 read for staging/Developer, dave approves it, IAM has it
   await screenshot(app, "my-requests-pending", info);
 
   // dave, an approver, at his own desktop.
-  const dave = await openDesktop(browser, stack, server);
-  try {
-    await signInFully(dave.app, dave.desktop, "dave@example.com");
+  await asOther({ browser, stack, server }, "dave@example.com", async (dave) => {
     const tab = dave.app.getByRole("tab", { name: /Approvals/ });
     const waiting = (await dave.desktop.core.approvals()).length;
     expect(waiting).toBeGreaterThanOrEqual(1);
     await expect(tab.getByTestId("approvals-badge")).toHaveText(`${waiting} waiting`);
     await expect(dave.app).toHaveTitle(`Gatehouse (${waiting})`);
     await tab.click();
-    const item = dave.app.locator(`button[data-request-id="${req.id}"]`);
+    const item = queueItem(dave.app, req.id);
     await item.click();
     await expect(item).toContainText("Low risk");
     await expect(item).toContainText("alice@example.com");
@@ -132,9 +164,7 @@ test("alice requests S3 read for staging/Developer, dave approves it, IAM has it
     await expect(item).toHaveCount(0);
     if (waiting === 1) await expect(tab.getByTestId("approvals-badge")).toHaveCount(0);
     else await expect(tab.getByTestId("approvals-badge")).toHaveText(`${waiting - 1} waiting`);
-  } finally {
-    await dave.close();
-  }
+  });
 
   // The inline policy is on the role in the emulator's IAM, as the spoke role reads it.
   const applied = await desktop.core.getRequest(req.id);
@@ -163,13 +193,7 @@ test("alice requests S3 read for staging/Developer, dave approves it, IAM has it
   // After its expiry (the broker's expiry run, an hour and more later) the policy is gone.
   const expired = await stack.broker.requests.expireDue(new Date(Date.now() + 2 * 3600_000 + 60_000));
   expect(expired).toBeGreaterThanOrEqual(1);
-  const gone = await iam
-    .send(new GetRolePolicyCommand({ RoleName: "Developer", PolicyName: target.policyName! }))
-    .then(
-      () => "still there",
-      (e: Error) => e.name,
-    );
-  expect(gone).toBe("NoSuchEntityException");
+  expect(await developerPolicy(iam, target.policyName!)).toBe("NoSuchEntityException");
   await app.getByRole("button", { name: "Refresh" }).click();
   await expect(mineCard.getByRole("list", { name: "Targets" })).toContainText("Expired");
   await expect(mineCard.getByRole("button", { name: "Cancel request" })).toHaveCount(0);
@@ -196,12 +220,10 @@ test("an approver's edit reaches the requester as a diff", async ({
   const edited = requested.replace(/\n\s*"s3:DeleteObject",/, "");
   expect(edited).not.toBe(requested);
 
-  const dave = await openDesktop(browser, stack, server);
-  try {
-    await signInFully(dave.app, dave.desktop, "dave@example.com");
+  await asOther({ browser, stack, server }, "dave@example.com", async (dave) => {
     await dave.app.getByRole("tab", { name: /Approvals/ }).click();
-    await dave.app.locator(`button[data-request-id="${req.id}"]`).click();
-    await expect(dave.app.locator(`button[data-request-id="${req.id}"]`)).toContainText("Medium risk");
+    await queueItem(dave.app, req.id).click();
+    await expect(queueItem(dave.app, req.id)).toContainText("Medium risk");
     const detail = dave.app.getByRole("form", { name: "Inline policy for staging/Developer" });
     const editor = detail.getByRole("textbox", { name: "Policy to approve" });
     await expect(editor).toContainText("s3:DeleteObject");
@@ -214,9 +236,7 @@ test("an approver's edit reaches the requester as a diff", async ({
     await detail.getByLabel("Expiry").selectOption({ label: "8 hours from now" });
     await detail.getByRole("button", { name: "Approve with my changes" }).click();
     await expect(dave.app.getByTestId("toast")).toContainText("Approved");
-  } finally {
-    await dave.close();
-  }
+  });
 
   const applied = await desktop.core.getRequest(req.id);
   expect(applied.targets[0]!.state).toBe("applied");
@@ -269,9 +289,7 @@ test("alice cannot approve her own request; carol approves nothing; alice cancel
   expect((await desktop.core.getRequest(req.id)).targets[0]!.state).toBe("pending");
 
   // carol: no roles, no approvals tab, and the API refuses her.
-  const carol = await openDesktop(browser, stack, server);
-  try {
-    await signInFully(carol.app, carol.desktop, "carol@example.com");
+  await asOther({ browser, stack, server }, "carol@example.com", async (carol) => {
     await expect(carol.app.getByRole("heading", { name: "You can't use any AWS role yet" })).toBeVisible();
     await expect(carol.app.getByRole("tab")).toHaveText(["Roles", "Request", "My requests"]);
     const code = await tryApprove(carol.app, req.id);
@@ -311,9 +329,7 @@ test("alice cannot approve her own request; carol approves nothing; alice cancel
     await screenshot(carol.app, "role-access-request", info);
     await accessCard.getByRole("button", { name: "Cancel request" }).click();
     await expect(accessCard.getByRole("list", { name: "Targets" })).toContainText("Cancelled");
-  } finally {
-    await carol.close();
-  }
+  });
 
   // alice cancels hers: it leaves every approver's queue.
   const mine = card(app, req.id);
@@ -444,11 +460,9 @@ test("bob rejects a request with a reason, which alice reads in its history", as
     expiry: "PT4H",
   });
 
-  const bob = await openDesktop(browser, stack, server);
-  try {
-    await signInFully(bob.app, bob.desktop, "bob@example.com");
+  await asOther({ browser, stack, server }, "bob@example.com", async (bob) => {
     await bob.app.getByRole("tab", { name: /Approvals/ }).click();
-    await bob.app.locator(`button[data-request-id="${req.id}"]`).click();
+    await queueItem(bob.app, req.id).click();
     const detail = bob.app.getByRole("form", { name: "Inline policy for prod/ReadOnly" });
     await expect(detail.getByRole("textbox", { name: "Policy to approve" })).toContainText(secret);
     // A rejection needs a reason.
@@ -457,10 +471,8 @@ test("bob rejects a request with a reason, which alice reads in its history", as
     await detail.getByLabel("Comment").fill("Use the break-glass runbook for prod secrets");
     await detail.getByRole("button", { name: "Reject" }).click();
     await expect(bob.app.getByTestId("toast")).toContainText("Rejected");
-    await expect(bob.app.locator(`button[data-request-id="${req.id}"]`)).toHaveCount(0);
-  } finally {
-    await bob.close();
-  }
+    await expect(queueItem(bob.app, req.id)).toHaveCount(0);
+  });
 
   await app.getByRole("tab", { name: "My requests" }).click();
   const mine = card(app, req.id);
@@ -494,9 +506,7 @@ test("a policy changed outside Gatehouse is drift at expiry, which an approver s
     expiry: "PT1H",
   });
 
-  const dave = await openDesktop(browser, stack, server);
-  try {
-    await signInFully(dave.app, dave.desktop, "dave@example.com");
+  await asOther({ browser, stack, server }, "dave@example.com", async (dave) => {
     const approved = await dave.app.evaluate((id) => window.gatehouse.approveRequest({ id }), req.id);
     const policyName = approved.targets[0]!.policyName!;
     expect(approved.targets[0]!.state).toBe("applied");
@@ -537,16 +547,8 @@ test("a policy changed outside Gatehouse is drift at expiry, which an approver s
     await expect(theirs.getByRole("list", { name: "Targets" })).toContainText("Expired");
     await expect(theirs.getByRole("button", { name: "Delete the policy" })).toHaveCount(0);
 
-    const gone = await iam
-      .send(new GetRolePolicyCommand({ RoleName: "Developer", PolicyName: policyName }))
-      .then(
-        () => "still there",
-        (e: Error) => e.name,
-      );
-    expect(gone).toBe("NoSuchEntityException");
-  } finally {
-    await dave.close();
-  }
+    expect(await developerPolicy(iam, policyName)).toBe("NoSuchEntityException");
+  });
   await app.getByRole("button", { name: "Refresh" }).click();
   await expect(card(app, req.id).getByRole("list", { name: "Targets" })).toContainText("Expired");
 });

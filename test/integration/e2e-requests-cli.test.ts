@@ -45,6 +45,33 @@ let goodFile: string;
 let badFile: string;
 let requestId: string;
 
+/** alice's `request policy` or `request create` of `file` for Billing, with this justification and expiry. */
+function askForPolicy(
+  verb: "policy" | "create",
+  file: string,
+  justification: string,
+  expires: string,
+  ...extra: string[]
+) {
+  return gatehouse(
+    alice,
+    "request",
+    verb,
+    "--target",
+    BILLING,
+    "--policy",
+    file,
+    "--justification",
+    justification,
+    "--expires",
+    expires,
+    ...extra,
+  );
+}
+
+/** The Billing role of prod in the emulator's IAM. */
+const billingRole = () => system!.emulator.world.accounts.get("222222222222")!.roles.get("billing")!;
+
 function homeFor(s: System, email: string): Home {
   const h = makeHome(s, { tokenStore: "file" });
   h.env.GATEHOUSE_BROWSER = BROWSER;
@@ -90,19 +117,7 @@ afterAll(async () => {
 
 describe("gatehouse request", () => {
   it("alice asks for an inline policy on Billing; the id and each target's state are printed", async () => {
-    const r = await gatehouse(
-      alice,
-      "request",
-      "policy",
-      "--target",
-      BILLING,
-      "--policy",
-      goodFile,
-      "--justification",
-      "quarterly report needs the bucket",
-      "--expires",
-      "8h",
-    );
+    const r = await askForPolicy("policy", goodFile, "quarterly report needs the bucket", "8h");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const m = /^Request ([0-9a-f]+) \(inline-policy\)$/m.exec(r.stdout);
@@ -132,7 +147,7 @@ describe("gatehouse request", () => {
     expect(ok.stderr).toBe("");
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain(`${BILLING}  applied`);
-    const role = system!.emulator.world.accounts.get("222222222222")!.roles.get("billing")!;
+    const role = billingRole();
     expect(JSON.parse(role.inlinePolicies[`gatehouse-${requestId}-0`]!)).toEqual(JSON.parse(READ_BUCKET));
   });
 
@@ -151,19 +166,7 @@ describe("gatehouse request", () => {
 
   it("a policy with lint errors is refused locally (exit 1), and nothing reaches the broker", async () => {
     const before = (await gatehouse(alice, "request", "list", "--json")).stdout;
-    const r = await gatehouse(
-      alice,
-      "request",
-      "policy",
-      "--target",
-      BILLING,
-      "--policy",
-      badFile,
-      "--justification",
-      "quarterly report needs the bucket",
-      "--expires",
-      "7d",
-    );
+    const r = await askForPolicy("policy", badFile, "quarterly report needs the bucket", "7d");
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("MISSING_RESOURCE");
     expect(r.stderr).toMatch(/\[POLICY_REFUSED\]$/m);
@@ -179,17 +182,10 @@ describe("gatehouse request", () => {
     });
     const editedFile = join(bob.dir, "edited.json");
     writeFileSync(editedFile, edited);
-    const created = await gatehouse(
-      alice,
-      "request",
+    const created = await askForPolicy(
       "policy",
-      "--target",
-      BILLING,
-      "--policy",
       goodFile,
-      "--justification",
       "quarterly report needs the bucket",
-      "--expires",
       "7d",
       "--json",
     );
@@ -198,7 +194,7 @@ describe("gatehouse request", () => {
     const ok = await gatehouse(bob, "request", "approve", id, "--policy", editedFile, "--expires", "1d");
     expect(ok.stderr).toBe("");
     expect(ok.code).toBe(0);
-    const role = system!.emulator.world.accounts.get("222222222222")!.roles.get("billing")!;
+    const role = billingRole();
     expect(JSON.parse(role.inlinePolicies[`gatehouse-${id}-0`]!)).toEqual(JSON.parse(edited));
     const show = await gatehouse(alice, "request", "show", id);
     expect(show.code).toBe(0);
@@ -263,21 +259,7 @@ describe("gatehouse request", () => {
   it("create --wait --json: alice waits while bob approves from another process; exit 0, the final JSON", async () => {
     const justification = "wait for bob to approve this one";
     let settled = false;
-    const waiting = gatehouse(
-      alice,
-      "request",
-      "create",
-      "--target",
-      BILLING,
-      "--policy",
-      goodFile,
-      "--justification",
-      justification,
-      "--expires",
-      "8h",
-      "--wait",
-      "--json",
-    ).finally(() => {
+    const waiting = askForPolicy("create", goodFile, justification, "8h", "--wait", "--json").finally(() => {
       settled = true;
     });
     const pending = await pendingFor(justification);
@@ -306,7 +288,7 @@ describe("gatehouse request", () => {
     const final = JSON.parse(r.stdout) as PermissionRequest;
     expect(final.id).toBe(pending.id);
     expect(final.targets.map((t) => t.state)).toEqual(["applied"]);
-    const role = system!.emulator.world.accounts.get("222222222222")!.roles.get("billing")!;
+    const role = billingRole();
     expect(role.inlinePolicies[`gatehouse-${pending.id}-0`]).toBeDefined();
   });
 
@@ -454,25 +436,10 @@ describe("gatehouse request", () => {
   it("resolve: a policy changed outside Gatehouse is reported at expiry; bob keeps it unmanaged, alice may not", async () => {
     const sys = system!;
     const r = JSON.parse(
-      (
-        await gatehouse(
-          alice,
-          "request",
-          "create",
-          "--target",
-          BILLING,
-          "--policy",
-          goodFile,
-          "--justification",
-          "month-end report for finance",
-          "--expires",
-          "8h",
-          "--json",
-        )
-      ).stdout,
+      (await askForPolicy("create", goodFile, "month-end report for finance", "8h", "--json")).stdout,
     ) as PermissionRequest;
     expect((await gatehouse(bob, "request", "approve", r.id)).code).toBe(0);
-    const role = sys.emulator.world.accounts.get("222222222222")!.roles.get("billing")!;
+    const role = billingRole();
     const name = `gatehouse-${r.id}-0`;
     const changed = READ_BUCKET.replace("prod-reports", "prod-everything");
     role.inlinePolicies[name] = changed;

@@ -397,16 +397,7 @@ describe("one approval", () => {
       expect(
         asRequest((await b.call("bob", "POST", `/v1/requests/${pol}/approve`, {})).json).targets[0]!.state,
       ).toBe("applied");
-      const grant = asRequest(
-        (
-          await b.call("alice", "POST", "/v1/requests", {
-            kind: "role-access",
-            targets: ["prod/Billing"],
-            justification: "close the month in the billing console",
-            expiry: "PT2H",
-          })
-        ).json,
-      ).id;
+      const grant = asRequest((await b.billingAccess("alice", "PT2H")).json).id;
       expect(
         asRequest((await b.call("dave", "POST", `/v1/requests/${grant}/approve`, {})).json).targets[0]!.state,
       ).toBe("applied");

@@ -286,12 +286,7 @@ describe("role access", () => {
   it("a grant appears in alice's /v1/roles at once and lapses on expiry", async () => {
     const roles = () => b.roles("alice");
     expect(await roles()).not.toContain("prod/Billing");
-    const r = await b.call("alice", "POST", "/v1/requests", {
-      kind: "role-access",
-      targets: ["prod/Billing"],
-      justification: "close the month in the billing console",
-      expiry: 3600,
-    });
+    const r = await b.billingAccess("alice", 3600);
     expect(r.status).toBe(201);
     const id = asRequest(r.json).id;
     const a = await b.call("dave", "POST", `/v1/requests/${id}/approve`, {});
@@ -317,16 +312,7 @@ describe("restart", () => {
     const kept = asRequest(
       (await b.create("alice", { targets: ["prod/Billing"], policy: READ_BUCKET })).json,
     ).id;
-    const grant = asRequest(
-      (
-        await b.call("alice", "POST", "/v1/requests", {
-          kind: "role-access",
-          targets: ["prod/Billing"],
-          justification: "close the month in the billing console",
-          expiry: "P1D",
-        })
-      ).json,
-    ).id;
+    const grant = asRequest((await b.billingAccess("alice", "P1D")).json).id;
     await b.call("bob", "POST", `/v1/requests/${grant}/approve`, {});
     const pendingApply = asRequest(
       (await b.create("alice", { targets: [BILLING], policy: READ_BUCKET })).json,

@@ -117,6 +117,16 @@ export class RequestsBroker {
     });
   }
 
+  /** A role-access request for prod/Billing (the month-end close) with this expiry. */
+  billingAccess(who: Who, expiry: string | number): Promise<Reply> {
+    return this.call(who, "POST", "/v1/requests", {
+      kind: "role-access",
+      targets: ["prod/Billing"],
+      justification: "close the month in the billing console",
+      expiry,
+    });
+  }
+
   async createId(who: Who, body: Record<string, unknown>): Promise<string> {
     const r = await this.create(who, body);
     if (r.status !== 201) throw new Error(`create failed: ${r.status} ${r.text}`);

@@ -240,6 +240,9 @@ describe("gatehouse request", () => {
   // `request create … --wait`: a script asks and goes on once the request is applied, or stops when not.
   const create = (who: Home, ...args: string[]) =>
     gatehouse(who, "request", "create", "--justification", "nightly export job needs it", ...args);
+  /** alice's `create` of the good policy for Billing, for 8 hours. */
+  const createForBilling = (...extra: string[]) =>
+    create(alice, "--target", BILLING, "--policy", goodFile, "--expires", "8h", ...extra);
 
   /** Bob's view of alice's pending request with this justification, polled until the broker has it. */
   async function pendingFor(justification: string): Promise<PermissionRequest> {
@@ -333,18 +336,7 @@ describe("gatehouse request", () => {
 
   it("--timeout: still pending when it runs out exits 124 with the id; request wait ID goes on", async () => {
     const t0 = Date.now();
-    const r = await create(
-      alice,
-      "--target",
-      BILLING,
-      "--policy",
-      goodFile,
-      "--expires",
-      "8h",
-      "--wait",
-      "--timeout",
-      "1s",
-    );
+    const r = await createForBilling("--wait", "--timeout", "1s");
     expect(r.code).toBe(124);
     expect(Date.now() - t0).toBeLessThan(15_000);
     const id = /^Request ([0-9a-f]+) \(inline-policy\)$/m.exec(r.stdout)![1]!;
@@ -369,16 +361,7 @@ describe("gatehouse request", () => {
   });
 
   it.skipIf(!existsSync(SCRIPT))("on a terminal, --wait prints its progress on stderr", async () => {
-    const created = await create(
-      alice,
-      "--target",
-      BILLING,
-      "--policy",
-      goodFile,
-      "--expires",
-      "8h",
-      "--json",
-    );
+    const created = await createForBilling("--json");
     const id = (JSON.parse(created.stdout) as PermissionRequest).id;
     // script(1) gives the command a terminal (stdout and stderr both); -e passes its exit code on.
     const command = [process.execPath, GATEHOUSE, "request", "wait", id, "--timeout", "2s"].join(" ");
@@ -390,7 +373,7 @@ describe("gatehouse request", () => {
   });
 
   it("create --json (policy and --access) parses; create without a kind, or a bad --timeout, is exit 2", async () => {
-    const p = await create(alice, "--target", BILLING, "--policy", goodFile, "--expires", "8h", "--json");
+    const p = await createForBilling("--json");
     expect(p.code).toBe(0);
     const pr = JSON.parse(p.stdout) as PermissionRequest;
     expect(pr.kind).toBe("inline-policy");

@@ -30,7 +30,7 @@ import { startDemoEmulator } from "../test/support/emulator.ts";
 import { type BenchContext, type Case, defineBench, formatMs, percentile } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const GATEHOUSE = join(ROOT, "bin/gatehouse.mjs");
+const GATEHOUSE = join(ROOT, "bin/gatehouse.cjs");
 const AWS = "/usr/bin/aws";
 const ALICE = "alice@example.com";
 const ROLE = "staging/Developer";
@@ -244,7 +244,7 @@ defineBench({
         subject: {
           name: "cli.credential-process.warm",
           label: `credential-process --role ${ROLE} (warm)`,
-          note: "node bin/gatehouse.mjs, agent cache warm",
+          note: "node bin/gatehouse.cjs, agent cache warm",
           op: credentialProcess,
         },
         // Starting Node and loading the fast path without asking the agent: the rest is the request.

@@ -120,7 +120,7 @@ export async function runStack(argv: string[]): Promise<void> {
             tokenStore: "file",
             manageAwsConfig: true,
             awsConfigFile: awsConfig,
-            cliCommand: `node ${resolve(root, "bin/gatehouse.mjs")}`,
+            cliCommand: `node ${resolve(root, "bin/gatehouse.cjs")}`,
           },
           null,
           2,
@@ -134,7 +134,7 @@ export async function runStack(argv: string[]): Promise<void> {
     const agent =
       tray === "started" ? undefined : await startAgentService(agentEnv, { warn: () => undefined });
 
-    const gh = `node ${resolve(root, "bin/gatehouse.mjs")}`;
+    const gh = `node ${resolve(root, "bin/gatehouse.cjs")}`;
     console.log(`Gatehouse demo stack is up (state in ${dir}):
   AWS emulator  ${aws.url}   demo organisation: accounts prod 222222222222, staging 333333333333
   IdP           ${idp.issuer}   users alice, bob, carol, dave @example.com${autoLogin ? ` (auto-login ${autoLogin})` : " (type the e-mail at its form)"}

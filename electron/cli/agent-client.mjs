@@ -6,29 +6,12 @@
 // call. What starts an agent (node:child_process, node:fs, node:url) is imported when one is started.
 import { request } from "node:http";
 import { connect } from "node:net";
-import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
+import common from "./agent-common.cjs";
 
-/** @param {NodeJS.ProcessEnv} env */
-export function agentHome(env = process.env) {
-  return resolve(env.GATEHOUSE_HOME || join(homedir(), ".gatehouse"));
-}
+const { AgentError, agentHome, explain, noAgent, socketPath } = common;
 
-/** @param {NodeJS.ProcessEnv} env */
-export function socketPath(env = process.env) {
-  const home = agentHome(env);
-  return process.platform === "win32"
-    ? `\\\\.\\pipe\\gatehouse-${Buffer.from(home).toString("base64url").slice(0, 40)}`
-    : join(home, "agent.sock");
-}
-
-export class AgentError extends Error {
-  /** @param {string} code @param {string} message */
-  constructor(code, message) {
-    super(message);
-    this.code = code;
-  }
-}
+export { AgentError, agentHome, explain, noAgent, socketPath };
 
 /**
  * One request to the agent. Resolves with the parsed JSON body; rejects with AgentError (the agent's
@@ -95,12 +78,6 @@ export function agentRequest(method, path, body, env = process.env, onLine) {
     if (payload) req.write(payload);
     req.end();
   });
-}
-
-/** @param {unknown} e */
-export function noAgent(e) {
-  const code = /** @type {{ code?: string }} */ (e).code;
-  return code === "ENOENT" || code === "ECONNREFUSED" || code === "ENOTSOCK";
 }
 
 /**
@@ -225,21 +202,5 @@ export async function callAgent(method, path, body, env = process.env, onLine) {
     }
     await startAgentInBackground(env);
     return agentRequest(method, path, body, env, onLine);
-  }
-}
-
-/** One line a person understands for each code the agent may answer. @param {string} code @param {string} detail @param {string} [role] */
-export function explain(code, detail, role) {
-  switch (code) {
-    case "NOT_SIGNED_IN":
-      return "not signed in: run `gatehouse login`";
-    case "ROLE_NOT_FOUND":
-      return `no access to ${role ?? "that role"}: \`gatehouse roles\` lists the roles you may use`;
-    case "BROKER_UNREACHABLE":
-      return `broker unreachable: ${detail}`;
-    case "AGENT_UNREACHABLE":
-      return detail;
-    default:
-      return detail;
   }
 }

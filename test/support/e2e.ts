@@ -25,7 +25,7 @@ import { type StartedBroker, startTestBroker } from "./broker.ts";
 import { startDemoEmulator } from "./emulator.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-export const GATEHOUSE = join(ROOT, "bin/gatehouse.mjs");
+export const GATEHOUSE = join(ROOT, "bin/gatehouse.cjs");
 export const AWS_CLI = "/usr/bin/aws";
 const CURL = "/usr/bin/curl";
 

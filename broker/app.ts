@@ -57,7 +57,7 @@ export const REDACT = [
 
 export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Broker {
   const metrics = createMetrics();
-  const store = openSqliteStore(config.database);
+  const store = openSqliteStore(config.database, { maxMb: config.database_max_mb });
   const aws = new AwsGateway(config, {
     onStsCall: (kind, outcome) => metrics.stsCalls.inc({ kind, outcome }),
   });
@@ -125,7 +125,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   const seen = new Set<string>();
   const auth = requireAuth(verifier);
   const webhook = new Webhook(config.requests.webhook_url, app.log);
-  const requestsStore = openRequestsStore(config.database);
+  const requestsStore = openRequestsStore(config.database, { maxMb: config.database_max_mb });
   const requests = new RequestService({
     config,
     store,

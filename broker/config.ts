@@ -51,6 +51,8 @@ export const configSchema = z.strictObject({
     .default({ host: "127.0.0.1", port: 7420 }),
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
   database: z.string().min(1).default("gatehouse-broker.sqlite"),
+  /** A cap on the database's size in MiB: when reached, the broker refuses (503) instead of filling the disk. */
+  database_max_mb: z.number().positive().max(1_048_576).optional(),
   log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   oidc: z.strictObject({
     issuer: url,

@@ -11,6 +11,7 @@ import {
   type TargetState,
   transition,
 } from "../shared/requests.ts";
+import { capDatabase } from "./store.ts";
 
 export interface NewTarget {
   arn: string;
@@ -200,9 +201,10 @@ const COLUMNS: Record<keyof TargetPatch, string> = {
   note: "note",
 };
 
-export function openRequestsStore(file: string): RequestsStore {
+export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): RequestsStore {
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
+  capDatabase(db, opts.maxMb);
   db.pragma("synchronous = FULL");
   // The main store holds the same file open; a write of its own waits instead of failing.
   db.pragma("busy_timeout = 5000");

@@ -6,6 +6,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { Tag } from "../shared/access.ts";
+import { GatehouseError } from "../shared/errors.ts";
 
 export interface SyncedRole {
   arn: string;
@@ -115,10 +116,30 @@ export function auditHash(prevHash: string, e: Omit<AuditEntry, "hash" | "prevHa
   return createHash("sha256").update(prevHash).update("\n").update(canonical).digest("hex");
 }
 
-export function openSqliteStore(file: string): Store {
+/** Cap a connection's database at `maxMb` MiB (SQLite then answers SQLITE_FULL, as on a full disk). */
+export function capDatabase(db: Database.Database, maxMb: number | undefined): void {
+  if (maxMb === undefined) return;
+  const pageSize = db.pragma("page_size", { simple: true }) as number;
+  db.pragma(`max_page_count = ${Math.max(1, Math.floor((maxMb * 1_048_576) / pageSize))}`);
+}
+
+/** SQLite's "cannot write" errors (full, I/O, read-only) as the audit's stable code. */
+export function auditWriteError(e: unknown): unknown {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === "string" && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code))
+    return new GatehouseError(
+      "AUDIT_UNAVAILABLE",
+      `the audit log cannot be written (${code}: ${(e as Error).message}); nothing was handed out`,
+      { cause: e },
+    );
+  return e;
+}
+
+export function openSqliteStore(file: string, opts: { maxMb?: number } = {}): Store {
   if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
+  capDatabase(db, opts.maxMb);
   // FULL: an acknowledged audit row survives a crash of the process or the machine.
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
@@ -296,7 +317,13 @@ export function openSqliteStore(file: string): Store {
       (db.prepare("SELECT data FROM sync_status ORDER BY account_id").all() as { data: string }[]).map((r) =>
         JSON.parse(r.data),
       ),
-    appendAudit: (input, now = new Date()) => append(input, now),
+    appendAudit: (input, now = new Date()) => {
+      try {
+        return append(input, now);
+      } catch (e) {
+        throw auditWriteError(e);
+      }
+    },
     listAudit: (f) => {
       const conditions: [string, string | number | undefined][] = [
         ["actor = ?", f.actor],

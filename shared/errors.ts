@@ -20,6 +20,10 @@ export const ERRORS = {
   NOT_READY: { status: 503, title: "The broker has not finished its first sync." },
   IDP_UNAVAILABLE: { status: 503, title: "The identity provider could not be reached." },
   AUDIT_BROKEN: { status: 500, title: "The audit chain does not verify." },
+  AUDIT_UNAVAILABLE: {
+    status: 503,
+    title: "The audit log cannot be written (database or disk full); nothing is handed out unaudited.",
+  },
   NOT_SIGNED_IN: { status: 401, title: "Not signed in: run gatehouse login." },
   SIGNIN_FAILED: { status: 401, title: "Sign-in did not complete." },
   SIGNIN_TIMEOUT: { status: 408, title: "Sign-in timed out: nobody finished it in the browser." },

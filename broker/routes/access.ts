@@ -68,7 +68,8 @@ export async function accessRoutes(app: FastifyInstance, deps: AccessRoutesDeps)
       });
       return out;
     } catch (e) {
-      audited(store, p.email, "credentials.issue", body.role, e, req.id);
+      if (!(e instanceof GatehouseError && e.code === "AUDIT_UNAVAILABLE"))
+        audited(store, p.email, "credentials.issue", body.role, e, req.id);
       throw e;
     }
   });
@@ -91,7 +92,8 @@ export async function accessRoutes(app: FastifyInstance, deps: AccessRoutesDeps)
       });
       return out;
     } catch (e) {
-      audited(store, p.email, "console.url", body.role, e, req.id);
+      if (!(e instanceof GatehouseError && e.code === "AUDIT_UNAVAILABLE"))
+        audited(store, p.email, "console.url", body.role, e, req.id);
       throw e;
     }
   });

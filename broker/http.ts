@@ -75,6 +75,16 @@ export function installErrorHandling(app: FastifyInstance): void {
       // Malformed JSON, forbidden __proto__ / constructor.prototype keys, empty bodies and the like.
       return problem(reply, req, "BAD_REQUEST", err.message);
     }
+    // SQLite cannot write (full disk, the database_max_mb cap, I/O): say so with a code, not INTERNAL.
+    if (typeof code === "string" && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code)) {
+      req.log.error({ code, err: err.message }, "the database cannot be written");
+      return problem(
+        reply,
+        req,
+        "STORE_UNAVAILABLE",
+        `the broker's database cannot be written (${code}); the change was not completed`,
+      );
+    }
     req.log.error({ err }, "unexpected error");
     return problem(
       reply,

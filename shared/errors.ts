@@ -20,6 +20,10 @@ export const ERRORS = {
   NOT_READY: { status: 503, title: "The broker has not finished its first sync." },
   IDP_UNAVAILABLE: { status: 503, title: "The identity provider could not be reached." },
   AUDIT_BROKEN: { status: 500, title: "The audit chain does not verify." },
+  STORE_UNAVAILABLE: {
+    status: 503,
+    title: "The broker's database cannot be written (disk full or I/O error); try again later.",
+  },
   AUDIT_UNAVAILABLE: {
     status: 503,
     title: "The audit log cannot be written (database or disk full); nothing is handed out unaudited.",

@@ -85,6 +85,21 @@ describe("the audit log's database is full", () => {
     expect(consoleUrl.json.code).toBe("AUDIT_UNAVAILABLE");
     expect(consoleUrl.json.url).toBeUndefined();
     expect(broker.store.listAudit({ action: "console.url", limit: 1000 })).toHaveLength(consoles);
+    // A permission request cannot be recorded either: a 503 with a code, never a 500.
+    const asked = await fetch(`${broker.url}/v1/requests`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        kind: "role-access",
+        targets: ["prod/Billing"],
+        justification: "month-end close needs the billing console",
+        expiry: "PT8H",
+      }),
+    });
+    expect(asked.status).toBe(503);
+    expect(["STORE_UNAVAILABLE", "AUDIT_UNAVAILABLE"]).toContain(
+      ((await asked.json()) as { code: string }).code,
+    );
     expect(broker.store.verifyAudit().ok).toBe(true);
     await broker.stop();
 

@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { z } from "zod";
 import { ERRORS, type ErrorCode, GatehouseError } from "../shared/errors.ts";
 import type { Principal, TokenVerifier } from "./auth.ts";
+import { isWriteFailure } from "./store.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -76,7 +77,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       return problem(reply, req, "BAD_REQUEST", err.message);
     }
     // SQLite cannot write (full disk, the database_max_mb cap, I/O): say so with a code, not INTERNAL.
-    if (typeof code === "string" && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code)) {
+    if (isWriteFailure(code)) {
       req.log.error({ code, err: err.message }, "the database cannot be written");
       return problem(
         reply,

@@ -1,7 +1,6 @@
 // Permission requests in SQLite (the broker's database file): requests, their targets, approvals and
 // events, with every state change made through the state machine under a guarded UPDATE.
 
-import Database from "better-sqlite3";
 import { GatehouseError } from "../shared/errors.ts";
 import {
   type PermissionRequest,
@@ -11,7 +10,7 @@ import {
   type TargetState,
   transition,
 } from "../shared/requests.ts";
-import { capDatabase } from "./store.ts";
+import { openDatabase } from "./store.ts";
 
 export interface NewTarget {
   arn: string;
@@ -202,12 +201,8 @@ const COLUMNS: Record<keyof TargetPatch, string> = {
 };
 
 export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): RequestsStore {
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  capDatabase(db, opts.maxMb);
-  db.pragma("synchronous = FULL");
-  // The main store holds the same file open; a write of its own waits instead of failing.
-  db.pragma("busy_timeout = 5000");
+  // The main store holds the same file open (openDatabase makes each wait for the other's writes).
+  const db = openDatabase(file, opts);
   db.exec(`
     CREATE TABLE IF NOT EXISTS requests (
       id TEXT PRIMARY KEY, kind TEXT NOT NULL, requester TEXT NOT NULL, requester_groups TEXT NOT NULL,

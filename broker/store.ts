@@ -116,17 +116,34 @@ export function auditHash(prevHash: string, e: Omit<AuditEntry, "hash" | "prevHa
   return createHash("sha256").update(prevHash).update("\n").update(canonical).digest("hex");
 }
 
-/** Cap a connection's database at `maxMb` MiB (SQLite then answers SQLITE_FULL, as on a full disk). */
-export function capDatabase(db: Database.Database, maxMb: number | undefined): void {
-  if (maxMb === undefined) return;
-  const pageSize = db.pragma("page_size", { simple: true }) as number;
-  db.pragma(`max_page_count = ${Math.max(1, Math.floor((maxMb * 1_048_576) / pageSize))}`);
+/**
+ * A connection to the broker's database file, as every part of the broker opens it: WAL; FULL sync (an
+ * acknowledged write — an audit row, a request's state — survives a crash of the process or the machine);
+ * a write waits for another connection's instead of failing; and the optional size cap in MiB (SQLite
+ * then answers SQLITE_FULL, as on a full disk).
+ */
+export function openDatabase(file: string, opts: { maxMb?: number } = {}): Database.Database {
+  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  if (opts.maxMb !== undefined) {
+    const pageSize = db.pragma("page_size", { simple: true }) as number;
+    db.pragma(`max_page_count = ${Math.max(1, Math.floor((opts.maxMb * 1_048_576) / pageSize))}`);
+  }
+  db.pragma("synchronous = FULL");
+  db.pragma("busy_timeout = 5000");
+  return db;
 }
 
-/** SQLite's "cannot write" errors (full, I/O, read-only) as the audit's stable code. */
+/** Whether a SQLite error code means the database cannot be written (full, I/O, read-only). */
+export function isWriteFailure(code: unknown): code is string {
+  return typeof code === "string" && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code);
+}
+
+/** SQLite's "cannot write" errors as the audit's stable code. */
 export function auditWriteError(e: unknown): unknown {
   const code = (e as { code?: unknown })?.code;
-  if (typeof code === "string" && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code))
+  if (isWriteFailure(code))
     return new GatehouseError(
       "AUDIT_UNAVAILABLE",
       `the audit log cannot be written (${code}: ${(e as Error).message}); nothing was handed out`,
@@ -135,13 +152,21 @@ export function auditWriteError(e: unknown): unknown {
   return e;
 }
 
+/** An audit row as SQLite holds it (detail as JSON text). */
+export interface AuditRow {
+  seq: number;
+  time: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: string;
+  detail: string;
+  prev_hash: string;
+  hash: string;
+}
+
 export function openSqliteStore(file: string, opts: { maxMb?: number } = {}): Store {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
-  capDatabase(db, opts.maxMb);
-  // FULL: an acknowledged audit row survives a crash of the process or the machine.
-  db.pragma("synchronous = FULL");
+  const db = openDatabase(file, opts);
   db.pragma("foreign_keys = ON");
   db.exec(`
     CREATE TABLE IF NOT EXISTS roles (
@@ -212,17 +237,6 @@ export function openSqliteStore(file: string, opts: { maxMb?: number } = {}): St
     return { ...base, prevHash, hash };
   });
 
-  type AuditRow = {
-    seq: number;
-    time: string;
-    actor: string;
-    action: string;
-    target: string | null;
-    outcome: string;
-    detail: string;
-    prev_hash: string;
-    hash: string;
-  };
   const fromRow = (r: AuditRow): AuditEntry => ({
     seq: r.seq,
     time: r.time,

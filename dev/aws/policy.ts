@@ -1,7 +1,7 @@
 // IAM policy documents in the emulator: grammar checks as IAM does them on write, and evaluation
 // (explicit Deny wins, then Allow, else implicit deny) with wildcards, Not* elements and common conditions.
 
-import { CONDITION_OPERATORS } from "../../shared/policy/operators.ts";
+import { CONDITION_OPERATORS, STATEMENT_ELEMENTS } from "../../shared/policy/operators.ts";
 import { malformedPolicy } from "./errors.ts";
 
 export type ContextValue = string | string[] | undefined;
@@ -79,17 +79,7 @@ export function parsePolicy(text: string, kind: "identity" | "trust" | "session"
   return { ...(typeof doc.Version === "string" ? { Version: doc.Version } : {}), Statement: statements };
 }
 
-const STATEMENT_KEYS = new Set([
-  "Sid",
-  "Effect",
-  "Action",
-  "NotAction",
-  "Resource",
-  "NotResource",
-  "Principal",
-  "NotPrincipal",
-  "Condition",
-]);
+const STATEMENT_KEYS = new Set(STATEMENT_ELEMENTS);
 
 function parseStatement(s: unknown, kind: "identity" | "trust" | "session"): Statement {
   if (s === null || typeof s !== "object" || Array.isArray(s)) {

@@ -5,7 +5,7 @@
 // the document the person is editing, and the editor can put its marker there.
 
 import { type Finding, finding } from "./codes.ts";
-import { CONDITION_OPERATORS } from "./operators.ts";
+import { CONDITION_OPERATORS, STATEMENT_ELEMENTS } from "./operators.ts";
 
 export interface Item {
   value: string;
@@ -49,17 +49,6 @@ export interface PolicyModel {
 }
 
 const TOP_FIELDS = new Set(["Version", "Id", "Statement"]);
-const STATEMENT_FIELDS = [
-  "Sid",
-  "Effect",
-  "Action",
-  "NotAction",
-  "Resource",
-  "NotResource",
-  "Principal",
-  "NotPrincipal",
-  "Condition",
-];
 const VERSIONS = new Set(["2012-10-17", "2008-10-17"]);
 
 // Matched without regard to case: being lenient here can only miss an error, never invent one.
@@ -324,7 +313,7 @@ function parseStatement(
     conditional: Object.hasOwn(raw, "Condition"),
   };
   for (const key of Object.keys(raw)) {
-    if (!STATEMENT_FIELDS.includes(key)) findings.push(unknownField(key, STATEMENT_FIELDS, path));
+    if (!STATEMENT_ELEMENTS.includes(key)) findings.push(unknownField(key, STATEMENT_ELEMENTS, path));
   }
   if (Object.hasOwn(raw, "Sid")) {
     const sid = raw.Sid;

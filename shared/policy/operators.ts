@@ -1,5 +1,18 @@
-// IAM's condition operators (without the ForAnyValue:/ForAllValues: prefixes and the IfExists suffix):
-// one list for the policy lint and for the emulator's policy checks.
+// IAM policy vocabulary, one list each for the policy lint and for the emulator's policy checks: the
+// elements a statement may have, and the condition operators (without the ForAnyValue:/ForAllValues:
+// prefixes and the IfExists suffix).
+
+export const STATEMENT_ELEMENTS: readonly string[] = [
+  "Sid",
+  "Effect",
+  "Action",
+  "NotAction",
+  "Resource",
+  "NotResource",
+  "Principal",
+  "NotPrincipal",
+  "Condition",
+];
 
 export const CONDITION_OPERATORS: readonly string[] = [
   "StringEquals",

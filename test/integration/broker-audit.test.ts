@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditHash } from "../../broker/store.ts";
+import { type AuditRow, auditHash } from "../../broker/store.ts";
 import type { Emulator } from "../../dev/aws/server.ts";
 import { brokerYaml, type StartedBroker, startTestBroker } from "../support/broker.ts";
 import { startDemoEmulator } from "../support/emulator.ts";
@@ -78,21 +78,10 @@ function configFor(database: string): string {
   return file;
 }
 
-interface Row {
-  seq: number;
-  time: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  outcome: string;
-  detail: string;
-  prev_hash: string;
-  hash: string;
-}
-function readRows(file: string): Row[] {
+function readRows(file: string): AuditRow[] {
   const db = new Database(file, { readonly: true });
   try {
-    return db.prepare("SELECT * FROM audit ORDER BY seq").all() as Row[];
+    return db.prepare("SELECT * FROM audit ORDER BY seq").all() as AuditRow[];
   } finally {
     db.close();
   }
@@ -102,7 +91,7 @@ describe("audit verify and export on a broker's database", () => {
   let broker: StartedBroker;
   let database: string;
   let config: string;
-  let rowsAfterCalls: Row[];
+  let rowsAfterCalls: AuditRow[];
 
   beforeAll(async () => {
     broker = await startTestBroker({ issuer: issuer.issuer, awsUrl: emulator.url });

@@ -8,6 +8,28 @@ import { Icon } from "./Icon.tsx";
 
 export type CopyKind = "profile" | "credentialProcess" | "envExport";
 
+/** The row's copy buttons: what each copies, its accessible name, tooltip and text. */
+const COPIES: readonly { kind: CopyKind; label: string; title: string; text: string }[] = [
+  {
+    kind: "profile",
+    label: "Copy profile name",
+    title: "Copy the AWS CLI profile name (P)",
+    text: "profile",
+  },
+  {
+    kind: "credentialProcess",
+    label: "Copy credential_process line",
+    title: "Copy the credential_process line for ~/.aws/config",
+    text: "credential_process",
+  },
+  {
+    kind: "envExport",
+    label: "Copy env export",
+    title: "Copy export AWS_… lines with fresh credentials (E)",
+    text: "env",
+  },
+];
+
 export interface RoleActions {
   openConsole(role: Role): void;
   copy(role: Role, kind: CopyKind): void;
@@ -102,36 +124,19 @@ export const RoleRowView = memo(function RoleRowView({
           <span className="copy-label" aria-hidden="true">
             Copy
           </span>
-          <button
-            type="button"
-            className="btn chip"
-            aria-label="Copy profile name"
-            title="Copy the AWS CLI profile name (P)"
-            tabIndex={tab}
-            onClick={() => actions.copy(role, "profile")}
-          >
-            profile
-          </button>
-          <button
-            type="button"
-            className="btn chip"
-            aria-label="Copy credential_process line"
-            title="Copy the credential_process line for ~/.aws/config"
-            tabIndex={tab}
-            onClick={() => actions.copy(role, "credentialProcess")}
-          >
-            credential_process
-          </button>
-          <button
-            type="button"
-            className="btn chip"
-            aria-label="Copy env export"
-            title="Copy export AWS_… lines with fresh credentials (E)"
-            tabIndex={tab}
-            onClick={() => actions.copy(role, "envExport")}
-          >
-            env
-          </button>
+          {COPIES.map((c) => (
+            <button
+              key={c.kind}
+              type="button"
+              className="btn chip"
+              aria-label={c.label}
+              title={c.title}
+              tabIndex={tab}
+              onClick={() => actions.copy(role, c.kind)}
+            >
+              {c.text}
+            </button>
+          ))}
         </div>
         {actions.requestPermissions ? (
           <button

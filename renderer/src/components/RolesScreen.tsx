@@ -15,7 +15,7 @@ import type { CopyKind, RoleActions } from "./RoleRowView.tsx";
 import { SearchBox } from "./SearchBox.tsx";
 import { TopBar } from "./TopBar.tsx";
 
-interface Props {
+export interface RolesScreenProps {
   status: DesktopStatus | null;
   searchRef: Ref<HTMLInputElement>;
   focusSearch(): void;
@@ -40,7 +40,7 @@ const COPIED: Record<CopyKind, (role: Role, text: string) => string> = {
   envExport: (role) => `Environment variables for ${role.ref} (secret: paste them only into your shell)`,
 };
 
-export function RolesScreen(props: Props) {
+export function RolesScreen(props: RolesScreenProps) {
   const { status, searchRef, focusSearch, toast, onStatusChanged, onSignedOut, onOpenSettings, tabs } = props;
   const { onRequestAccess, onRequestPermissions } = props;
   const [roles, setRoles] = useState<Role[] | null>(null);

@@ -1,30 +1,22 @@
 // The signed-in window: the tab bar (Roles, Request, My requests, and Approvals for approvers, with its
 // count), the current section, and the request draft, which survives moving between tabs.
 
-import { type Ref, useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import type { Role } from "../../../shared/api.ts";
-import type { DesktopStatus, RequestContext, RequestTarget } from "../../../shared/ipc.ts";
+import type { RequestContext, RequestTarget } from "../../../shared/ipc.ts";
 import type { PermissionRequest } from "../../../shared/requests.ts";
 import { errorCode, gatehouse } from "../gatehouse.ts";
-import type { ShowToast } from "../useToast.ts";
 import { ApprovalsScreen } from "./ApprovalsScreen.tsx";
 import { MyRequestsScreen, requestTitle } from "./MyRequestsScreen.tsx";
 import { newDraft, type RequestDraft, RequestScreen } from "./RequestScreen.tsx";
-import { RolesScreen } from "./RolesScreen.tsx";
+import { RolesScreen, type RolesScreenProps } from "./RolesScreen.tsx";
 import { type TabId, Tabs } from "./Tabs.tsx";
 import { TopBar } from "./TopBar.tsx";
 
 const CONTEXT_POLL_MS = 15_000;
 
-interface Props {
-  status: DesktopStatus | null;
-  searchRef: Ref<HTMLInputElement>;
-  focusSearch(): void;
-  toast: ShowToast;
-  onStatusChanged(): void;
-  onSignedOut(): void;
-  onOpenSettings(): void;
-}
+/** What the roles screen takes, less what the workspace itself adds (the tabs, the request actions). */
+type Props = Omit<RolesScreenProps, "tabs" | "onRequestAccess" | "onRequestPermissions">;
 
 export function Workspace(props: Props) {
   const { toast, onSignedOut, onOpenSettings } = props;

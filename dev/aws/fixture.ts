@@ -164,7 +164,8 @@ export interface GenerateOptions {
 
 export const CENTRAL_ACCOUNT = "111111111111";
 export const DEMO_KEY = { id: "AKIAGATEHOUSEDEMO001", secret: "gatehouse-demo-secret" };
-const GROUPS = [
+/** The groups a generated organisation tags its roles and users with. */
+export const GENERATED_GROUPS: readonly string[] = [
   "engineers",
   "data",
   "platform-admins",
@@ -292,8 +293,8 @@ export function generateWorld(opts: GenerateOptions): World {
     });
     for (let r = 0; r < opts.roles; r++) {
       const roleName = `role-${String(r).padStart(5, "0")}`;
-      const g1 = GROUPS[(a + r) % GROUPS.length]!;
-      const g2 = GROUPS[(a * 7 + r * 3) % GROUPS.length]!;
+      const g1 = GENERATED_GROUPS[(a + r) % GENERATED_GROUPS.length]!;
+      const g2 = GENERATED_GROUPS[(a * 7 + r * 3) % GENERATED_GROUPS.length]!;
       const role: Role = {
         name: roleName,
         path: r % 10 === 0 ? "/team/" : "/",
@@ -332,7 +333,7 @@ export function generateWorld(opts: GenerateOptions): World {
         path: "/",
         id: stableId("AIDA", id, userName),
         createDate: FIXED_DATE,
-        tags: [{ Key: "gatehouse-authorized", Value: GROUPS[u % GROUPS.length]! }],
+        tags: [{ Key: "gatehouse-authorized", Value: GENERATED_GROUPS[u % GENERATED_GROUPS.length]! }],
         inlinePolicies: {},
         managedPolicies: [],
         accessKeys: [],

@@ -11,7 +11,7 @@ import { TagRoleCommand, UntagRoleCommand } from "@aws-sdk/client-iam";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Broker, startBroker } from "../../broker/app.ts";
 import { parseConfig } from "../../broker/config.ts";
-import { generateWorld } from "../../dev/aws/fixture.ts";
+import { GENERATED_GROUPS, generateWorld } from "../../dev/aws/fixture.ts";
 import { type Emulator, startEmulator } from "../../dev/aws/server.ts";
 import { PROD, STAGING, spokeRole, viaCentral } from "../support/aws.ts";
 import { iam, startDemoEmulator } from "../support/emulator.ts";
@@ -19,16 +19,7 @@ import { startTestIssuer, type TestIssuer } from "../support/test-issuer.ts";
 
 const GAAD = "GetAccountAuthorizationDetails";
 /** Every group the generated organisation tags roles with: this person may use all its work roles. */
-const ALL_GROUPS = [
-  "engineers",
-  "data",
-  "platform-admins",
-  "approvers",
-  "finance",
-  "security",
-  "sre",
-  "analytics",
-];
+const ALL_GROUPS = [...GENERATED_GROUPS];
 const PEOPLE = {
   alice: { email: "alice@example.com", groups: ["engineers", "data"] },
   bob: { email: "bob@example.com", groups: ["platform-admins", "approvers"] },

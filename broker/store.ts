@@ -249,10 +249,23 @@ export function openSqliteStore(file: string, opts: { maxMb?: number } = {}): St
     hash: r.hash,
   });
 
+  // taggedEntities scans every role and user (GET /v1/me asks it on every call): its answers are kept
+  // until roles or users are written again.
+  const tagged = new Map<string, { arn: string; accountId: string; tags: Tag[] }[]>();
+
   return {
-    replaceAccount: (accountId, roles, users) => replace(accountId, roles, users),
-    upsertRole: (r) => void insertRole.run(r.arn, r.accountId, r.name, JSON.stringify(r)),
-    upsertUser: (u) => void insertUser.run(u.arn, u.accountId, u.name, JSON.stringify(u)),
+    replaceAccount: (accountId, roles, users) => {
+      tagged.clear();
+      replace(accountId, roles, users);
+    },
+    upsertRole: (r) => {
+      tagged.clear();
+      insertRole.run(r.arn, r.accountId, r.name, JSON.stringify(r));
+    },
+    upsertUser: (u) => {
+      tagged.clear();
+      insertUser.run(u.arn, u.accountId, u.name, JSON.stringify(u));
+    },
     getRole: (arn) => {
       const row = db.prepare("SELECT data FROM roles WHERE arn = ?").get(arn) as { data: string } | undefined;
       return row ? JSON.parse(row.data) : undefined;
@@ -315,16 +328,20 @@ export function openSqliteStore(file: string, opts: { maxMb?: number } = {}): St
       }));
     },
     taggedEntities: (key) => {
+      const known = tagged.get(key);
+      if (known) return known;
       const pattern = `%${key.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       const rows = db
         .prepare(
           `SELECT data FROM roles WHERE data LIKE ? ESCAPE '\\' UNION ALL SELECT data FROM users WHERE data LIKE ? ESCAPE '\\'`,
         )
         .all(pattern, pattern) as { data: string }[];
-      return rows.map((r) => {
+      const found = rows.map((r) => {
         const e = JSON.parse(r.data) as { arn: string; accountId: string; tags: Tag[] };
         return { arn: e.arn, accountId: e.accountId, tags: e.tags };
       });
+      tagged.set(key, found);
+      return found;
     },
     putSyncStatus: (s) => void putStatus.run(s.accountId, JSON.stringify(s)),
     syncStatuses: () =>

@@ -105,4 +105,15 @@ describe("GET /v1/me: approver", () => {
     expect((await get("carol", "/v1/me")).json.approver).toBe(true);
     expect((await get("alice", "/v1/me")).json.approver).toBe(false);
   });
+
+  it("follows the tags after a sync: carol stops approving when the tag goes, and again when it is back", async () => {
+    const pipeline = emulator.world.accounts.get("333333333333")!.roles.get("datapipeline")!;
+    const tag = pipeline.tags.find((t) => t.Key === "gatehouse-approvers")!;
+    pipeline.tags = pipeline.tags.filter((t) => t !== tag);
+    await broker.syncer.syncAll();
+    expect((await get("carol", "/v1/me")).json.approver).toBe(false);
+    pipeline.tags.push(tag);
+    await broker.syncer.syncAll();
+    expect((await get("carol", "/v1/me")).json.approver).toBe(true);
+  });
 });

@@ -104,8 +104,8 @@ export interface Outbox {
 export interface RequestsStore {
   create(r: NewRequest, actor: string): void;
   get(id: string): PermissionRequest | undefined;
-  /** Newest first. */
-  list(filter: { requester?: string; limit?: number }): PermissionRequest[];
+  /** Newest first; `pending`: only requests with a target still pending (however old). */
+  list(filter: { requester?: string; pending?: boolean; limit?: number }): PermissionRequest[];
   target(requestId: string, n: number): TargetRow | undefined;
   targetsIn(states: TargetState[]): TargetRow[];
   /** Applied targets whose expiry has passed. */
@@ -510,14 +510,15 @@ export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): 
       return row ? load(row) : undefined;
     },
     list: (f) => {
-      const rows = (
-        f.requester
-          ? db
-              .prepare("SELECT * FROM requests WHERE requester = ? ORDER BY created_at DESC LIMIT ?")
-              .all(f.requester, f.limit ?? 500)
-          : db.prepare("SELECT * FROM requests ORDER BY created_at DESC LIMIT ?").all(f.limit ?? 500)
-      ) as Record<string, unknown>[];
-      return rows.map(load);
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (f.requester !== undefined) {
+        where.push("requester = ?");
+        args.push(f.requester);
+      }
+      if (f.pending) where.push("id IN (SELECT request_id FROM targets WHERE state = 'pending')");
+      const sql = `SELECT * FROM requests ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC LIMIT ?`;
+      return (db.prepare(sql).all(...args, f.limit ?? 500) as Record<string, unknown>[]).map(load);
     },
     target,
     targetsIn: (states) =>

@@ -352,7 +352,7 @@ export class RequestService {
 
   list(person: Person, role: "requester" | "approver" = "requester"): PermissionRequest[] {
     if (role === "requester") return this.d.requests.list({ requester: person.email });
-    return this.d.requests.list({}).filter(
+    return this.d.requests.list({ pending: true }).filter(
       (r) =>
         this.mayApproveAny(person, r) &&
         // Still waiting for this person: a target they may approve and have not approved yet.

@@ -211,6 +211,8 @@ export class DesktopCore {
   /** Whether the approvals tab shows, and its count; `onApprovals` hears every new count (the tray badge). */
   async requestContext(): Promise<RequestContext> {
     const me = await this.agent.broker.me();
+    // The same answer carries the broker's lint options: no second /v1/me for the editor.
+    this.lintOptions = { at: Date.now(), value: Promise.resolve(me.lint ?? {}) };
     const pending = me.approver ? (await this.agent.broker.requests("approver")).length : 0;
     const ctx = {
       approver: me.approver,

@@ -6,6 +6,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
+import { visible } from "../shared/visible-text.ts";
 import type { Delivery, Outbox } from "./requests-store.ts";
 
 export type NotifyKind =
@@ -109,16 +110,46 @@ export function memoryOutbox(): Outbox {
   };
 }
 
-/** The JSON body of a notification: what happened and to which ARNs, nothing secret. */
+/** How much of a requester's text a notification carries; the rest stays in Gatehouse. */
+const DETAIL_MAX = 300;
+
+/**
+ * A value nobody at Gatehouse wrote (a justification, a reason, an e-mail, an ARN with a path), as Slack
+ * shows it inert: control characters and newlines shown escaped (no forged line), `&`, `<` and `>` as
+ * entities (no `<!channel>`, `<@U…>` or `<url|label>`), and the whole in a code span, where Slack,
+ * Mattermost and Discord neither link bare URLs or e-mails nor expand `@here` (a backtick inside is
+ * replaced, so it cannot close the span early).
+ */
+export function slackQuote(value: string, max = DETAIL_MAX): string {
+  const cut = [...value];
+  const short = cut.length > max ? `${cut.slice(0, max).join("")}…` : value;
+  const inert = visible(short)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/`/g, "\u02cb");
+  return `\`${inert || " "}\``;
+}
+
+/**
+ * The JSON body of a notification: what happened and to which ARNs, nothing secret. `text` is for Slack
+ * and its look-alikes (every value in it quoted by slackQuote); `gatehouse` carries the same values raw,
+ * JSON-escaped, for receivers that read data rather than markup.
+ */
 export function webhookBody(n: Notification, deliveryId: string): string {
+  // Ids and kinds are Gatehouse's own words; anything else in them is quoted like the rest.
+  const word = (w: string) => (/^[\w.-]{1,100}$/.test(w) ? w : slackQuote(w, 100));
+  const targets = n.targets.map((t) => slackQuote(t, 2048)).join(", ");
+  const detail = n.detail ? ` — ${slackQuote(n.detail)}` : "";
   return JSON.stringify({
-    text: `Gatehouse request ${n.requestId} ${n.kind} (${n.actor}): ${n.targets.join(", ")}${n.detail ? ` — ${n.detail}` : ""}`,
+    text: `Gatehouse request ${word(n.requestId)} ${word(n.kind)} by ${slackQuote(n.actor, 320)}: ${targets}${detail}`,
     gatehouse: {
       event: n.kind,
       requestId: n.requestId,
       requester: n.requester,
       actor: n.actor,
       targets: n.targets,
+      ...(n.detail ? { detail: n.detail } : {}),
       /** The same for every attempt of one delivery: a receiver can drop a repeat. */
       deliveryId,
     },

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { createRemoteJWKSet, customFetch, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import { GatehouseError } from "../shared/errors.ts";
 import type { BrokerConfig } from "./config.ts";
+import { accessTokenTypeRefusal, tokenTimesRefusal } from "./token-claims.ts";
 
 export interface Principal {
   email: string;
@@ -129,8 +130,9 @@ export class TokenVerifier {
       throw idpUnavailable(e);
     }
     let payload: JWTPayload;
+    let header: { typ?: string | undefined };
     try {
-      ({ payload } = await jwtVerify(token, jwks, {
+      ({ payload, protectedHeader: header } = await jwtVerify(token, jwks, {
         issuer: this.oidc.issuer,
         audience: this.oidc.audience,
         algorithms: this.oidc.algorithms,
@@ -142,6 +144,12 @@ export class TokenVerifier {
       if (e instanceof joseErrors.JOSEError) throw unauthenticated(e.code, e);
       throw unauthenticated("invalid token", e);
     }
+    const refused =
+      tokenTimesRefusal(payload, {
+        skewSeconds: this.oidc.clock_skew_seconds,
+        maxLifetimeSeconds: this.oidc.max_token_lifetime_seconds,
+      }) ?? accessTokenTypeRefusal(header);
+    if (refused) throw unauthenticated(refused);
     const email = claimAt(payload, this.oidc.email_claim);
     if (typeof email !== "string" || !/^[^\s@:]+@[^\s@:]+$/.test(email))
       throw unauthenticated(`no usable ${this.oidc.email_claim} claim`);

@@ -74,6 +74,13 @@ export const configSchema = z.strictObject({
       .min(1)
       .default(["RS256", "ES256"]),
     clock_skew_seconds: z.number().int().min(0).max(60).default(30),
+    /** A token valid for longer than this (`exp - iat`) is refused, whatever its signature (SECURITY 37). */
+    max_token_lifetime_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .default(86_400),
     /**
      * An unknown `kid` re-fetches the JWKS at most this often (key rotation without hammering the IdP);
      * after the IdP fails to answer, the broker also waits this long before asking it again.

@@ -343,6 +343,64 @@ describe("claims (SECURITY.md 19)", () => {
   });
 });
 
+describe("SECURITY 37: iat, lifetime and typ", () => {
+  /** Refused with 401 UNAUTHENTICATED, the detail naming the reason's stable code. */
+  async function expectRefusedFor(reason: string, token: string, label: string) {
+    const r = await roles(`Bearer ${token}`);
+    expect({ label, status: r.status, code: r.json.code }).toEqual({
+      label,
+      status: 401,
+      code: "UNAUTHENTICATED",
+    });
+    expect(String(r.json.detail)).toContain(reason);
+  }
+
+  it("an iat beyond the 30 s skew is refused (an hour, two minutes); inside it, accepted", async () => {
+    for (const [issuedAt, label] of [
+      [3600, "an hour ahead"],
+      [120, "two minutes ahead"],
+      [10 * 365 * 86_400, "ten years ahead"],
+    ] as const) {
+      await expectRefusedFor(
+        "TOKEN_IAT_IN_FUTURE",
+        await issuer.sign(claims(), { issuedAt, expiresIn: issuedAt + 600 }),
+        label,
+      );
+    }
+    await expectAccepted(await issuer.sign(claims(), { issuedAt: 10 }));
+  });
+
+  it("a lifetime above max_token_lifetime_seconds (default a day) is refused; a day is accepted", async () => {
+    for (const [expiresIn, label] of [
+      [10 * 365 * 86_400, "exp ten years away"],
+      [86_400 + 60, "a day and a minute"],
+      [7 * 86_400, "a week"],
+    ] as const) {
+      await expectRefusedFor("TOKEN_LIFETIME_TOO_LONG", await issuer.sign(claims(), { expiresIn }), label);
+    }
+    // iat is 5 s ago: exp - iat is exactly a day.
+    await expectAccepted(await issuer.sign(claims(), { expiresIn: 86_400 - 5 }));
+    // An old iat does not buy a long life either: the lifetime counts from iat.
+    await expectRefusedFor(
+      "TOKEN_LIFETIME_TOO_LONG",
+      await issuer.sign(claims(), { issuedAt: -2 * 86_400, expiresIn: 600 }),
+      "issued two days ago, valid ten more minutes",
+    );
+  });
+
+  it("a typ other than at+jwt or JWT is refused; at+jwt, application/at+jwt, JWT and no typ are accepted", async () => {
+    for (const typ of ["dpop+jwt", "logout+jwt", "secevent+jwt", "id_token+jwt", "JOSE", "", "at+jwt ", 1]) {
+      await expectRefusedFor(
+        "TOKEN_TYPE_REFUSED",
+        await issuer.sign(claims(), { header: { typ } }),
+        `typ ${JSON.stringify(typ)}`,
+      );
+    }
+    for (const typ of ["at+jwt", "AT+JWT", "application/at+jwt", "JWT", "jwt", undefined])
+      await expectAccepted(await issuer.sign(claims(), { header: { typ } }));
+  });
+});
+
 describe("no shared verification (SECURITY.md 20, fast-jwt GHSA-rp9m-7r4c-75qg)", () => {
   it("a forgery right after, or alongside, the real token is still refused", async () => {
     const good = await validToken();

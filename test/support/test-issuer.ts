@@ -16,6 +16,8 @@ export interface TestIssuer {
       alg?: string;
       expiresIn?: number;
       notBefore?: number;
+      /** `iat` in seconds from now (default -5); null leaves the claim out. */
+      issuedAt?: number | null;
       key?: CryptoKey;
       /** Extra protected-header parameters (typ, jku, x5u, jwk, ...); they override the defaults. */
       header?: Record<string, unknown>;
@@ -78,9 +80,14 @@ export async function startTestIssuer(o: { ecKey?: boolean } = {}): Promise<Test
       const key =
         (opts.kid ? keys.find((k) => k.kid === opts.kid) : keys.find((k) => k.jwk.alg === alg)) ?? keys[0]!;
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT(claims)
-        .setProtectedHeader({ alg, kid: opts.kid ?? key.kid, typ: "at+jwt", ...opts.header })
-        .setIssuedAt(now - 5)
+      const jwt = new SignJWT(claims).setProtectedHeader({
+        alg,
+        kid: opts.kid ?? key.kid,
+        typ: "at+jwt",
+        ...opts.header,
+      });
+      if (opts.issuedAt !== null) jwt.setIssuedAt(now + (opts.issuedAt ?? -5));
+      return jwt
         .setExpirationTime(now + (opts.expiresIn ?? 600))
         .setNotBefore(now + (opts.notBefore ?? -5))
         .sign(opts.key ?? key.privateKey);

@@ -31,3 +31,17 @@ function shown(c: string): string {
 export function visible(text: string, opts: { lines?: boolean } = {}): string {
   return text.replace(opts.lines ? UNSAFE_BUT_LINES : UNSAFE, shown);
 }
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNSAFE_IN_JSON = /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * JSON for a terminal: JSON.stringify escapes C0 controls but writes DEL, C1 controls (a one-byte CSI)
+ * and bidi overrides raw; these become `\uXXXX` escapes too, so the JSON parses to the same value.
+ */
+export function visibleJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    UNSAFE_IN_JSON,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}

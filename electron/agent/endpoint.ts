@@ -54,6 +54,16 @@ function readJson(req: IncomingMessage): Promise<unknown> {
   });
 }
 
+/** The first header a browser sends and an SDK or the CLI never does (Origin, Referer, any Sec-Fetch-*). */
+export function browserHeader(rawHeaders: string[]): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (name === "origin" || name === "referer" || name === "referrer" || name.startsWith("sec-fetch-"))
+      return name;
+  }
+  return undefined;
+}
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
   res.end(JSON.stringify(body));
@@ -114,14 +124,17 @@ export async function startEndpoint(
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     // Nothing a web page sends may reach the agent (a browser cannot open a Unix socket, but a proxy could).
-    if (req.headers.origin || req.headers.referer || req.headers["sec-fetch-site"]) {
-      throw new GatehouseError("FORBIDDEN_ORIGIN");
-    }
+    // Like the exec server: the header's presence is enough, whatever its value (SECURITY 5, 38). A
+    // `no-cors` fetch sends Sec-Fetch-Mode without Sec-Fetch-Site on some paths; either refuses.
+    if (browserHeader(req.rawHeaders)) throw new GatehouseError("FORBIDDEN_ORIGIN");
     const url = new URL(req.url ?? "/", "http://agent");
     const route = `${req.method} ${url.pathname}`;
     switch (route) {
       case "GET /v1/status":
         return send(res, 200, await agent.status());
+      case "GET /v1/me":
+        // Who the broker says one is, and its lint options (`request show` lints with them).
+        return send(res, 200, await agent.broker.me());
       case "GET /v1/roles":
         return send(res, 200, { roles: await agent.roles(url.searchParams.get("refresh") === "1") });
       case "POST /v1/credentials": {

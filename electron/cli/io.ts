@@ -2,6 +2,7 @@
 
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { GatehouseError } from "../../shared/errors.ts";
+import { visible, visibleJson } from "../../shared/visible-text.ts";
 import { AgentError, callAgent, explain } from "./agent-client.mjs";
 
 export class UsageError extends Error {}
@@ -47,22 +48,44 @@ export async function credentialsFor(role: string) {
   };
 }
 
+/**
+ * Output for the terminal. Text from requesters, approvers, the IdP or IAM (justifications, reasons,
+ * e-mails, group names, descriptions, policies, broker errors) is shown, never executed: every control
+ * character and escape sequence is printed escaped (SECURITY 34). Single-line fields go through `one`
+ * first, so that a newline in them cannot start a forged line; `print` and `printError` are the last pass
+ * over everything written.
+ */
+export const one = (text: string): string => visible(text);
+
+export function print(text: string): void {
+  process.stdout.write(visible(text, { lines: true }));
+}
+
+export function printError(line: string): void {
+  process.stderr.write(`${visible(line, { lines: true })}\n`);
+}
+
+/** JSON on stdout; JSON.stringify leaves C1 controls and bidi overrides raw, visibleJson does not. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${visibleJson(value)}\n`);
+}
+
 /** The one line (and exit code) a failure ends a command with. */
 export function report(e: unknown, role?: string): number {
   if (e instanceof UsageError) {
-    console.error(`gatehouse: ${e.message} [BAD_ARGUMENT]`);
+    printError(`gatehouse: ${e.message} [BAD_ARGUMENT]`);
     return 2;
   }
   if (e instanceof AgentError || e instanceof GatehouseError) {
-    console.error(`gatehouse: ${explain(e.code, e.message, role)} [${e.code}]`);
+    printError(`gatehouse: ${one(explain(e.code, e.message, role))} [${one(e.code)}]`);
     return 1;
   }
-  console.error(`gatehouse: ${(e as Error).message ?? String(e)} [INTERNAL]`);
+  printError(`gatehouse: ${one((e as Error).message ?? String(e))} [INTERNAL]`);
   return 1;
 }
 
 /** Print a command's usage (for --help) and end it successfully. */
 export function helped(usage: string): number {
-  console.log(usage);
+  print(`${usage}\n`);
   return 0;
 }

@@ -4,6 +4,7 @@
 // has been seen is waited out.
 
 import type { PermissionRequest, RequestTarget, TargetState } from "../../shared/requests.ts";
+import { visible } from "../../shared/visible-text.ts";
 
 /** States a target may still leave on its own (an approver or the broker moves it on). */
 export const WAITING_STATES: readonly TargetState[] = ["pending", "approved", "applying"];
@@ -120,25 +121,25 @@ export function notAppliedLines(r: PermissionRequest): string[] {
       if (t.state === "rejected") {
         const e = lastMove(r, t, "reject");
         const reason = typeof e?.detail.reason === "string" ? e.detail.reason : "";
-        why = `rejected${e ? ` by ${e.actor}` : ""}${reason ? `: ${reason}` : ""}`;
+        why = `rejected${e ? ` by ${visible(e.actor)}` : ""}${reason ? `: ${visible(reason)}` : ""}`;
       } else if (t.state === "cancelled") {
         const e = lastMove(r, t, "cancel");
-        why = `cancelled${e ? ` by ${e.actor}` : ""}`;
+        why = `cancelled${e ? ` by ${visible(e.actor)}` : ""}`;
       } else if (t.state === "expired") {
-        why = `expired${t.expiresAt ? ` at ${t.expiresAt}` : ""}`;
+        why = `expired${t.expiresAt ? ` at ${visible(t.expiresAt)}` : ""}`;
       } else if (t.state === "failed") {
-        why = `failed${t.error ? `: ${t.error.message}` : ""}`;
-        if (t.error) code = t.error.code;
+        why = `failed${t.error ? `: ${visible(t.error.message)}` : ""}`;
+        if (t.error) code = visible(t.error.code);
       } else why = t.state;
-      return `gatehouse: request ${r.id}: ${t.arn} ${why} [${code}]`;
+      return `gatehouse: request ${visible(r.id)}: ${visible(t.arn)} ${why} [${code}]`;
     });
 }
 
 /** One line of progress: the request and each target's state. */
 export function progressLine(id: string, r: PermissionRequest | undefined, error?: unknown): string {
-  if (error) return `gatehouse: request ${id}: still waiting (${(error as Error).message})`;
+  if (error) return `gatehouse: request ${id}: still waiting (${visible((error as Error).message)})`;
   if (!r) return `gatehouse: request ${id}: waiting`;
-  const states = r.targets.map((t) => `${t.arn} ${t.state}`).join(", ");
+  const states = r.targets.map((t) => `${visible(t.arn)} ${t.state}`).join(", ");
   return `gatehouse: request ${id}: waiting — ${states}`;
 }
 

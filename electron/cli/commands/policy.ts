@@ -2,7 +2,8 @@
 
 import { readFileSync } from "node:fs";
 import { type LintResult, lintPolicy } from "../../../shared/policy-lint.ts";
-import { flags, helped, UsageError } from "../io.ts";
+import { visibleJson } from "../../../shared/visible-text.ts";
+import { flags, helped, one, print, UsageError } from "../io.ts";
 
 export const USAGE = `usage: gatehouse policy lint FILE [--json]   (FILE "-" reads standard input)
   exit 0: valid; 1: the policy has errors; 2: the file cannot be read`;
@@ -43,9 +44,9 @@ export function readPolicy(file: string): string {
 /** One finding a line (severity, code, path, message), then the risk and why. */
 export function formatText(result: LintResult): string {
   const lines = result.findings.map(
-    (f) => `${f.severity.padEnd(7)} ${f.code}  ${f.path || "(document)"}  ${f.message}`,
+    (f) => `${f.severity.padEnd(7)} ${f.code}  ${one(f.path || "(document)")}  ${one(f.message)}`,
   );
-  lines.push(`risk: ${result.risk} (${result.reasons.join("; ")})`);
+  lines.push(`risk: ${result.risk} (${result.reasons.map(one).join("; ")})`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -53,7 +54,7 @@ export function formatText(result: LintResult): string {
 export function formatJson(result: LintResult): string {
   const { valid, risk, findings } = result;
   const shown = findings.map(({ severity, code, message, path }) => ({ severity, code, message, path }));
-  return `${JSON.stringify({ valid, risk, findings: shown }, null, 2)}\n`;
+  return `${visibleJson({ valid, risk, findings: shown })}\n`;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -61,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help) return helped(USAGE);
   const input = validate(positionals, values.json);
   const result = await lintPolicy(readPolicy(input.file));
-  process.stdout.write(input.json ? formatJson(result) : formatText(result));
+  if (input.json) process.stdout.write(formatJson(result));
+  else print(formatText(result));
   return result.valid ? 0 : 1;
 }

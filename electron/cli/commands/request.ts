@@ -1,10 +1,10 @@
 // `gatehouse request …`: ask for permissions (an inline policy, or access to a role), follow the requests,
 // and, as an approver, approve or reject them. Everything goes through the agent to the broker.
 
-import type { RequestTarget } from "../../../shared/api.ts";
-import { lintPolicy } from "../../../shared/policy-lint.ts";
+import type { Me, RequestTarget } from "../../../shared/api.ts";
+import { type LintResult, lintPolicy } from "../../../shared/policy-lint.ts";
 import type { PermissionRequest } from "../../../shared/requests.ts";
-import { agent, flags, helped, UsageError } from "../io.ts";
+import { agent, flags, helped, one, print, printError, printJson, UsageError } from "../io.ts";
 import {
   DEFAULT_TIMEOUT,
   EXIT_TIMEOUT,
@@ -27,7 +27,8 @@ export const USAGE = `usage: gatehouse request <subcommand>
                                     ARN or account): \`request targets staging dev\`
   wait ID [--timeout DURATION]      wait until a request is applied, rejected, failed, cancelled or expired
   list [--approver]                 your requests (or, with --approver, those you may approve)
-  show ID                           a request: its targets, states, approvals and any edit's diff
+  show ID                           a request: its targets, states, the policy with its risk and
+                                    findings, approvals and any edit's diff
   approve ID [--policy FILE] [--expires DURATION] [--comment TEXT]
                                     approve (optionally with an edited policy or another expiry)
   reject ID --reason TEXT           reject a request
@@ -76,52 +77,97 @@ function targetLines(r: PermissionRequest): string[] {
   return r.targets.map((t) => {
     const extra = [
       t.expiresAt ? `expires ${t.expiresAt}` : null,
-      t.error ? `${t.error.message} [${t.error.code}]` : null,
+      t.error ? `${one(t.error.message)} [${one(t.error.code)}]` : null,
       t.drift
-        ? `drift: ${t.drift} — \`gatehouse request resolve ${r.id} --target ${t.n} --delete|--keep\``
+        ? `drift: ${one(t.drift)} — \`gatehouse request resolve ${one(r.id)} --target ${t.n} --delete|--keep\``
         : null,
-      t.note ? t.note : null,
+      t.note ? one(t.note) : null,
     ].filter(Boolean);
-    return `  ${r.targets.length > 1 ? `#${t.n} ` : ""}${t.arn}  ${t.state}${extra.length ? `  (${extra.join("; ")})` : ""}`;
+    return `  ${r.targets.length > 1 ? `#${t.n} ` : ""}${one(t.arn)}  ${t.state}${extra.length ? `  (${extra.join("; ")})` : ""}`;
   });
 }
 
 export function formatCreated(r: PermissionRequest): string {
-  return `Request ${r.id} (${r.kind})\n${targetLines(r).join("\n")}\n`;
+  return `Request ${one(r.id)} (${r.kind})\n${targetLines(r).join("\n")}\n`;
 }
 
 export function formatTargets(targets: RequestTarget[]): string {
   if (targets.length === 0) return "No role or IAM user matches.\n";
   const rows = targets.map((t) => [
-    `${t.accountName}/${t.name}`,
+    one(`${t.accountName}/${t.name}`),
     t.type === "user" ? "user" : t.mine ? "role (yours)" : "role",
-    t.arn,
+    one(t.arn),
   ]);
   const w0 = Math.max(...rows.map((r) => r[0]!.length));
   const w1 = Math.max(...rows.map((r) => r[1]!.length));
   return `${rows.map((r) => `${r[0]!.padEnd(w0)}  ${r[1]!.padEnd(w1)}  ${r[2]}`).join("\n")}\n`;
 }
 
-export function formatShow(r: PermissionRequest): string {
+/** A policy as an approver reads it: pretty JSON (or the text as sent, if it is not JSON). */
+function prettyPolicy(text: string): string[] {
+  let pretty: string;
+  try {
+    pretty = JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    pretty = `(not JSON, as sent)\n${text}`;
+  }
+  // Each line on its own: a line break can only come from the layout, and each is indented.
+  return pretty.split("\n").map((l) => `    ${one(l)}`);
+}
+
+/** The policy, its risk and its findings (the lint the broker and the editor run). */
+function policyLines(title: string, text: string, lint: LintResult | undefined): string[] {
+  const lines = [`${title}${lint ? ` (risk: ${lint.risk})` : ""}:`, ...prettyPolicy(text)];
+  if (!lint) return lines;
+  lines.push(`  Risk: ${lint.risk}${lint.reasons.length ? ` (${lint.reasons.map(one).join("; ")})` : ""}`);
+  if (lint.findings.length) {
+    lines.push("  Findings:");
+    for (const f of lint.findings)
+      lines.push(`    ${f.severity.padEnd(7)} ${f.code}  ${one(f.path || "(document)")}  ${one(f.message)}`);
+  }
+  return lines;
+}
+
+/**
+ * `request show` as text. `lints` holds the lint of each policy text of the request (the requested one and
+ * any approver's edit): what an approver needs to decide.
+ */
+export function formatShow(r: PermissionRequest, lints: Map<string, LintResult> = new Map()): string {
   const lines = [
-    `Request ${r.id} (${r.kind})`,
-    `Requester: ${r.requester.email}`,
-    `Created: ${r.createdAt}`,
+    `Request ${one(r.id)} (${r.kind})`,
+    `Requester: ${one(r.requester.email)}`,
+    `Created: ${one(r.createdAt)}`,
     `Expiry: ${r.expirySeconds === null ? "permanent" : `${r.expirySeconds / 3600}h`}`,
-    `Justification: ${r.justification}`,
+    `Justification: ${one(r.justification)}`,
     "Targets:",
     ...targetLines(r),
   ];
+  if (r.policy !== null) lines.push(...policyLines("Policy", r.policy, lints.get(r.policy)));
+  for (const t of r.targets)
+    if (t.policy !== null && r.policy !== null && t.policy !== r.policy)
+      lines.push(
+        ...policyLines(`Policy of ${one(t.arn)} as an approver edited it`, t.policy, lints.get(t.policy)),
+      );
   if (r.approvals.length) {
     lines.push("Approvals:");
     for (const a of r.approvals) {
       const target = r.targets.find((t) => t.n === a.target)?.arn ?? `#${a.target}`;
-      lines.push(`  ${a.approver} approved ${target} at ${a.time}${a.comment ? `: ${a.comment}` : ""}`);
+      lines.push(
+        `  ${one(a.approver)} approved ${one(target)} at ${one(a.time)}${a.comment ? `: ${one(a.comment)}` : ""}${a.supersededAt ? " (superseded by a later edit)" : ""}`,
+      );
       if (a.diff)
-        lines.push("  The approver changed the policy:", ...a.diff.split("\n").map((l) => `    ${l}`));
+        lines.push("  The approver changed the policy:", ...a.diff.split("\n").map((l) => `    ${one(l)}`));
     }
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** The lint of each distinct policy text of a request, with the broker's options (its own roles, tag keys). */
+export async function lintsOf(r: PermissionRequest, me: Me): Promise<Map<string, LintResult>> {
+  const texts = new Set([r.policy, ...r.targets.map((t) => t.policy)].filter((p): p is string => p !== null));
+  const lints = new Map<string, LintResult>();
+  for (const text of texts) lints.set(text, await lintPolicy(text, me.lint ?? {}));
+  return lints;
 }
 
 export function formatList(requests: PermissionRequest[]): string {
@@ -129,7 +175,7 @@ export function formatList(requests: PermissionRequest[]): string {
   return `${requests
     .map((r) => {
       const states = [...new Set(r.targets.map((t) => t.state))].join(",");
-      return `${r.id}  ${r.kind.padEnd(13)}  ${states.padEnd(9)}  ${r.requester.email}  ${r.createdAt}  ${r.targets.map((t) => t.arn).join(" ")}`;
+      return `${one(r.id)}  ${r.kind.padEnd(13)}  ${states.padEnd(9)}  ${one(r.requester.email)}  ${one(r.createdAt)}  ${r.targets.map((t) => one(t.arn)).join(" ")}`;
     })
     .join("\n")}\n`;
 }
@@ -211,19 +257,22 @@ async function waitAndReport(
     timeoutMs: timeout * 1000,
     ...(created ? { initial: created } : {}),
     get: () => agent<PermissionRequest>("GET", requestPath(id)),
-    ...(tty ? { progress: (r, e) => process.stderr.write(`${progressLine(id, r, e)}\n`) } : {}),
+    ...(tty ? { progress: (r, e) => printError(progressLine(id, r, e)) } : {}),
   });
   const r = outcome.request;
-  if (r) process.stdout.write(json ? `${JSON.stringify(r, null, 2)}\n` : formatCreated(r));
+  if (r) {
+    if (json) printJson(r);
+    else print(formatCreated(r));
+  }
   if (outcome.kind === "timeout") {
-    const states = r ? ` (${r.targets.map((t) => `${t.arn} ${t.state}`).join(", ")})` : "";
-    const last = outcome.lastError ? `; last error: ${(outcome.lastError as Error).message}` : "";
-    console.error(
+    const states = r ? ` (${r.targets.map((t) => `${one(t.arn)} ${t.state}`).join(", ")})` : "";
+    const last = outcome.lastError ? `; last error: ${one((outcome.lastError as Error).message)}` : "";
+    printError(
       `gatehouse: request ${id}: still waiting after ${label}${states}${last}; \`gatehouse request wait ${id}\` goes on waiting [TIMEOUT]`,
     );
     return EXIT_TIMEOUT;
   }
-  for (const line of notAppliedLines(outcome.request)) console.error(line);
+  for (const line of notAppliedLines(outcome.request)) printError(line);
   return outcome.code;
 }
 
@@ -252,8 +301,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.help) return helped(USAGE);
   const sub = positionals[0];
   const json = values.json === true;
-  const out = (r: unknown, text: string) =>
-    process.stdout.write(json ? `${JSON.stringify(r, null, 2)}\n` : text);
+  const out = (r: unknown, text: string) => (json ? printJson(r) : print(text));
   const noWait = () => {
     if (values.wait || values.timeout !== undefined)
       throw new UsageError(`--wait and --timeout go with create, policy, access and wait\n${USAGE}`);
@@ -272,7 +320,7 @@ export async function run(argv: string[]): Promise<number> {
         const lint = await lintPolicy(body.policy);
         if (lint.findings.length) process.stderr.write(formatText(lint));
         if (!lint.valid) {
-          console.error("gatehouse: the policy has errors; fix them before asking for it [POLICY_REFUSED]");
+          printError("gatehouse: the policy has errors; fix them before asking for it [POLICY_REFUSED]");
           return 1;
         }
       }
@@ -282,8 +330,8 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       // The id first (text), so that a person who stops waiting knows what to `request wait` on.
-      if (!json) process.stdout.write(formatCreated(r));
-      else if (process.stderr.isTTY) process.stderr.write(`gatehouse: request ${r.id} created\n`);
+      if (!json) print(formatCreated(r));
+      else if (process.stderr.isTTY) printError(`gatehouse: request ${one(r.id)} created`);
       return waitAndReport(r.id, timeout, json, values.timeout ?? DEFAULT_TIMEOUT, r);
     }
     case "wait": {
@@ -303,8 +351,16 @@ export async function run(argv: string[]): Promise<number> {
     }
     case "show": {
       noWait();
-      const r = await agent<PermissionRequest>("GET", requestPath(oneId(positionals)));
-      out(r, formatShow(r));
+      const id = oneId(positionals);
+      if (json) {
+        printJson(await agent<PermissionRequest>("GET", requestPath(id)));
+        return 0;
+      }
+      const [r, me] = await Promise.all([
+        agent<PermissionRequest>("GET", requestPath(id)),
+        agent<Me>("GET", "/v1/me"),
+      ]);
+      print(formatShow(r, await lintsOf(r, me)));
       return 0;
     }
     case "approve": {

@@ -1,7 +1,7 @@
 // `gatehouse roles [--json] [filter]`: the roles you may use, filtered by account, role or tag text.
 
 import type { Role } from "../../../shared/api.ts";
-import { agent, flags, helped } from "../io.ts";
+import { agent, flags, helped, one, print, printJson } from "../io.ts";
 
 export const USAGE = "usage: gatehouse roles [--json] [--refresh] [filter]";
 
@@ -21,19 +21,22 @@ export async function run(argv: string[]): Promise<number> {
         ),
       )
     : roles;
-  if (values.json) return helped(JSON.stringify(shown, null, 2));
+  if (values.json) {
+    printJson(shown);
+    return 0;
+  }
   if (shown.length === 0) {
-    console.log(
+    print(
       roles.length === 0
-        ? "You may not use any role yet: ask for access (gatehouse request, or the tray app)."
-        : `No role matches "${filter}".`,
+        ? "You may not use any role yet: ask for access (gatehouse request, or the tray app).\n"
+        : `No role matches "${one(filter)}".\n`,
     );
     return 0;
   }
-  const width = Math.max(...shown.map((r) => r.ref.length));
+  const width = Math.max(...shown.map((r) => one(r.ref).length));
   for (const r of shown) {
-    console.log(
-      `${r.ref.padEnd(width)}  ${r.accountId}  ${r.cliOnly ? "cli-only" : "console "}  ${r.description ?? ""}`.trimEnd(),
+    print(
+      `${`${one(r.ref).padEnd(width)}  ${one(r.accountId)}  ${r.cliOnly ? "cli-only" : "console "}  ${one(r.description ?? "")}`.trimEnd()}\n`,
     );
   }
   return 0;

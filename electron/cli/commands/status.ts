@@ -1,7 +1,7 @@
 // `gatehouse status [--json]`: who is signed in, the broker, cached credentials.
 
 import type { AgentStatus } from "../../agent/agent.ts";
-import { agent, flags, helped } from "../io.ts";
+import { agent, flags, helped, one, print, printJson } from "../io.ts";
 
 export const USAGE = "usage: gatehouse status [--json]";
 
@@ -16,15 +16,18 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = flags(argv, { json: { type: "boolean" } }, USAGE);
   if (values.help) return helped(USAGE);
   const s = await agent<AgentStatus>("GET", "/v1/status");
-  if (values.json) return helped(JSON.stringify(s, null, 2));
-  console.log(
+  if (values.json) {
+    printJson(s);
+    return 0;
+  }
+  print(
     s.signedIn
-      ? `Signed in as ${s.email}${s.groups.length ? ` (${s.groups.join(", ")})` : ""}`
-      : "Not signed in (gatehouse login)",
+      ? `Signed in as ${one(s.email ?? "")}${s.groups.length ? ` (${s.groups.map(one).join(", ")})` : ""}\n`
+      : "Not signed in (gatehouse login)\n",
   );
   const reach =
     s.brokerReachable === null ? "not contacted yet" : s.brokerReachable ? "reachable" : "UNREACHABLE";
-  console.log(`Broker ${s.brokerUrl}: ${reach}`);
-  for (const c of s.cached) console.log(`  ${c.role}: credentials valid for ${left(c.expiration)}`);
+  print(`Broker ${one(s.brokerUrl ?? "")}: ${reach}\n`);
+  for (const c of s.cached) print(`  ${one(c.role)}: credentials valid for ${left(c.expiration)}\n`);
   return s.signedIn ? 0 : 3;
 }

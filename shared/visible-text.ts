@@ -32,7 +32,6 @@ export function visible(text: string, opts: { lines?: boolean } = {}): string {
   return text.replace(opts.lines ? UNSAFE_BUT_LINES : UNSAFE, shown);
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const UNSAFE_IN_JSON = /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 /**

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { slackQuote } from "../../broker/webhook.ts";
-import { visible } from "../../shared/visible-text.ts";
+import { visible, visibleJson } from "../../shared/visible-text.ts";
 
 describe("SECURITY 34: visible()", () => {
   it("shows ESC, CSI and OSC sequences, C0, DEL and C1 controls instead of passing them", () => {
@@ -36,6 +36,17 @@ describe("SECURITY 34: visible()", () => {
     const out = visible(all, { lines: true });
     // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them is the test
     expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+  });
+});
+
+describe("SECURITY 34: visibleJson()", () => {
+  it("escapes C1 controls and bidi overrides as \\u, and parses back to the same value", () => {
+    const value = { a: "\u001b[2J\u009b31m\u202eevil\u2028\u007f", b: ["ok ü"] };
+    const text = visibleJson(value);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them is the test
+    expect(text).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u202e]/);
+    expect(text).toContain("\\u009b31m\\u202eevil\\u2028\\u007f");
+    expect(JSON.parse(text)).toEqual(value);
   });
 });
 

@@ -1,6 +1,6 @@
 // `gatehouse-broker`: serve (--config FILE), or work on the audit log (audit verify | audit export).
 
-import { createWriteStream, existsSync } from "node:fs";
+import { createWriteStream, existsSync, fchmodSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { GatehouseError } from "../shared/errors.ts";
 import { startBroker } from "./app.ts";
@@ -53,7 +53,10 @@ async function main(argv: string[]): Promise<number> {
         return 1;
       }
       if (sub === "export") {
-        const out = values.out ? createWriteStream(values.out, { mode: 0o600 }) : process.stdout;
+        // 0600 also when the file was there before (the mode option only applies to a new file).
+        const out = values.out
+          ? createWriteStream(values.out, { mode: 0o600 }).on("open", (fd) => fchmodSync(fd, 0o600))
+          : process.stdout;
         let after = values.after ? Number(values.after) : 0;
         if (!Number.isInteger(after) || after < 0)
           throw new GatehouseError("BAD_ARGUMENT", "--after must be a row number");

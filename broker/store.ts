@@ -2,11 +2,11 @@
 // in SQLite (WAL). A small interface, so that PostgreSQL can stand behind it later.
 
 import { createHash } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { Tag } from "../shared/access.ts";
 import { GatehouseError } from "../shared/errors.ts";
+import { privateFile, privateFolder, withPrivateUmask } from "./private-files.ts";
 
 export interface SyncedRole {
   arn: string;
@@ -123,9 +123,23 @@ export function auditHash(prevHash: string, e: Omit<AuditEntry, "hash" | "prevHa
  * then answers SQLITE_FULL, as on a full disk).
  */
 export function openDatabase(file: string, opts: { maxMb?: number } = {}): Database.Database {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const db = new Database(file);
-  db.pragma("journal_mode = WAL");
+  let db: Database.Database;
+  if (file === ":memory:") {
+    db = new Database(file);
+    db.pragma("journal_mode = WAL");
+  } else {
+    // 0600 (SECURITY 38): SQLite gives the -wal and -shm files the database file's mode whenever it
+    // creates them again, so a private database keeps them private.
+    const files = [file, `${file}-wal`, `${file}-shm`];
+    privateFolder(dirname(file));
+    for (const f of files) privateFile(f);
+    db = withPrivateUmask(() => {
+      const opened = new Database(file);
+      opened.pragma("journal_mode = WAL");
+      return opened;
+    });
+    for (const f of files) privateFile(f);
+  }
   if (opts.maxMb !== undefined) {
     const pageSize = db.pragma("page_size", { simple: true }) as number;
     db.pragma(`max_page_count = ${Math.max(1, Math.floor((opts.maxMb * 1_048_576) / pageSize))}`);

@@ -33,6 +33,10 @@ export const ERRORS = {
   SIGNIN_TIMEOUT: { status: 408, title: "Sign-in timed out: nobody finished it in the browser." },
   NO_KEYCHAIN: { status: 500, title: "No OS keychain is available to keep the sign-in." },
   TOKEN_FILE_UNSAFE: { status: 500, title: "The token file is not private; Gatehouse will not use it." },
+  FILE_UNSAFE: {
+    status: 500,
+    title: "A file or folder the broker writes is open to other users; the broker will not use it.",
+  },
   BROKER_UNREACHABLE: { status: 503, title: "The Gatehouse broker cannot be reached." },
   AGENT_RUNNING: { status: 409, title: "A Gatehouse agent is already running." },
   AGENT_UNREACHABLE: { status: 503, title: "The Gatehouse agent is not running or does not answer." },

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { isIPv4, isIPv6 } from "node:net";
 import type { CredentialsResponse } from "../../shared/api.ts";
 import { ERRORS, type ErrorCode, GatehouseError, isGatehouseError } from "../../shared/errors.ts";
+import { browserHeader } from "./browser-headers.ts";
 
 export type SessionCredentials = Pick<
   CredentialsResponse,
@@ -86,11 +87,8 @@ export function checkRequest(req: RequestFacts, expected: { port: number; token:
     return refuse("FORBIDDEN", `The Host header must be 127.0.0.1:${expected.port}.`, "bad host");
 
   // SDKs never send these; browsers always send at least one of them (Weep looked for "referrer").
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]!.toLowerCase();
-    if (name === "origin" || name === "referer" || name === "referrer" || name.startsWith("sec-fetch-"))
-      return refuse("FORBIDDEN_ORIGIN", ERRORS.FORBIDDEN_ORIGIN.title, `browser header ${name}`);
-  }
+  const browser = browserHeader(req.rawHeaders);
+  if (browser) return refuse("FORBIDDEN_ORIGIN", ERRORS.FORBIDDEN_ORIGIN.title, `browser header ${browser}`);
 
   // The SDKs send the token raw, so "Bearer <token>" is a different, wrong value; the length is public.
   const auth = headerValues(req.rawHeaders, "authorization");

@@ -14,6 +14,7 @@ import {
   resolveTargetSchema,
 } from "../../shared/requests.ts";
 import type { Agent } from "./agent.ts";
+import { browserHeader } from "./browser-headers.ts";
 
 const MAX_BODY = 16 * 1024;
 const roleBody = z.strictObject({ role: z.string().min(3).max(2048), region: z.string().max(32).optional() });
@@ -52,16 +53,6 @@ function readJson(req: IncomingMessage): Promise<unknown> {
     });
     req.on("error", reject);
   });
-}
-
-/** The first header a browser sends and an SDK or the CLI never does (Origin, Referer, any Sec-Fetch-*). */
-export function browserHeader(rawHeaders: string[]): string | undefined {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase();
-    if (name === "origin" || name === "referer" || name === "referrer" || name.startsWith("sec-fetch-"))
-      return name;
-  }
-  return undefined;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -124,8 +115,7 @@ export async function startEndpoint(
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     // Nothing a web page sends may reach the agent (a browser cannot open a Unix socket, but a proxy could).
-    // Like the exec server: the header's presence is enough, whatever its value (SECURITY 5, 38). A
-    // `no-cors` fetch sends Sec-Fetch-Mode without Sec-Fetch-Site on some paths; either refuses.
+    // Like the exec server: the header's presence is enough, whatever its value (SECURITY 5, 38).
     if (browserHeader(req.rawHeaders)) throw new GatehouseError("FORBIDDEN_ORIGIN");
     const url = new URL(req.url ?? "/", "http://agent");
     const route = `${req.method} ${url.pathname}`;

@@ -1,6 +1,8 @@
 // SECURITY 37, the pure part: the time and type checks the broker runs after jose has checked the signature.
 
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadConfig, parseConfig } from "../../broker/config.ts";
 import { accessTokenTypeRefusal, tokenTimesRefusal } from "../../broker/token-claims.ts";
 
 const NOW = Date.parse("2026-12-07T00:00:00Z");
@@ -56,5 +58,38 @@ describe("SECURITY 37: accessTokenTypeRefusal", () => {
       7 as unknown as string,
     ])
       expect(accessTokenTypeRefusal({ typ })).toMatch(/^TOKEN_TYPE_REFUSED/);
+  });
+});
+
+describe("SECURITY 37: oidc.max_token_lifetime_seconds", () => {
+  const yaml = (extra: string) => `listen: { host: 127.0.0.1, port: 7420 }
+database: broker.sqlite
+oidc:
+  issuer: https://sso.example.com
+  audience: gatehouse-broker
+${extra}aws:
+  base_identity: { type: static, access_key_id: AKIAGATEHOUSEDEMO001, secret_access_key: s }
+  central_role_arn: arn:aws:iam::111111111111:role/GatehouseCentral
+  spoke_role_name: GatehouseSpoke
+  accounts: [{ id: "222222222222", name: prod }]
+`;
+
+  it("defaults to a day; the example sets it explicitly", () => {
+    expect(parseConfig(yaml(""), "/etc/g.yaml").oidc.max_token_lifetime_seconds).toBe(86_400);
+    expect(
+      loadConfig(join(import.meta.dirname, "../../broker/gatehouse.example.yaml")).oidc
+        .max_token_lifetime_seconds,
+    ).toBe(86_400);
+    expect(
+      parseConfig(yaml("  max_token_lifetime_seconds: 3600\n"), "/etc/g.yaml").oidc
+        .max_token_lifetime_seconds,
+    ).toBe(3600);
+  });
+
+  it("below a minute, above 30 days or not a whole number is a CONFIG_INVALID naming the line", () => {
+    for (const v of ["59", "2592001", "3600.5", '"3600"'])
+      expect(() => parseConfig(yaml(`  max_token_lifetime_seconds: ${v}\n`), "/etc/g.yaml")).toThrow(
+        /^\/etc\/g\.yaml:6: oidc\.max_token_lifetime_seconds: /,
+      );
   });
 });

@@ -18,7 +18,11 @@ export type NotifyKind =
   | "expiring"
   | "expired"
   | "drift"
-  | "resolved";
+  | "resolved"
+  // Not about a request (the tag watch, SECURITY 32): requestId names the change.
+  | "tags-changed"
+  | "tags-held"
+  | "own-role-tagged";
 
 export interface Notification {
   kind: NotifyKind;
@@ -109,10 +113,17 @@ export function memoryOutbox(): Outbox {
   };
 }
 
+/** Notifications that are not about a request name what they are about instead. */
+const SUBJECT: Partial<Record<NotifyKind, string>> = {
+  "tags-changed": "access tags",
+  "tags-held": "access tags",
+  "own-role-tagged": "own role",
+};
+
 /** The JSON body of a notification: what happened and to which ARNs, nothing secret. */
 export function webhookBody(n: Notification, deliveryId: string): string {
   return JSON.stringify({
-    text: `Gatehouse request ${n.requestId} ${n.kind} (${n.actor}): ${n.targets.join(", ")}${n.detail ? ` — ${n.detail}` : ""}`,
+    text: `Gatehouse ${SUBJECT[n.kind] ?? `request ${n.requestId}`} ${n.kind} (${n.actor}): ${n.targets.join(", ")}${n.detail ? ` — ${n.detail}` : ""}`,
     gatehouse: {
       event: n.kind,
       requestId: n.requestId,

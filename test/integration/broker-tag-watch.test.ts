@@ -3,11 +3,15 @@
 // tags changed outside Gatehouse are noticed by the next sync (trust, alert, hold; held across a restart
 // until an admin accepts).
 
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { TagRoleCommand, UntagRoleCommand } from "@aws-sdk/client-iam";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../dev/aws/server.ts";
 import type { TagChange } from "../../shared/api.ts";
 import { PROD, STAGING, spokeRole, workRole } from "../support/aws.ts";
+import { brokerYaml } from "../support/broker.ts";
 import { metric } from "../support/e2e.ts";
 import { startDemoEmulator } from "../support/emulator.ts";
 import { HookReceiver, RequestsBroker, signPeople, until, type Who } from "../support/requests.ts";
@@ -71,6 +75,19 @@ afterEach(async () => {
     await o.hook.close();
   }
 });
+
+const ROOT = join(import.meta.dirname, "../..");
+/** `gatehouse-broker ARGS` as a real process. */
+function brokerCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, "bin/gatehouse-broker.mjs"), ...args],
+      { cwd: ROOT, timeout: 30_000 },
+      (err, stdout, stderr) => res({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 /** A problem body without what differs per request (instance, request id). */
 const problem = (j: Record<string, unknown>) => ({ status: j.status, code: j.code, title: j.title });
@@ -353,4 +370,63 @@ describe("SECURITY 32: access-tag changes made outside Gatehouse are noticed", (
     await s.broker.broker.webhook.settle();
     expect(hook.got.some((d) => d.body.gatehouse.requestId === `tag-change-${c!.id}`)).toBe(false);
   });
+
+  it("gatehouse-broker tags list | accept ID on the broker's database: listed, accepted, audited, served at the next start", async () => {
+    const s = await stack("hold");
+    await s.tag(PROD, "ReadOnly", "gatehouse-authorized", "engineers:carol@example.com");
+    await s.sync();
+    const [held] = await s.changes("held");
+    await s.broker.stop();
+    const file = join(s.broker.dir, "gatehouse.yaml");
+    writeFileSync(
+      file,
+      brokerYaml({
+        issuer: issuer.issuer,
+        awsUrl: s.emulator.url,
+        database: s.broker.db,
+        accessExtra: "external_tag_changes: hold",
+      }),
+    );
+    const list = await brokerCli(["tags", "list", "--config", file]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(`#${held!.id} held role "${readOnly}"`);
+    expect(list.stdout).toContain('"carol@example.com"');
+    // Values are printed as JSON strings: nothing below 0x20 but newlines.
+    expect(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(list.stdout)).toBe(false);
+    const json = JSON.parse((await brokerCli(["tags", "list", "--config", file, "--json"])).stdout);
+    expect(json.changes.map((c: TagChange) => c.id)).toEqual([held!.id]);
+
+    for (const bad of [["abc"], ["1.5"]]) {
+      const r = await brokerCli(["tags", "accept", ...bad, "--config", file]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("[BAD_ARGUMENT]");
+    }
+    const missing = await brokerCli(["tags", "accept", "999", "--config", file]);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining("[TAG_CHANGE_NOT_FOUND]")]);
+
+    const ok = await brokerCli([
+      "tags",
+      "accept",
+      String(held!.id),
+      "--config",
+      file,
+      "--by",
+      "gina@example.com",
+    ]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("accepted");
+    const again = await brokerCli(["tags", "accept", String(held!.id), "--config", file]);
+    expect([again.code, again.stderr]).toEqual([2, expect.stringContaining("[TAG_CHANGE_NOT_HELD]")]);
+
+    await s.broker.start();
+    expect(await s.broker.roles("carol")).toEqual(["prod/ReadOnly"]);
+    expect(s.audit("access_tags.accepted")[0]).toMatchObject({
+      actor: "gina@example.com",
+      detail: { via: "gatehouse-broker tags accept" },
+    });
+    expect((await brokerCli(["tags", "list", "--config", file])).stdout).toMatch(
+      /no held access-tag changes/,
+    );
+    expect(await brokerCli(["tags", "frobnicate", "--config", file])).toMatchObject({ code: 2 });
+  }, 180_000);
 });

@@ -167,7 +167,11 @@ export const tagChangeSchema = z.object({
   decidedAt: z.string().nullable(),
 });
 export type TagChange = z.infer<typeof tagChangeSchema>;
-export const tagChangesResponseSchema = z.object({ changes: z.array(tagChangeSchema) });
+export const tagChangesResponseSchema = z.object({
+  mode: z.enum(["trust", "alert", "hold"]),
+  changes: z.array(tagChangeSchema),
+});
+export const tagChangeAcceptedSchema = z.object({ change: tagChangeSchema });
 export const tagChangesQuerySchema = z.strictObject({
   state: z.enum(["held", "applied", "accepted", "superseded"]).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),

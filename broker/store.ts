@@ -104,6 +104,7 @@ export interface Store {
   transaction<T>(fn: () => T): T;
   /** The tag states of one account (or of every account): rows stay when a role is deleted. */
   tagStates(accountId?: string): TagState[];
+  tagState(arn: string): TagState | undefined;
   putTagState(state: TagState): void;
   /** Whether an account's access tags were recorded once: before that, nothing is a change. */
   hasTagBaseline(accountId: string): boolean;
@@ -319,6 +320,12 @@ export function openSqliteStore(file: string, opts: { maxMb?: number } = {}): St
           string
         >[]
       ).map(tagStateOf),
+    tagState: (arn) => {
+      const row = db.prepare("SELECT * FROM access_tag_state WHERE arn = ?").get(arn) as
+        | Record<string, string>
+        | undefined;
+      return row ? tagStateOf(row) : undefined;
+    },
     putTagState: (t) =>
       void putTagState.run(
         t.arn,

@@ -8,7 +8,7 @@ import type { AccessTags, TagChange } from "../shared/api.ts";
 import { GatehouseError } from "../shared/errors.ts";
 import type { BrokerConfig } from "./config.ts";
 import { isOwnRole, ownRoleNames } from "./own-roles.ts";
-import type { Store, SyncedRole, SyncedUser, TagState } from "./store.ts";
+import type { Store, SyncedRole, SyncedUser } from "./store.ts";
 import type { Notification } from "./webhook.ts";
 
 const ACTOR = "gatehouse-sync";
@@ -151,7 +151,13 @@ export class TagWatch {
     let ownTagged = 0;
     const now = new Date();
     this.store.transaction(() => {
-      const states = new Map(this.store.tagStates(accountId).map((s) => [s.arn, s]));
+      // A whole account is read at once; a single re-read asks for its own rows only.
+      const states = new Map(
+        (complete
+          ? this.store.tagStates(accountId)
+          : entities.flatMap(({ e }) => this.store.tagState(e.arn) ?? [])
+        ).map((s) => [s.arn, s]),
+      );
       const baseline = this.store.hasTagBaseline(accountId);
       for (const { type, e } of entities) {
         const observed = accessTagsOf(e.tags, this.keys, this.lower);
@@ -270,7 +276,7 @@ export class TagWatch {
     if (complete) this.load(accountId);
     else
       for (const { type, e } of entities) {
-        const s = this.store.tagStates(accountId).find((x) => x.arn === e.arn);
+        const s = this.store.tagState(e.arn);
         if (type === "role" && s && !sameTags(s.observed, s.served)) this.held.set(e.arn, s.served);
         else this.held.delete(e.arn);
       }
@@ -309,8 +315,8 @@ export class TagWatch {
       if (!c) throw new GatehouseError("TAG_CHANGE_NOT_FOUND", `no access-tag change ${id}`);
       if (c.state !== "held")
         throw new GatehouseError("TAG_CHANGE_NOT_HELD", `access-tag change ${id} is ${c.state}, not held`);
-      const s = this.store.tagStates(c.accountId).find((x) => x.arn === c.arn) as TagState;
-      this.store.putTagState({ ...s, served: c.after });
+      const s = this.store.tagState(c.arn);
+      if (s) this.store.putTagState({ ...s, served: c.after });
       this.store.setTagChangeState(id, "accepted", actor, now);
       this.store.appendAudit({
         actor,

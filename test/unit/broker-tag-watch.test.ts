@@ -150,6 +150,31 @@ describe("SECURITY 32: the tag watch", () => {
     expect(sent.map((n) => n.kind)).toEqual(["tags-held"]);
   });
 
+  it("a single re-read (after Gatehouse changed a role) is compared too: a tag added meanwhile is held", () => {
+    const { store } = open();
+    const { w, sent } = watch(store, config("  external_tag_changes: hold\n"));
+    w.observeAccount(PROD, [role("A", { "gatehouse-authorized": "engineers" }), role("B", {})], []);
+    const out = w.observeRole(role("A", { "gatehouse-authorized": "engineers:carol@example.com" }));
+    expect(served([out])).toEqual({ A: "engineers" });
+    expect(w.heldCount).toBe(1);
+    expect(sent.map((n) => n.kind)).toEqual(["tags-held"]);
+    // The next full sync sees the same tags: still held, nothing new.
+    w.observeAccount(
+      PROD,
+      [role("A", { "gatehouse-authorized": "engineers:carol@example.com" }), role("B", {})],
+      [],
+    );
+    expect(w.list().map((c) => c.state)).toEqual(["held"]);
+    const accepted = w.accept(w.list()[0]!.id, "bob@example.com");
+    expect(accepted.state).toBe("accepted");
+    expect(w.heldCount).toBe(0);
+    expect(
+      served([w.effective(role("A", { "gatehouse-authorized": "engineers:carol@example.com" }))]),
+    ).toEqual({
+      A: "engineers:carol@example.com",
+    });
+  });
+
   it("a role deleted and created again: same tags is no change; other tags are a change marked recreated", () => {
     const { store } = open();
     const { w } = watch(store, config("  external_tag_changes: hold\n"));

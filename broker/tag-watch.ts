@@ -3,7 +3,7 @@
 // holds what a change adds under `hold` until an admin accepts it, and reports a tag on Gatehouse's own
 // roles as an incident. Its state lives in the broker's database, so a restart keeps what is held.
 
-import { parseAccessValue, type Tag } from "../shared/access.ts";
+import { normalizePrincipal, parseAccessValue, type Tag } from "../shared/access.ts";
 import type { AccessTags, TagChange } from "../shared/api.ts";
 import { GatehouseError } from "../shared/errors.ts";
 import type { BrokerConfig } from "./config.ts";
@@ -30,6 +30,17 @@ export function accessTagsOf(tags: readonly Tag[], keys: ReadonlySet<string>, lo
       .sort()
       .map((k) => [k, [...out[k]!].sort()]),
   );
+}
+
+/**
+ * Stored tags in today's canonical form: turning `force_groups_lowercase` on must not look like every
+ * group being removed and another added (which `hold` would then hold).
+ */
+export function renormalize(t: AccessTags, lower: boolean): AccessTags {
+  const out: AccessTags = {};
+  for (const [k, items] of Object.entries(t))
+    out[k] = [...new Set(items.map((p) => normalizePrincipal(p, lower)))].sort();
+  return out;
 }
 
 export const isEmpty = (t: AccessTags): boolean => Object.keys(t).length === 0;
@@ -156,7 +167,10 @@ export class TagWatch {
         (complete
           ? this.store.tagStates(accountId)
           : entities.flatMap(({ e }) => this.store.tagState(e.arn) ?? [])
-        ).map((s) => [s.arn, s]),
+        ).map((s) => [
+          s.arn,
+          { ...s, observed: renormalize(s.observed, this.lower), served: renormalize(s.served, this.lower) },
+        ]),
       );
       const baseline = this.store.hasTagBaseline(accountId);
       for (const { type, e } of entities) {

@@ -218,6 +218,30 @@ describe("SECURITY 32: the tag watch", () => {
     expect(again.listAudit({ action: "access_tags.released" })).toHaveLength(1);
   });
 
+  it("turning force_groups_lowercase on is no change (stored tags are compared in today's form)", () => {
+    const { dir, store } = open();
+    watch(store, config()).w.observeAccount(
+      PROD,
+      [role("A", { "gatehouse-authorized": "Engineers:Bob@Example.com" })],
+      [],
+    );
+    const lowered = parseConfig(
+      yaml("  external_tag_changes: hold\n").replace(
+        "  audience: gatehouse-broker\n",
+        "  audience: gatehouse-broker\n  force_groups_lowercase: true\n",
+      ),
+      join(dir, "gatehouse.yaml"),
+    );
+    const { w } = watch(store, lowered);
+    const out = w.observeAccount(
+      PROD,
+      [role("A", { "gatehouse-authorized": "Engineers:Bob@Example.com" })],
+      [],
+    );
+    expect(w.list()).toEqual([]);
+    expect(served(out)).toEqual({ A: "Engineers:Bob@Example.com" });
+  });
+
   it("users' changes are audited and sent but never held (no user is served); accept refuses a user's change", () => {
     const { store } = open();
     const { w, sent } = watch(store, config("  external_tag_changes: hold\n"));

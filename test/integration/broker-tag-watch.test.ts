@@ -246,6 +246,10 @@ describe("SECURITY 32: access-tag changes made outside Gatehouse are noticed", (
     expect([again.status, again.json.code]).toEqual([409, "TAG_CHANGE_NOT_HELD"]);
     const none = await s.broker.call("bob", "POST", "/v1/admin/tag-changes/99999/accept", {});
     expect([none.status, none.json.code]).toEqual([404, "TAG_CHANGE_NOT_FOUND"]);
+    for (const q of ["state=bogus", "limit=0", "limit=abc", "other=1"]) {
+      const r = await s.broker.call("bob", "GET", `/v1/admin/tag-changes?${q}`);
+      expect([r.status, r.json.code]).toEqual([400, "BAD_REQUEST"]);
+    }
     for (const bad of ["abc", "-1", "1e99", "1%20OR%201"]) {
       const r = await s.broker.call("bob", "POST", `/v1/admin/tag-changes/${bad}/accept`, {});
       expect(r.status).toBe(400);

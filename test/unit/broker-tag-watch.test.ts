@@ -242,6 +242,28 @@ describe("SECURITY 32: the tag watch", () => {
     expect(served(out)).toEqual({ A: "Engineers:Bob@Example.com" });
   });
 
+  it("a failure in the middle (the audit cannot be written) records nothing: the next sync sees the change again", () => {
+    const { store } = open();
+    const hold = config("  external_tag_changes: hold\n");
+    watch(store, hold).w.observeAccount(PROD, [role("A", { "gatehouse-authorized": "engineers" })], []);
+    const failing: Store = {
+      ...store,
+      appendAudit: () => {
+        throw new GatehouseError("AUDIT_UNAVAILABLE", "disk full");
+      },
+    };
+    const broken = watch(failing, hold);
+    const changed = [role("A", { "gatehouse-authorized": "engineers:carol@example.com" })];
+    expect(() => broken.w.observeAccount(PROD, changed, [])).toThrow(/disk full/);
+    expect(broken.sent).toEqual([]);
+    expect(store.tagChanges({})).toEqual([]);
+    expect(store.tagState(changed[0]!.arn)!.observed).toEqual({ "gatehouse-authorized": ["engineers"] });
+    const { w, sent } = watch(store, hold);
+    expect(served(w.observeAccount(PROD, changed, []))).toEqual({ A: "engineers" });
+    expect(w.list().map((c) => c.state)).toEqual(["held"]);
+    expect(sent.map((n) => n.kind)).toEqual(["tags-held"]);
+  });
+
   it("users' changes are audited and sent but never held (no user is served); accept refuses a user's change", () => {
     const { store } = open();
     const { w, sent } = watch(store, config("  external_tag_changes: hold\n"));

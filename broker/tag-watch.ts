@@ -91,10 +91,19 @@ export interface TagWatchHooks {
   warn?(detail: Record<string, unknown>, msg: string): void;
 }
 
+type Mode = BrokerConfig["access"]["external_tag_changes"];
+
+/** What each setting of access.external_tag_changes does with a change (every one is audited). */
+const MODES: Record<Mode, { notify: boolean; hold: boolean }> = {
+  trust: { notify: false, hold: false },
+  alert: { notify: true, hold: false },
+  hold: { notify: true, hold: true },
+};
+
 type Entity = { type: "role"; e: SyncedRole } | { type: "user"; e: SyncedUser };
 
 export class TagWatch {
-  readonly mode: BrokerConfig["access"]["external_tag_changes"];
+  readonly mode: Mode;
   private readonly keys: ReadonlySet<string>;
   private readonly lower: boolean;
   private readonly own: ReadonlySet<string>;
@@ -215,7 +224,7 @@ export class TagWatch {
         const before = prev?.served ?? {};
         const recreated = prev !== undefined && prev.entityId !== "" && prev.entityId !== entityId;
         if (prev && sameTags(prev.observed, observed)) {
-          if (this.mode !== "hold" && !sameTags(prev.served, observed)) {
+          if (!MODES[this.mode].hold && !sameTags(prev.served, observed)) {
             // No longer holding (the configuration changed): what waited is served now.
             this.release(e.arn, "access.external_tag_changes is not hold", now);
             put(observed);
@@ -236,7 +245,7 @@ export class TagWatch {
           put(observed);
           continue;
         }
-        const holding = this.mode === "hold" && type === "role";
+        const holding = MODES[this.mode].hold && type === "role";
         const served = holding ? both(before, observed) : observed;
         const added = minus(observed, served);
         const change = this.store.addTagChange({
@@ -273,7 +282,7 @@ export class TagWatch {
             mode: this.mode,
           },
         });
-        if (this.mode !== "trust")
+        if (MODES[this.mode].notify)
           notes.push({
             kind: change.state === "held" ? "tags-held" : "tags-changed",
             requestId: `tag-change-${change.id}`,

@@ -1,5 +1,6 @@
 // The in-memory access index: principal (e-mail or group) → roles, so that finding a person's roles
 // costs what their own roles cost, not what the organisation's size costs. Rebuilt per account.
+// Gatehouse's own roles are never in it, whatever their tags say (SECURITY 32).
 
 import {
   type AccessLevel,
@@ -11,6 +12,7 @@ import {
   roleAccess,
 } from "../shared/access.ts";
 import type { RoleRef } from "../shared/roles.ts";
+import { isOwnRole } from "./own-roles.ts";
 import type { SyncedRole } from "./store.ts";
 
 export interface IndexedRole {
@@ -39,6 +41,8 @@ export class AccessIndex {
     private readonly keys: AccessTagKeys,
     private readonly lowercaseGroups: boolean,
     private readonly accountNames: ReadonlyMap<string, string>,
+    /** Gatehouse's own role names (ownRoleNames): left out of the index and of grants. */
+    private readonly ownRoles: ReadonlySet<string> = new Set(),
   ) {}
 
   get size(): number {
@@ -65,6 +69,9 @@ export class AccessIndex {
 
   upsertRole(role: SyncedRole): void {
     this.remove(role.arn);
+    this.synced.delete(role.arn);
+    // Not even in `synced`: a role-access grant must not reach one either.
+    if (isOwnRole(this.ownRoles, role)) return;
     this.synced.set(role.arn, role);
     const access = roleAccess(role.tags, this.keys, this.lowercaseGroups);
     if (access.console.size === 0 && access.cliOnly.size === 0) return;

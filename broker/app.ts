@@ -11,6 +11,7 @@ import type { BrokerConfig } from "./config.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
 import { AccessIssuer } from "./issue.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { ownRoleNames } from "./own-roles.ts";
 import { RequestService } from "./requests.ts";
 import { openRequestsStore } from "./requests-store.ts";
 import { accessRoutes } from "./routes/access.ts";
@@ -19,6 +20,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { requestRoutes } from "./routes/requests.ts";
 import { openSqliteStore, type Store } from "./store.ts";
 import { Syncer } from "./sync.ts";
+import { TagWatch } from "./tag-watch.ts";
 import { Webhook } from "./webhook.ts";
 
 export interface Broker {
@@ -26,6 +28,7 @@ export interface Broker {
   store: Store;
   syncer: Syncer;
   index: AccessIndex;
+  tagWatch: TagWatch;
   aws: AwsGateway;
   metrics: Metrics;
   requests: RequestService;
@@ -66,8 +69,25 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     { authorized: config.access.tag_keys, cliOnly: config.access.cli_only_tag_keys },
     config.oidc.force_groups_lowercase,
     accountNames,
+    ownRoleNames(config),
   );
-  const syncer = new Syncer(config, aws, store, index, {
+  // The webhook is made below with the app's logger; the watch only notifies once syncs run.
+  const tagWatch: TagWatch = new TagWatch(config, store, {
+    notify: (n) => webhook.notify(n),
+    onIncident: (account) => metrics.ownRoleIncidents.inc({ account }),
+    onCounts: (account, ownTagged) => {
+      metrics.ownRolesTagged.set({ account }, ownTagged);
+      metrics.tagChangesHeld.set(tagWatch.heldCount);
+    },
+    onChange: (c) => metrics.tagChanges.inc({ mode: c.mode, state: c.state }),
+    reindex: (arn) => {
+      syncer.reindex(arn);
+      metrics.tagChangesHeld.set(tagWatch.heldCount);
+    },
+    warn: (detail, msg) => app.log.warn(detail, msg),
+  });
+  metrics.tagChangesHeld.set(tagWatch.heldCount);
+  const syncer = new Syncer(config, aws, store, index, tagWatch, {
     onAccountSynced: (account, seconds, ok) => {
       metrics.syncDuration.observe({ account }, seconds);
       if (!ok) metrics.syncErrors.inc({ account });
@@ -156,7 +176,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       }
     });
     await accessRoutes(scoped, { config, index, issuer, store, isAdmin });
-    await adminRoutes(scoped, { store, syncer, isAdmin });
+    await adminRoutes(scoped, { store, syncer, tagWatch, isAdmin });
     await requestRoutes(scoped, { requests });
   });
   let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");
@@ -167,6 +187,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     store,
     syncer,
     index,
+    tagWatch,
     aws,
     metrics,
     requests,

@@ -118,13 +118,20 @@ export const configSchema = z.strictObject({
     .strictObject({
       tag_keys: z.array(z.string().min(1).max(128)).min(1).default(["gatehouse-authorized"]),
       cli_only_tag_keys: z.array(z.string().min(1).max(128)).default(["gatehouse-authorized-cli-only"]),
-      /** Groups whose members may use the admin routes (sync, audit). */
+      /** Groups whose members may use the admin routes (sync, audit, tag changes). */
       admin_groups: z.array(z.string().min(1)).default([]),
+      /**
+       * Access-tag changes made outside Gatehouse, noticed by each sync (SECURITY 32): `trust` applies
+       * them (audited), `alert` applies them and tells the webhook, `hold` keeps serving the previous
+       * principals a change adds until an admin accepts it (removals apply at once).
+       */
+      external_tag_changes: z.enum(["trust", "alert", "hold"]).default("alert"),
     })
     .default({
       tag_keys: ["gatehouse-authorized"],
       cli_only_tag_keys: ["gatehouse-authorized-cli-only"],
       admin_groups: [],
+      external_tag_changes: "alert",
     }),
   sync: z
     .strictObject({

@@ -1,4 +1,5 @@
-// `gatehouse-broker`: serve (--config FILE), or work on the audit log (audit verify | audit export).
+// `gatehouse-broker`: serve (--config FILE), work on the audit log (audit verify | audit export), or on
+// access-tag changes made outside Gatehouse (tags list | tags accept ID).
 
 import { createWriteStream, existsSync, fchmodSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -6,11 +7,16 @@ import { GatehouseError } from "../shared/errors.ts";
 import { startBroker } from "./app.ts";
 import { loadConfig } from "./config.ts";
 import { openSqliteStore } from "./store.ts";
+import { runTags } from "./tags-command.ts";
 
 const USAGE = `usage: gatehouse-broker --config FILE             serve the broker
        gatehouse-broker audit verify --config FILE   check the audit log's hash chain
        gatehouse-broker audit export --config FILE [--out FILE] [--after SEQ]
-                                                      write the audit log as JSON lines`;
+                                                      write the audit log as JSON lines
+       gatehouse-broker tags list --config FILE [--all] [--json]
+                                                      access-tag changes held for an admin (--all: every one)
+       gatehouse-broker tags accept ID --config FILE [--by NAME]
+                                                      serve a held change (audited as NAME)`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -21,6 +27,9 @@ async function main(argv: string[]): Promise<number> {
       config: { type: "string", short: "c" },
       out: { type: "string" },
       after: { type: "string" },
+      all: { type: "boolean" },
+      json: { type: "boolean" },
+      by: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -32,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(values.config);
   const [verb, sub] = positionals;
 
-  if (verb === "audit") {
+  if (verb === "audit" || verb === "tags") {
     // Reading the audit log must not create one: a wrong path or a deleted database would otherwise
     // "verify" as an empty, intact log (and leave an empty database behind).
     if (config.database !== ":memory:" && !existsSync(config.database)) {
@@ -43,6 +52,13 @@ async function main(argv: string[]): Promise<number> {
     }
     const store = openSqliteStore(config.database);
     try {
+      if (verb === "tags")
+        return runTags(
+          config,
+          store,
+          { sub, id: positionals[2], json: values.json === true, all: values.all === true, by: values.by },
+          (s) => console.log(s),
+        );
       if (sub === "verify") {
         const r = store.verifyAudit();
         if (r.ok) {

@@ -1,6 +1,7 @@
-// Prometheus metrics of the broker: requests, latencies, STS calls, sync durations and errors.
+// Prometheus metrics of the broker: requests, latencies, STS calls, sync durations and errors, and the
+// tag watch's incidents and changes (SECURITY 32).
 
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export function createMetrics() {
   const registry = new Registry();
@@ -36,7 +37,41 @@ export function createMetrics() {
     labelNames: ["account"] as const,
     registers: [registry],
   });
-  return { registry, requests, latency, stsCalls, syncDuration, syncErrors };
+  const ownRoleIncidents = new Counter({
+    name: "gatehouse_own_role_tag_incidents_total",
+    help: "Gatehouse access tags found (new or changed) on Gatehouse's own central or spoke roles",
+    labelNames: ["account"] as const,
+    registers: [registry],
+  });
+  const ownRolesTagged = new Gauge({
+    name: "gatehouse_own_roles_tagged",
+    help: "Gatehouse's own roles carrying access tags at the last sync (never served; should be 0)",
+    labelNames: ["account"] as const,
+    registers: [registry],
+  });
+  const tagChanges = new Counter({
+    name: "gatehouse_access_tag_changes_total",
+    help: "Access-tag changes made outside Gatehouse, by mode and whether they were held",
+    labelNames: ["mode", "state"] as const,
+    registers: [registry],
+  });
+  const tagChangesHeld = new Gauge({
+    name: "gatehouse_access_tag_changes_held",
+    help: "Roles whose access-tag change waits for an admin (access.external_tag_changes: hold)",
+    registers: [registry],
+  });
+  return {
+    registry,
+    requests,
+    latency,
+    stsCalls,
+    syncDuration,
+    syncErrors,
+    ownRoleIncidents,
+    ownRolesTagged,
+    tagChanges,
+    tagChangesHeld,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { Tag } from "../shared/access.ts";
+import type { AccessTags, TagChange } from "../shared/api.ts";
 import { GatehouseError } from "../shared/errors.ts";
 import { privateFile, privateFolder, withPrivateUmask } from "./private-files.ts";
 
@@ -86,7 +87,32 @@ export interface AuditFilter {
   limit?: number;
 }
 
+/** What the previous sync saw of one role's or user's access tags, and what Gatehouse serves of them. */
+export interface TagState {
+  arn: string;
+  accountId: string;
+  type: "role" | "user";
+  /** IAM's unique id (RoleId/UserId): a new one under the same ARN means deleted and created again. */
+  entityId: string;
+  observed: AccessTags;
+  /** Differs from `observed` only while a change is held (access.external_tag_changes: hold). */
+  served: AccessTags;
+}
+
 export interface Store {
+  /** Run `fn` in one transaction (nested calls join it): the tag watch's states, changes and audit rows. */
+  transaction<T>(fn: () => T): T;
+  /** The tag states of one account (or of every account): rows stay when a role is deleted. */
+  tagStates(accountId?: string): TagState[];
+  tagState(arn: string): TagState | undefined;
+  putTagState(state: TagState): void;
+  /** Whether an account's access tags were recorded once: before that, nothing is a change. */
+  hasTagBaseline(accountId: string): boolean;
+  setTagBaseline(accountId: string, now?: Date): void;
+  addTagChange(change: Omit<TagChange, "id">): TagChange;
+  getTagChange(id: number): TagChange | undefined;
+  tagChanges(filter: { state?: TagChange["state"]; arn?: string; limit?: number }): TagChange[];
+  setTagChangeState(id: number, state: TagChange["state"], by: string | null, at: Date): void;
   replaceAccount(accountId: string, roles: SyncedRole[], users: SyncedUser[]): void;
   upsertRole(role: SyncedRole): void;
   upsertUser(user: SyncedUser): void;
@@ -199,6 +225,18 @@ export function openSqliteStore(file: string, opts: { maxMb?: number } = {}): St
     CREATE INDEX IF NOT EXISTS audit_actor ON audit(actor, seq);
     CREATE INDEX IF NOT EXISTS audit_action ON audit(action, seq);
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS access_tag_state (
+      arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, type TEXT NOT NULL, entity_id TEXT NOT NULL,
+      observed TEXT NOT NULL, served TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS access_tag_state_account ON access_tag_state(account_id);
+    CREATE TABLE IF NOT EXISTS access_tag_baseline (account_id TEXT PRIMARY KEY, at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS access_tag_changes (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, arn TEXT NOT NULL, account_id TEXT NOT NULL, state TEXT NOT NULL,
+      detected_at TEXT NOT NULL, data TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS access_tag_changes_state ON access_tag_changes(state, id);
+    CREATE INDEX IF NOT EXISTS access_tag_changes_arn ON access_tag_changes(arn, id);
   `);
 
   const deleteRoles = db.prepare("DELETE FROM roles WHERE account_id = ?");
@@ -267,7 +305,94 @@ export function openSqliteStore(file: string, opts: { maxMb?: number } = {}): St
   // until roles or users are written again.
   const tagged = new Map<string, { arn: string; accountId: string; tags: Tag[] }[]>();
 
+  const putTagState = db.prepare(
+    "INSERT OR REPLACE INTO access_tag_state (arn, account_id, type, entity_id, observed, served) VALUES (?, ?, ?, ?, ?, ?)",
+  );
+  const tagStateOf = (r: Record<string, string>): TagState => ({
+    arn: r.arn!,
+    accountId: r.account_id!,
+    type: r.type as TagState["type"],
+    entityId: r.entity_id!,
+    observed: JSON.parse(r.observed!),
+    served: JSON.parse(r.served!),
+  });
+  // The change's fields live in `data`; id, state and the decision are the row's own columns.
+  const tagChangeOf = (r: Record<string, string | number | null>): TagChange => {
+    const d = JSON.parse(r.data as string) as TagChange;
+    return { ...d, id: r.id as number, state: r.state as TagChange["state"] };
+  };
+  const getTagChange = db.prepare("SELECT * FROM access_tag_changes WHERE id = ?");
+
   return {
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    tagStates: (accountId) =>
+      (
+        (accountId === undefined
+          ? db.prepare("SELECT * FROM access_tag_state").all()
+          : db.prepare("SELECT * FROM access_tag_state WHERE account_id = ?").all(accountId)) as Record<
+          string,
+          string
+        >[]
+      ).map(tagStateOf),
+    tagState: (arn) => {
+      const row = db.prepare("SELECT * FROM access_tag_state WHERE arn = ?").get(arn) as
+        | Record<string, string>
+        | undefined;
+      return row ? tagStateOf(row) : undefined;
+    },
+    putTagState: (t) =>
+      void putTagState.run(
+        t.arn,
+        t.accountId,
+        t.type,
+        t.entityId,
+        JSON.stringify(t.observed),
+        JSON.stringify(t.served),
+      ),
+    hasTagBaseline: (accountId) =>
+      db.prepare("SELECT 1 FROM access_tag_baseline WHERE account_id = ?").get(accountId) !== undefined,
+    setTagBaseline: (accountId, now = new Date()) =>
+      void db
+        .prepare("INSERT OR IGNORE INTO access_tag_baseline (account_id, at) VALUES (?, ?)")
+        .run(accountId, now.toISOString()),
+    addTagChange: (c) => {
+      const { lastInsertRowid } = db
+        .prepare(
+          "INSERT INTO access_tag_changes (arn, account_id, state, detected_at, data) VALUES (?, ?, ?, ?, ?)",
+        )
+        .run(c.arn, c.accountId, c.state, c.detectedAt, JSON.stringify(c));
+      return { ...c, id: Number(lastInsertRowid) };
+    },
+    getTagChange: (id) => {
+      const row = getTagChange.get(id) as Record<string, string | number | null> | undefined;
+      return row ? tagChangeOf(row) : undefined;
+    },
+    tagChanges: (f) => {
+      const where: string[] = [];
+      const args: (string | number)[] = [];
+      if (f.state) {
+        where.push("state = ?");
+        args.push(f.state);
+      }
+      if (f.arn) {
+        where.push("arn = ?");
+        args.push(f.arn);
+      }
+      const sql = `SELECT * FROM access_tag_changes ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
+      return (db.prepare(sql).all(...args, f.limit ?? 100) as Record<string, string | number | null>[]).map(
+        tagChangeOf,
+      );
+    },
+    setTagChangeState: (id, state, by, at) => {
+      const row = getTagChange.get(id) as Record<string, string | number | null> | undefined;
+      if (!row) return;
+      const data = { ...tagChangeOf(row), state, decidedBy: by, decidedAt: at.toISOString() };
+      db.prepare("UPDATE access_tag_changes SET state = ?, data = ? WHERE id = ?").run(
+        state,
+        JSON.stringify(data),
+        id,
+      );
+    },
     replaceAccount: (accountId, roles, users) => {
       tagged.clear();
       replace(accountId, roles, users);

@@ -17,6 +17,7 @@ import type { AccessIndex } from "./access-index.ts";
 import { type AwsGateway, fromAwsError } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { AccountSyncStatus, Store, SyncedRole, SyncedUser } from "./store.ts";
+import type { TagWatch } from "./tag-watch.ts";
 
 export interface SyncHooks {
   onAccountSynced?(accountId: string, seconds: number, ok: boolean): void;
@@ -123,6 +124,8 @@ export class Syncer {
     private readonly aws: AwsGateway,
     private readonly store: Store,
     private readonly index: AccessIndex,
+    /** Compares access tags with the previous sync; the index is given the tags it serves. */
+    private readonly watch: TagWatch,
     private readonly hooks: SyncHooks = {},
   ) {}
 
@@ -167,9 +170,11 @@ export class Syncer {
       const roles = read.map((r) => reread.get(r.name) ?? r);
       const names = new Set(read.map((r) => r.name));
       for (const r of reread.values()) if (!names.has(r.name)) roles.push(r);
+      // Tag changes first (recorded, audited, held): the index is then given what it may serve.
+      const served = this.watch.observeAccount(accountId, roles, users);
       // One transaction, then the index: readers see the old account or the new one, never half.
       this.store.replaceAccount(accountId, roles, users);
-      this.index.replaceAccount(accountId, roles);
+      this.index.replaceAccount(accountId, served);
       const status: AccountSyncStatus = {
         accountId,
         name,
@@ -240,8 +245,9 @@ export class Syncer {
         inlinePolicies: inline,
         managedPolicies: (attached.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ""),
       };
+      const served = this.watch.observeRole(role);
       this.store.upsertRole(role);
-      this.index.upsertRole(role);
+      this.index.upsertRole(served);
       this.reread.get(accountId)?.set(role.name, role);
       return role;
     } catch (e) {
@@ -254,10 +260,16 @@ export class Syncer {
     const byAccount = new Map<string, SyncedRole[]>();
     for (const r of this.store.loadRoles()) {
       const list = byAccount.get(r.accountId) ?? [];
-      list.push(r);
+      list.push(this.watch.effective(r));
       byAccount.set(r.accountId, list);
     }
     for (const [id, roles] of byAccount) this.index.replaceAccount(id, roles);
+  }
+
+  /** Index one stored role again with the tags it may now serve (after an admin accepted a held change). */
+  reindex(arn: string): void {
+    const role = this.store.getRole(arn);
+    if (role) this.index.upsertRole(this.watch.effective(role));
   }
 
   startPeriodic(onResult?: (r: SyncResult) => void): void {

@@ -19,7 +19,11 @@ export type NotifyKind =
   | "expiring"
   | "expired"
   | "drift"
-  | "resolved";
+  | "resolved"
+  // Not about a request (the tag watch, SECURITY 32): requestId names the change.
+  | "tags-changed"
+  | "tags-held"
+  | "own-role-tagged";
 
 export interface Notification {
   kind: NotifyKind;
@@ -131,6 +135,13 @@ export function slackQuote(value: string, max = DETAIL_MAX): string {
   return `\`${inert || " "}\``;
 }
 
+/** Notifications that are not about a request name what they are about instead. */
+const SUBJECT: Partial<Record<NotifyKind, string>> = {
+  "tags-changed": "access tags",
+  "tags-held": "access tags",
+  "own-role-tagged": "own role",
+};
+
 /**
  * The JSON body of a notification: what happened and to which ARNs, nothing secret. `text` is for Slack
  * and its look-alikes (every value in it quoted by slackQuote); `gatehouse` carries the same values raw,
@@ -142,7 +153,7 @@ export function webhookBody(n: Notification, deliveryId: string): string {
   const targets = n.targets.map((t) => slackQuote(t, 2048)).join(", ");
   const detail = n.detail ? ` — ${slackQuote(n.detail)}` : "";
   return JSON.stringify({
-    text: `Gatehouse request ${word(n.requestId)} ${word(n.kind)} by ${slackQuote(n.actor, 320)}: ${targets}${detail}`,
+    text: `Gatehouse ${SUBJECT[n.kind] ?? `request ${word(n.requestId)}`} ${word(n.kind)} by ${slackQuote(n.actor, 320)}: ${targets}${detail}`,
     gatehouse: {
       event: n.kind,
       requestId: n.requestId,

@@ -137,3 +137,43 @@ export const targetsQuerySchema = z.strictObject({
   q: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
+
+/** A role's or user's access tags as Gatehouse compares them: lower-cased key → its principals, sorted. */
+export const accessTagsSchema = z.record(z.string(), z.array(z.string()));
+export type AccessTags = z.infer<typeof accessTagsSchema>;
+
+/**
+ * An access-tag change made outside Gatehouse, noticed by a sync (SECURITY 32). `held`: what it adds is
+ * not served until an admin accepts it; `applied`: served at once (trust, alert, or a removal);
+ * `superseded`: a later change (or the tags going back) replaced it before anyone accepted it.
+ */
+export const tagChangeSchema = z.object({
+  id: z.number().int(),
+  arn: z.string(),
+  accountId: z.string(),
+  type: z.enum(["role", "user"]),
+  name: z.string(),
+  before: accessTagsSchema,
+  after: accessTagsSchema,
+  /** Principals the change adds (held under `hold`) and removes (always applied at once). */
+  added: accessTagsSchema,
+  removed: accessTagsSchema,
+  /** The role or user was deleted and created again (a new unique id) since the previous sync. */
+  recreated: z.boolean(),
+  mode: z.enum(["trust", "alert", "hold"]),
+  state: z.enum(["held", "applied", "accepted", "superseded"]),
+  detectedAt: z.string(),
+  decidedBy: z.string().nullable(),
+  decidedAt: z.string().nullable(),
+});
+export type TagChange = z.infer<typeof tagChangeSchema>;
+export const tagChangesResponseSchema = z.object({
+  mode: z.enum(["trust", "alert", "hold"]),
+  changes: z.array(tagChangeSchema),
+});
+export const tagChangeAcceptedSchema = z.object({ change: tagChangeSchema });
+export const tagChangesQuerySchema = z.strictObject({
+  state: z.enum(["held", "applied", "accepted", "superseded"]).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+export const tagChangeIdSchema = z.strictObject({ id: z.coerce.number().int().min(1) });

@@ -3,7 +3,7 @@
 // main validates every argument against them before anything reaches the agent.
 
 import { z } from "zod";
-import { requestTargetSchema, roleSchema } from "./api.ts";
+import { requestTargetSchema, roleSchema, tagChangeSchema } from "./api.ts";
 import { findingSchema, lintResultSchema } from "./policy/codes.ts";
 import {
   approveRequestSchema,
@@ -79,6 +79,8 @@ export const requestContextSchema = z.object({
   approvalsRequired: z.number().int().min(1),
   /** Whether this broker takes requests that never expire. */
   allowPermanent: z.boolean(),
+  /** Whether the person is a Gatehouse admin (the access-tag changes view shows only then). */
+  admin: z.boolean(),
 });
 export type RequestContext = z.infer<typeof requestContextSchema>;
 
@@ -142,6 +144,15 @@ export const IPC = {
   resolveTarget: {
     args: resolveTargetSchema.extend({ id: requestId, target: z.number().int().min(0).max(999) }),
     result: requestSchema,
+  },
+
+  // ---- admins ----
+  /** Access-tag changes made outside Gatehouse that wait for an admin (access.external_tag_changes: hold). */
+  heldTagChanges: { args: none, result: z.array(tagChangeSchema) },
+  /** Serve a held change's tags from now on (the broker audits who accepted it). */
+  acceptTagChange: {
+    args: z.strictObject({ id: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
+    result: tagChangeSchema,
   },
 } as const;
 

@@ -1,15 +1,18 @@
-// Admin routes (members of the configured admin groups): sync status and runs, the audit log.
+// Admin routes (members of the configured admin groups): sync status and runs, the audit log, and
+// access-tag changes made outside Gatehouse (listed; a held one accepted).
 
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { auditQuerySchema } from "../../shared/api.ts";
+import { auditQuerySchema, tagChangeIdSchema, tagChangesQuerySchema } from "../../shared/api.ts";
 import { GatehouseError } from "../../shared/errors.ts";
 import { parse, principalOf } from "../http.ts";
 import type { Store } from "../store.ts";
 import type { Syncer } from "../sync.ts";
+import type { TagWatch } from "../tag-watch.ts";
 
 export interface AdminRoutesDeps {
   store: Store;
   syncer: Syncer;
+  tagWatch: TagWatch;
   isAdmin(groups: readonly string[]): boolean;
 }
 
@@ -66,5 +69,20 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): 
       detail: { requestId: req.id },
     });
     return { entries };
+  });
+
+  app.get("/v1/admin/tag-changes", async (req) => {
+    admin(req);
+    const q = parse(tagChangesQuerySchema, req.query, "query");
+    return {
+      mode: deps.tagWatch.mode,
+      changes: deps.tagWatch.list({ ...(q.state ? { state: q.state } : {}), limit: q.limit ?? 100 }),
+    };
+  });
+
+  app.post("/v1/admin/tag-changes/:id/accept", async (req) => {
+    const p = admin(req);
+    const { id } = parse(tagChangeIdSchema, req.params, "params");
+    return { change: deps.tagWatch.accept(id, p.email, { requestId: req.id }) };
   });
 }

@@ -13,6 +13,9 @@ import {
   type RequestTarget,
   type Role,
   rolesResponseSchema,
+  type TagChange,
+  tagChangeAcceptedSchema,
+  tagChangesResponseSchema,
   targetsResponseSchema,
 } from "../../shared/api.ts";
 import { ERRORS, type ErrorCode, GatehouseError } from "../../shared/errors.ts";
@@ -142,6 +145,24 @@ export class BrokerClient {
       requestSchema,
       body,
     );
+  }
+
+  /** Access-tag changes made outside Gatehouse (admins), newest first; `state` narrows them. */
+  async tagChanges(state?: TagChange["state"]): Promise<TagChange[]> {
+    const q = state ? `?state=${state}` : "";
+    return (await this.call("GET", `/v1/admin/tag-changes${q}`, tagChangesResponseSchema)).changes;
+  }
+
+  /** An admin accepts a held access-tag change. */
+  async acceptTagChange(id: number): Promise<TagChange> {
+    return (
+      await this.call(
+        "POST",
+        `/v1/admin/tag-changes/${encodeURIComponent(String(id))}/accept`,
+        tagChangeAcceptedSchema,
+        {},
+      )
+    ).change;
   }
 
   /** approve, reject, cancel or retry one request; the broker answers with the request as it now is. */

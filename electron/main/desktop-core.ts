@@ -4,7 +4,7 @@
 
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RequestTarget, Role } from "../../shared/api.ts";
+import type { RequestTarget, Role, TagChange } from "../../shared/api.ts";
 import type { DesktopStatus, MarkedLint, RequestContext, UiSettings } from "../../shared/ipc.ts";
 import { type ActionSuggestion, completeActions } from "../../shared/policy/complete.ts";
 import { locate } from "../../shared/policy/locate.ts";
@@ -219,15 +219,20 @@ export class DesktopCore {
       pendingApprovals: pending,
       approvalsRequired: me.requests?.approvalsRequired ?? 1,
       allowPermanent: me.requests?.allowPermanent ?? false,
+      admin: me.admin,
     };
     this.publishApprovals(ctx);
     return ctx;
   }
 
   private lastApprovals: number | undefined;
-  private lastContext = { approvalsRequired: 1, allowPermanent: false };
+  private lastContext = { approvalsRequired: 1, allowPermanent: false, admin: false };
   private publishApprovals(ctx: RequestContext): void {
-    this.lastContext = { approvalsRequired: ctx.approvalsRequired, allowPermanent: ctx.allowPermanent };
+    this.lastContext = {
+      approvalsRequired: ctx.approvalsRequired,
+      allowPermanent: ctx.allowPermanent,
+      admin: ctx.admin,
+    };
     if (ctx.pendingApprovals !== this.lastApprovals) {
       this.lastApprovals = ctx.pendingApprovals;
       this.hooks.onApprovals?.(ctx);
@@ -281,6 +286,7 @@ export class DesktopCore {
       pendingApprovals: list.length,
       approvalsRequired: this.lastContext.approvalsRequired,
       allowPermanent: this.lastContext.allowPermanent,
+      admin: this.lastContext.admin,
     });
     return list;
   }
@@ -314,6 +320,17 @@ export class DesktopCore {
 
   resolveTarget(id: string, n: number, body: ResolveTarget): Promise<PermissionRequest> {
     return this.acted(this.agent.broker.resolveTarget(id, n, body));
+  }
+
+  // ---- admins --------------------------------------------------------------------------------
+
+  /** Held access-tag changes, oldest first (the order they should be looked at); the broker checks admin. */
+  async heldTagChanges(): Promise<TagChange[]> {
+    return (await this.agent.broker.tagChanges("held")).sort((a, b) => a.id - b.id);
+  }
+
+  acceptTagChange(id: number): Promise<TagChange> {
+    return this.agent.broker.acceptTagChange(id);
   }
 
   /** Resolve a role reference against the person's roles without asking the broker again. */

@@ -52,6 +52,8 @@ const IMPL: Impl = {
     const { id, target, ...body } = a;
     return core.resolveTarget(id, target, body);
   },
+  heldTagChanges: (core) => core.heldTagChanges(),
+  acceptTagChange: (core, a: { id: number }) => core.acceptTagChange(a.id),
 };
 
 export interface IpcHandlers {

@@ -29,11 +29,14 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** `extra`: YAML added to the broker's configuration (e.g. a `requests:` block). */
-export async function startStack(extra = ""): Promise<Stack> {
+/**
+ * `extra`: YAML added to the broker's configuration (e.g. a `requests:` block); `accessExtra`: lines inside
+ * its `access:` block.
+ */
+export async function startStack(extra = "", accessExtra = ""): Promise<Stack> {
   const emulator = await startDemoEmulator();
   const idp = await startIdp({ port: 0 });
-  const broker = await startTestBroker({ issuer: idp.issuer, awsUrl: emulator.url, extra });
+  const broker = await startTestBroker({ issuer: idp.issuer, awsUrl: emulator.url, extra, accessExtra });
   return {
     emulator,
     idp,
@@ -222,15 +225,18 @@ interface TestFixtures {
 interface WorkerFixtures {
   /** YAML added to the worker's broker configuration; a spec sets it with test.use (its own worker then). */
   brokerExtra: string;
+  /** Lines inside the broker's `access:` block (e.g. `external_tag_changes: hold`). */
+  brokerAccessExtra: string;
   stack: Stack;
   server: StaticServer;
 }
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
   brokerExtra: ["", { scope: "worker", option: true }],
+  brokerAccessExtra: ["", { scope: "worker", option: true }],
   stack: [
-    async ({ brokerExtra }, use) => {
-      const stack = await startStack(brokerExtra);
+    async ({ brokerExtra, brokerAccessExtra }, use) => {
+      const stack = await startStack(brokerExtra, brokerAccessExtra);
       await use(stack);
       await stack.close();
     },

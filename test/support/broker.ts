@@ -23,6 +23,8 @@ export function brokerYaml(o: {
   audience?: string;
   /** YAML lines added inside the `oidc:` block (e.g. `algorithms: [RS256]`). */
   oidcExtra?: string;
+  /** YAML lines added inside the `access:` block (e.g. `external_tag_changes: hold`). */
+  accessExtra?: string;
 }): string {
   const oidcExtra = (o.oidcExtra ?? "")
     .split("\n")
@@ -47,7 +49,11 @@ ${oidcExtra}aws:
     - { id: "333333333333", name: staging }
 access:
   admin_groups: [platform-admins]
-sync:
+${(o.accessExtra ?? "")
+  .split("\n")
+  .filter((l) => l.trim())
+  .map((l) => `  ${l}\n`)
+  .join("")}sync:
   interval_seconds: 3600
   requests_per_second: 50
 ${o.extra ?? ""}`;
@@ -61,6 +67,7 @@ export async function startTestBroker(o: {
   dir?: string;
   audience?: string;
   oidcExtra?: string;
+  accessExtra?: string;
 }): Promise<StartedBroker> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), "gatehouse-broker-"));
   const config = parseConfig(

@@ -63,6 +63,8 @@ export class RequestsBroker {
       issuer: TestIssuer;
       tokens: Record<Who, string>;
       extra: string;
+      /** YAML lines inside the `access:` block. */
+      accessExtra?: string;
     },
   ) {}
 
@@ -73,6 +75,7 @@ export class RequestsBroker {
       awsUrl: this.o.emulator.url,
       dir: this.dir,
       extra: this.o.extra,
+      ...(this.o.accessExtra ? { accessExtra: this.o.accessExtra } : {}),
     });
     await this.broker.requests.start();
   }
@@ -146,7 +149,10 @@ export interface Delivery {
   time: number;
   status: number;
   id: string | undefined;
-  body: { text: string; gatehouse: { event: string; requestId: string; deliveryId: string } };
+  body: {
+    text: string;
+    gatehouse: { event: string; requestId: string; deliveryId: string; targets?: string[] };
+  };
 }
 
 /** A webhook receiver: records every POST with the status it answered; `answer` decides the status. */

@@ -1,15 +1,17 @@
 // The signed-in window's sections as a tab bar (arrow keys move between tabs); Approvals carries the count
-// of requests waiting for the person.
+// of requests waiting for the person; Tag changes shows only to admins.
 
 import type { KeyboardEvent } from "react";
 
-export type TabId = "roles" | "request" | "mine" | "approvals";
+export type TabId = "roles" | "request" | "mine" | "approvals" | "tags";
 
 interface Props {
   current: TabId;
   /** Whether the person approves anything: the Approvals tab shows only then. */
   approver: boolean;
   pendingApprovals: number;
+  /** Whether the person is a Gatehouse admin: the Tag changes tab shows only then. */
+  admin?: boolean;
   /** Whether the broker has said yet whether the person approves (tests wait for it). */
   loaded: boolean;
   onSelect(tab: TabId): void;
@@ -20,10 +22,13 @@ const LABELS: Record<TabId, string> = {
   request: "Request",
   mine: "My requests",
   approvals: "Approvals",
+  tags: "Tag changes",
 };
 
-export function Tabs({ current, approver, pendingApprovals, loaded, onSelect }: Props) {
-  const tabs: TabId[] = approver ? ["roles", "request", "mine", "approvals"] : ["roles", "request", "mine"];
+export function Tabs({ current, approver, pendingApprovals, admin = false, loaded, onSelect }: Props) {
+  const tabs: TabId[] = ["roles", "request", "mine"];
+  if (approver) tabs.push("approvals");
+  if (admin) tabs.push("tags");
   const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.key !== "ArrowRight" && e.key !== "ArrowLeft" && e.key !== "Home" && e.key !== "End") return;
     e.preventDefault();

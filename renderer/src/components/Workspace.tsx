@@ -11,6 +11,7 @@ import { MyRequestsScreen, requestTitle } from "./MyRequestsScreen.tsx";
 import { newDraft, type RequestDraft, RequestScreen } from "./RequestScreen.tsx";
 import { RolesScreen, type RolesScreenProps } from "./RolesScreen.tsx";
 import { type TabId, Tabs } from "./Tabs.tsx";
+import { TagChangesScreen } from "./TagChangesScreen.tsx";
 import { TopBar } from "./TopBar.tsx";
 
 const CONTEXT_POLL_MS = 15_000;
@@ -26,6 +27,7 @@ export function Workspace(props: Props) {
     pendingApprovals: 0,
     approvalsRequired: 1,
     allowPermanent: false,
+    admin: false,
   });
   const [contextLoaded, setContextLoaded] = useState(false);
   const [draft, setDraft] = useState<RequestDraft>(() => newDraft());
@@ -65,8 +67,8 @@ export function Workspace(props: Props) {
   }, [context.pendingApprovals]);
 
   useEffect(() => {
-    if (tab === "approvals" && !context.approver) setTab("roles");
-  }, [tab, context.approver]);
+    if ((tab === "approvals" && !context.approver) || (tab === "tags" && !context.admin)) setTab("roles");
+  }, [tab, context.approver, context.admin]);
 
   const select = useCallback(
     (t: TabId) => {
@@ -130,6 +132,7 @@ export function Workspace(props: Props) {
       current={tab}
       approver={context.approver}
       pendingApprovals={context.pendingApprovals}
+      admin={context.admin}
       loaded={contextLoaded}
       onSelect={select}
     />
@@ -165,6 +168,8 @@ export function Workspace(props: Props) {
             onSignedOut={onSignedOut}
             onNewRequest={() => setTab("request")}
           />
+        ) : tab === "tags" ? (
+          <TagChangesScreen toast={toast} onSignedOut={onSignedOut} />
         ) : (
           <ApprovalsScreen
             accounts={accounts}
@@ -183,4 +188,5 @@ const TAB_NAMES: Record<Exclude<TabId, "roles">, string> = {
   request: "Request",
   mine: "My requests",
   approvals: "Approvals",
+  tags: "Tag changes",
 };

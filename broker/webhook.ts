@@ -27,6 +27,8 @@ export interface Notification {
   actor: string;
   targets: string[];
   detail?: string;
+  /** SECURITY 31: the request can change access and waits for an admin; every message says so. */
+  breakGlass?: boolean;
 }
 
 export interface WebhookOptions {
@@ -112,13 +114,14 @@ export function memoryOutbox(): Outbox {
 /** The JSON body of a notification: what happened and to which ARNs, nothing secret. */
 export function webhookBody(n: Notification, deliveryId: string): string {
   return JSON.stringify({
-    text: `Gatehouse request ${n.requestId} ${n.kind} (${n.actor}): ${n.targets.join(", ")}${n.detail ? ` — ${n.detail}` : ""}`,
+    text: `${n.breakGlass ? "BREAK-GLASS " : ""}Gatehouse request ${n.requestId} ${n.kind} (${n.actor}): ${n.targets.join(", ")}${n.detail ? ` — ${n.detail}` : ""}`,
     gatehouse: {
       event: n.kind,
       requestId: n.requestId,
       requester: n.requester,
       actor: n.actor,
       targets: n.targets,
+      ...(n.breakGlass ? { breakGlass: true } : {}),
       /** The same for every attempt of one delivery: a receiver can drop a repeat. */
       deliveryId,
     },

@@ -14,7 +14,7 @@ import {
   PutUserPolicyCommand,
 } from "@aws-sdk/client-iam";
 import type { FastifyBaseLogger } from "fastify";
-import { normalizePrincipal, type Person, parseAccessValue, personPrincipals } from "../shared/access.ts";
+import { type Person, personPrincipals } from "../shared/access.ts";
 import { GatehouseError } from "../shared/errors.ts";
 import {
   lintPolicy,
@@ -39,7 +39,7 @@ import type { BrokerConfig } from "./config.ts";
 import type { NewTarget, RequestsStore, TargetRow } from "./requests-store.ts";
 import type { Store, SyncedRole, SyncedUser } from "./store.ts";
 import type { Syncer } from "./sync.ts";
-import { APPROVERS_TAG, lintOptionsOf, protectedArns } from "./targets.ts";
+import { APPROVERS_TAG, approversOf, lintOptionsOf, protectedArns } from "./targets.ts";
 import type { NotifyKind, Webhook } from "./webhook.ts";
 
 export { APPROVERS_TAG };
@@ -251,19 +251,8 @@ export class RequestService {
       );
   }
 
-  private approversOf(t: { type: "role" | "user"; arn: string; accountId: string }): Set<string> {
-    const set = new Set<string>();
-    for (const g of [...this.rc.approver_groups, ...(this.rc.account_approver_groups[t.accountId] ?? [])])
-      set.add(normalizePrincipal(g, this.lower));
-    const entity = t.type === "role" ? this.d.store.getRole(t.arn) : this.d.store.getUser(t.arn);
-    for (const tag of entity?.tags ?? [])
-      if (tag.Key.toLowerCase() === APPROVERS_TAG)
-        for (const p of parseAccessValue(tag.Value, this.lower)) set.add(p);
-    return set;
-  }
-
   private mayApprove(person: Person, t: { type: "role" | "user"; arn: string; accountId: string }): boolean {
-    const set = this.approversOf(t);
+    const set = approversOf(this.d.config, this.d.store, t);
     return personPrincipals(person, this.lower).some((p) => set.has(p));
   }
 

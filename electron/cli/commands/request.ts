@@ -86,8 +86,11 @@ function targetLines(r: PermissionRequest): string[] {
   });
 }
 
+/** SECURITY 31: a request that can change access, let through by break-glass; it waits for an admin. */
+const breakGlass = (r: PermissionRequest) => (r.breakGlass ? " [BREAK-GLASS: needs an admin approver]" : "");
+
 export function formatCreated(r: PermissionRequest): string {
-  return `Request ${r.id} (${r.kind})\n${targetLines(r).join("\n")}\n`;
+  return `Request ${r.id} (${r.kind})${breakGlass(r)}\n${targetLines(r).join("\n")}\n`;
 }
 
 export function formatTargets(targets: RequestTarget[]): string {
@@ -104,7 +107,8 @@ export function formatTargets(targets: RequestTarget[]): string {
 
 export function formatShow(r: PermissionRequest): string {
   const lines = [
-    `Request ${r.id} (${r.kind})`,
+    `Request ${r.id} (${r.kind})${breakGlass(r)}`,
+    ...(r.breakGlass ? (r.breakGlassReasons ?? []).map((why) => `Break-glass: ${why}`) : []),
     `Requester: ${r.requester.email}`,
     `Created: ${r.createdAt}`,
     `Expiry: ${r.expirySeconds === null ? "permanent" : `${r.expirySeconds / 3600}h`}`,
@@ -129,7 +133,7 @@ export function formatList(requests: PermissionRequest[]): string {
   return `${requests
     .map((r) => {
       const states = [...new Set(r.targets.map((t) => t.state))].join(",");
-      return `${r.id}  ${r.kind.padEnd(13)}  ${states.padEnd(9)}  ${r.requester.email}  ${r.createdAt}  ${r.targets.map((t) => t.arn).join(" ")}`;
+      return `${r.id}  ${r.kind.padEnd(13)}  ${states.padEnd(9)}  ${r.requester.email}  ${r.createdAt}  ${r.targets.map((t) => t.arn).join(" ")}${r.breakGlass ? "  BREAK-GLASS" : ""}`;
     })
     .join("\n")}\n`;
 }

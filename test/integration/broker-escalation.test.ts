@@ -7,7 +7,7 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CallRecord, Emulator } from "../../dev/aws/server.ts";
-import { ACCESS_CHANGING } from "../../shared/policy/escalation.ts";
+import { ACCESS_CHANGING } from "../../shared/policy-lint.ts";
 import { startDemoEmulator } from "../support/emulator.ts";
 import {
   asRequest,

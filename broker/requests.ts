@@ -310,7 +310,7 @@ export class RequestService {
     detail?: string,
   ) {
     // Every message about a break-glass request says so, not only the first.
-    const breakGlass = r.breakGlass ?? this.d.requests.get(r.id)?.breakGlass === true;
+    const breakGlass = r.breakGlass ?? this.d.requests.isBreakGlass(r.id);
     this.d.webhook.notify({
       kind,
       requestId: r.id,
@@ -412,18 +412,15 @@ export class RequestService {
     const pending = mine.filter((t) => t.state === "pending");
     if (pending.length === 0)
       throw new GatehouseError("ILLEGAL_TRANSITION", `request ${id} has no pending target you may approve`);
-    let breakGlass = r.breakGlass === true;
+    let editReasons: string[] = [];
     if (body.policy !== undefined) {
       if (r.kind !== "inline-policy")
         throw new GatehouseError("BAD_REQUEST", "only inline-policy requests have a policy to edit");
       // An approver's edit is held to the same rules: it cannot slip an escalation into a request.
-      const reasons = await this.checkPolicy(body.policy);
+      editReasons = await this.checkPolicy(body.policy);
       for (const t of pending) this.checkSize(t, t.policyName, body.policy);
-      if (reasons.length) {
-        this.d.requests.markBreakGlass(id, reasons);
-        breakGlass = true;
-      }
     }
+    const breakGlass = r.breakGlass === true || editReasons.length > 0;
     const admin = this.d.isAdmin(person.groups);
     let expiresAt: string | null = null;
     if (body.expiresAt) {
@@ -448,6 +445,8 @@ export class RequestService {
         `you have already approved request ${id}; it needs ${this.rc.approvals_required} approvals from different approvers`,
       );
     }
+    // Marked before any approval of the edit is recorded, so no concurrent approval can apply it unmarked.
+    if (editReasons.length) this.d.requests.markBreakGlass(id, editReasons);
     const ready: number[] = [];
     const reset: string[] = [];
     let recorded = 0;
@@ -677,6 +676,9 @@ export class RequestService {
       (t.expirySeconds === null ? null : new Date(now.getTime() + t.expirySeconds * 1000).toISOString());
     const who = { id, requester: t.requester };
     try {
+      // Defence in depth (SECURITY 31): whatever path led here, break-glass applies only after an admin.
+      if (this.d.requests.isBreakGlass(id) && this.d.requests.adminApprovals(id, n) === 0)
+        throw new GatehouseError("FORBIDDEN", "a break-glass request applies only once an admin approved it");
       if (t.kind === "inline-policy") {
         this.checkSize(t, t.policyName, t.policy!);
         const iam = this.d.aws.iam(t.accountId);

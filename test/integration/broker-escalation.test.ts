@@ -6,6 +6,7 @@
 
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openRequestsStore } from "../../broker/requests-store.ts";
 import type { CallRecord, Emulator } from "../../dev/aws/server.ts";
 import { ACCESS_CHANGING } from "../../shared/policy-lint.ts";
 import { startDemoEmulator } from "../support/emulator.ts";
@@ -278,6 +279,25 @@ describe("SECURITY 31: with requests.break_glass on, it needs an admin approver 
     expect((await b.call("bob", "POST", `/v1/requests/${id}/approve`, {})).status).toBe(200);
     expect((await b.get("alice", id)).targets[0]!.state).toBe("applied");
     await b.broker.requests.expireDue(new Date(Date.now() + 9 * 3600_000));
+  });
+
+  it("a break-glass target moved to approved behind the broker's back (no admin approval) is not applied", async () => {
+    const id = await b.createId("alice", { targets: ["staging/Developer"], policy: escalate });
+    expect((await b.call("dave", "POST", `/v1/requests/${id}/approve`, {})).status).toBe(200);
+    const store = openRequestsStore(b.db);
+    try {
+      store.move(id, 0, "approve", "someone-with-the-database-file");
+    } finally {
+      store.close();
+    }
+    const since = lastSeq();
+    await b.broker.requests.apply(id, 0, "gatehouse");
+    const t = (await b.get("alice", id)).targets[0]!;
+    expect(t.state).toBe("failed");
+    expect(t.error).toMatchObject({ code: "FORBIDDEN" });
+    expect(iamWrites(await callsSince(since))).toEqual([]);
+    expect(inlineOf(DEVELOPER)[`gatehouse-${id}-0`]).toBeUndefined();
+    await b.call("alice", "POST", `/v1/requests/${id}/cancel`);
   });
 
   it("a Gatehouse role as target is break-glass too", async () => {

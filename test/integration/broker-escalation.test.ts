@@ -355,6 +355,7 @@ describe("SECURITY 36: every denial is audited, so the audit answers who tried w
     expect((await b.call("carol", "GET", `/v1/requests/${id}`)).status).toBe(404);
     expect((await b.call("carol", "POST", `/v1/requests/${id}/approve`, {})).status).toBe(404);
     expect((await b.call("frank", "GET", "/v1/requests/0000000000000000")).status).toBe(404);
+    expect((await b.call("alice", "POST", `/v1/requests/${id}/approve`, {})).status).toBe(403);
     // Two approvers at once: one applies, the other loses with a 409 (or both see 200 if interleaved).
     const race = await Promise.all([
       b.call("bob", "POST", `/v1/requests/${id}/approve`, {}),
@@ -372,6 +373,9 @@ describe("SECURITY 36: every denial is audited, so the audit answers who tried w
     const approvals = denied("request.approve").slice(before.approve);
     expect(approvals.filter((e) => e.detail.code === "REQUEST_NOT_FOUND").map((e) => e.actor)).toEqual([
       "carol@example.com",
+    ]);
+    expect(approvals.filter((e) => e.detail.code === "SELF_APPROVAL").map((e) => e.actor)).toEqual([
+      "alice@example.com",
     ]);
     expect(approvals.filter((e) => e.detail.status === 409)).toHaveLength(lost);
     expect(approvals.at(-1)).toMatchObject({ actor: "dave@example.com", target: id });

@@ -4,10 +4,12 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { DestinationStream } from "pino";
+import { GatehouseError } from "../shared/errors.ts";
 import { AccessIndex } from "./access-index.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
+import { RefusedTokens } from "./denials.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
 import { AccessIssuer } from "./issue.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -157,10 +159,24 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     log: app.log,
     isAdmin,
   });
+  // SECURITY 36: refused tokens per client address, at most one audit row a minute each.
+  const refused = new RefusedTokens((row) => {
+    try {
+      store.appendAudit(row);
+    } catch (e) {
+      app.log.error({ err: (e as Error).message }, "refused tokens not audited");
+    }
+  });
+  refused.start();
   app.register(async (scoped) => {
     // onRequest: a request without a valid token is refused before its body is even parsed.
     scoped.addHook("onRequest", async (req) => {
-      await auth(req);
+      try {
+        await auth(req);
+      } catch (e) {
+        if (e instanceof GatehouseError && e.code === "UNAUTHENTICATED") refused.record(req.ip, e.message);
+        throw e;
+      }
       const p = req.principal!;
       const key = `${p.subject}:${(req.headers.authorization ?? "").slice(-16)}`;
       if (!seen.has(key)) {
@@ -177,7 +193,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     });
     await accessRoutes(scoped, { config, index, issuer, store, isAdmin });
     await adminRoutes(scoped, { store, syncer, tagWatch, isAdmin });
-    await requestRoutes(scoped, { requests });
+    await requestRoutes(scoped, { requests, store });
   });
   let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");
   app.register(healthRoutes, { metrics, ready: () => firstSyncDone });
@@ -197,6 +213,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     },
     async close() {
       syncer.stop();
+      refused.stop();
       await requests.stop();
       // In-flight requests get a short grace; then keep-alive connections are cut so close never hangs
       // for the 72 s keep-alive timeout.

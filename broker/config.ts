@@ -154,8 +154,18 @@ export const configSchema = z.strictObject({
       account_approver_groups: z.record(accountId, z.array(z.string().min(1))).default({}),
       approvals_required: z.number().int().min(1).max(10).default(1),
       allow_permanent: z.boolean().default(false),
-      /** Allow policies that touch access tags or Gatehouse's own roles (SECURITY 25). */
+      /**
+       * Allow requests that can change access (permissions, trust, credentials, access tags) or reach
+       * Gatehouse's own roles (SECURITY 25, 31); each then needs an admin among its approvers.
+       */
       break_glass: z.boolean().default(false),
+      /**
+       * Who may list request targets (GET /v1/targets): everyone signed in, approvers (and admins), or
+       * the members of targets_visible_groups (and admins).
+       */
+      targets_visible_to: z.enum(["everyone", "approvers", "groups"]).default("everyone"),
+      /** The groups (or e-mails) for `targets_visible_to: groups`; set only with it. */
+      targets_visible_groups: z.array(z.string().min(1)).optional(),
       webhook_url: url.optional(),
       /** Webhook deliveries wait in an outbox in the database; each is tried this many times at most, */
       webhook_max_attempts: z.number().int().min(1).max(100).default(10),
@@ -177,6 +187,7 @@ export const configSchema = z.strictObject({
       approvals_required: 1,
       allow_permanent: false,
       break_glass: false,
+      targets_visible_to: "everyone",
       webhook_max_attempts: 10,
       webhook_max_age_seconds: 86_400,
       webhook_backoff_ms: 2000,
@@ -283,6 +294,17 @@ export function parseConfig(text: string, file: string): BrokerConfig {
       `plain HTTP is allowed only on loopback; set tls.cert and tls.key to listen on ${config.listen.host}`,
     );
   }
+  const rq = config.requests;
+  if (rq.targets_visible_to === "groups" && !rq.targets_visible_groups?.length)
+    fail(
+      ["requests", "targets_visible_to"],
+      "targets_visible_to: groups needs targets_visible_groups (a list)",
+    );
+  if (rq.targets_visible_to !== "groups" && rq.targets_visible_groups !== undefined)
+    fail(
+      ["requests", "targets_visible_groups"],
+      `targets_visible_groups applies only with targets_visible_to: groups (it is ${rq.targets_visible_to})`,
+    );
   const base = dirname(resolve(file));
   const rel = (p: string) => (isAbsolute(p) || p === ":memory:" ? p : resolve(base, p));
   config.database = rel(config.database);

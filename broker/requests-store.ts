@@ -12,6 +12,9 @@ import {
 } from "../shared/requests.ts";
 import { openDatabase } from "./store.ts";
 
+/** Who the store names in events nobody in particular caused. */
+const SYSTEM_ACTOR = "gatehouse";
+
 export interface NewTarget {
   arn: string;
   accountId: string;
@@ -30,6 +33,8 @@ export interface NewRequest {
   policy: string | null;
   createdAt: string;
   targets: NewTarget[];
+  /** SECURITY 31: why break-glass let it through (it needs an admin approver); null when it is ordinary. */
+  breakGlass?: string[] | null;
 }
 
 export interface TargetRow extends RequestTarget {
@@ -55,6 +60,8 @@ export interface ApprovalInput {
   comment: string | null;
   diff: string | null;
   expiresAt: string | null;
+  /** The approver is an admin (what a break-glass request needs before it applies). */
+  admin?: boolean;
 }
 
 export interface ApproveOptions {
@@ -136,6 +143,11 @@ export interface RequestsStore {
     detail?: Record<string, unknown>,
   ): void;
   hasEvent(requestId: string, n: number, type: string): boolean;
+  /** Mark a request break-glass (an approver's edit made it so); reasons add to those it had. */
+  markBreakGlass(requestId: string, reasons: string[]): void;
+  isBreakGlass(requestId: string): boolean;
+  /** Approvals of a target by admins that still count. */
+  adminApprovals(requestId: string, n: number): number;
   /** The webhook outbox, in the same database file. */
   outbox: Outbox;
   close(): void;
@@ -239,6 +251,8 @@ export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): 
   };
   addColumn("approvals", "superseded_at", "TEXT");
   addColumn("targets", "note", "TEXT");
+  addColumn("requests", "break_glass", "TEXT");
+  addColumn("approvals", "admin", "INTEGER NOT NULL DEFAULT 0");
 
   const insertEvent = db.prepare(
     "INSERT INTO request_events (request_id, n, time, actor, type, detail) VALUES (?, ?, ?, ?, ?, ?)",
@@ -288,6 +302,7 @@ export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): 
         diff: string | null;
         expires_at: string | null;
         superseded_at: string | null;
+        admin: number;
       }[]
     ).map((a) => ({
       target: a.n,
@@ -297,6 +312,7 @@ export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): 
       diff: a.diff,
       expiresAt: a.expires_at,
       supersededAt: a.superseded_at,
+      admin: a.admin === 1,
     }));
     const events = (
       db.prepare("SELECT * FROM request_events WHERE request_id = ? ORDER BY seq").all(id) as {
@@ -315,6 +331,8 @@ export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): 
       expirySeconds: row.expiry_seconds as number | null,
       policy: row.policy as string | null,
       createdAt: row.created_at as string,
+      breakGlass: row.break_glass !== null,
+      breakGlassReasons: row.break_glass ? (JSON.parse(row.break_glass as string) as string[]) : [],
       targets,
       approvals,
       events,
@@ -323,7 +341,7 @@ export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): 
 
   const create = db.transaction((r: NewRequest, actor: string) => {
     db.prepare(
-      "INSERT INTO requests (id, kind, requester, requester_groups, justification, expiry_seconds, policy, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO requests (id, kind, requester, requester_groups, justification, expiry_seconds, policy, created_at, break_glass) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ).run(
       r.id,
       r.kind,
@@ -333,6 +351,7 @@ export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): 
       r.expirySeconds,
       r.policy,
       r.createdAt,
+      r.breakGlass?.length ? JSON.stringify(r.breakGlass) : null,
     );
     const ins = db.prepare(
       "INSERT INTO targets (request_id, n, arn, account_id, type, name, state, policy_name, policy, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
@@ -407,8 +426,8 @@ export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): 
       a.approver,
     );
     db.prepare(
-      "INSERT INTO approvals (request_id, n, approver, time, comment, diff, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    ).run(id, n, a.approver, now, a.comment, a.diff, a.expiresAt);
+      "INSERT INTO approvals (request_id, n, approver, time, comment, diff, expires_at, admin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(id, n, a.approver, now, a.comment, a.diff, a.expiresAt, a.admin ? 1 : 0);
     event(id, n, a.approver, "approval", { diff: a.diff, expiresAt: a.expiresAt });
     return (
       db
@@ -548,6 +567,30 @@ export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): 
         );
     },
     approve: (id, n, a, opts = {}) => approve(id, n, a, opts),
+    markBreakGlass: db.transaction((id: string, reasons: string[]) => {
+      const row = db.prepare("SELECT break_glass FROM requests WHERE id = ?").get(id) as
+        | { break_glass: string | null }
+        | undefined;
+      if (!row) return;
+      const had = row.break_glass ? (JSON.parse(row.break_glass) as string[]) : [];
+      const all = [...new Set([...had, ...reasons])];
+      db.prepare("UPDATE requests SET break_glass = ? WHERE id = ?").run(JSON.stringify(all), id);
+      event(id, null, SYSTEM_ACTOR, "break-glass", { reasons });
+    }),
+    isBreakGlass: (id) =>
+      (
+        db.prepare("SELECT break_glass FROM requests WHERE id = ?").get(id) as
+          | { break_glass: string | null }
+          | undefined
+      )?.break_glass != null,
+    adminApprovals: (id, n) =>
+      (
+        db
+          .prepare(
+            "SELECT COUNT(*) AS c FROM approvals WHERE request_id = ? AND n = ? AND superseded_at IS NULL AND admin = 1",
+          )
+          .get(id, n) as { c: number }
+      ).c,
     event: (id, n, actor, type, detail) => event(id, n, actor, type, detail),
     hasEvent: (id, n, type) =>
       db

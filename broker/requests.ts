@@ -14,7 +14,7 @@ import {
   PutUserPolicyCommand,
 } from "@aws-sdk/client-iam";
 import type { FastifyBaseLogger } from "fastify";
-import { normalizePrincipal, type Person, parseAccessValue, personPrincipals } from "../shared/access.ts";
+import { type Person, personPrincipals } from "../shared/access.ts";
 import { GatehouseError } from "../shared/errors.ts";
 import {
   lintPolicy,
@@ -39,7 +39,7 @@ import type { BrokerConfig } from "./config.ts";
 import type { NewTarget, RequestsStore, TargetRow } from "./requests-store.ts";
 import type { Store, SyncedRole, SyncedUser } from "./store.ts";
 import type { Syncer } from "./sync.ts";
-import { APPROVERS_TAG, lintOptionsOf, protectedArns } from "./targets.ts";
+import { APPROVERS_TAG, approversOf, lintOptionsOf, protectedArns } from "./targets.ts";
 import type { NotifyKind, Webhook } from "./webhook.ts";
 
 export { APPROVERS_TAG };
@@ -201,23 +201,35 @@ export class RequestService {
     };
   }
 
-  /** Lint a policy: errors refuse it, and so do access-tag and Gatehouse-role findings unless break-glass. */
-  private async checkPolicy(text: string): Promise<void> {
+  /**
+   * Lint a policy: errors refuse it, and so does whatever can change access (REFUSED_CODES: escalation,
+   * access tags, Gatehouse's roles; SECURITY 25, 31) unless break-glass is on. Returns the break-glass
+   * reasons (empty for an ordinary policy): with them the request needs an admin among its approvers.
+   */
+  private async checkPolicy(text: string): Promise<string[]> {
     const lint = await lintPolicy(text, lintOptionsOf(this.d.config));
+    const line = (f: { code: string; path: string; message: string }) =>
+      `${f.code} at ${f.path || "policy"}: ${f.message}`;
     const refused = lint.findings.filter((f) => (REFUSED_CODES as readonly string[]).includes(f.code));
     if (refused.length && !this.rc.break_glass)
       throw new GatehouseError(
         "POLICY_REFUSED",
-        `refused (risk ${lint.risk}): ${refused.map((f) => `${f.code} at ${f.path || "policy"}: ${f.message}`).join("; ")}`,
+        `refused (risk ${lint.risk}): ${refused.map(line).join("; ")}`,
       );
     const errors = lint.findings.filter(
       (f) => f.severity === "error" && !(REFUSED_CODES as readonly string[]).includes(f.code),
     );
     if (errors.length)
-      throw new GatehouseError(
-        "POLICY_REFUSED",
-        `the policy has errors: ${errors.map((f) => `${f.code} at ${f.path || "policy"}: ${f.message}`).join("; ")}`,
-      );
+      throw new GatehouseError("POLICY_REFUSED", `the policy has errors: ${errors.map(line).join("; ")}`);
+    return refused.map(line);
+  }
+
+  /** Refused unless break-glass (then a reason): a target that is one of Gatehouse's own roles. */
+  private checkProtected(arn: string, what: string): string[] {
+    if (!this.protectedArns.includes(arn)) return [];
+    if (!this.rc.break_glass)
+      throw new GatehouseError("POLICY_REFUSED", `${arn} is a Gatehouse role; ${what} not requestable`);
+    return [`PROTECTED_ROLE at targets: ${arn} is a Gatehouse role`];
   }
 
   /** SECURITY 26: the target's other inline policies plus this one must fit IAM's limit. */
@@ -239,19 +251,8 @@ export class RequestService {
       );
   }
 
-  private approversOf(t: { type: "role" | "user"; arn: string; accountId: string }): Set<string> {
-    const set = new Set<string>();
-    for (const g of [...this.rc.approver_groups, ...(this.rc.account_approver_groups[t.accountId] ?? [])])
-      set.add(normalizePrincipal(g, this.lower));
-    const entity = t.type === "role" ? this.d.store.getRole(t.arn) : this.d.store.getUser(t.arn);
-    for (const tag of entity?.tags ?? [])
-      if (tag.Key.toLowerCase() === APPROVERS_TAG)
-        for (const p of parseAccessValue(tag.Value, this.lower)) set.add(p);
-    return set;
-  }
-
   private mayApprove(person: Person, t: { type: "role" | "user"; arn: string; accountId: string }): boolean {
-    const set = this.approversOf(t);
+    const set = approversOf(this.d.config, this.d.store, t);
     return personPrincipals(person, this.lower).some((p) => set.has(p));
   }
 
@@ -259,8 +260,17 @@ export class RequestService {
     return person.email.toLowerCase() === r.requester.email.toLowerCase();
   }
 
+  /** Admins approve break-glass requests too: such a request waits for one of them (SECURITY 31). */
+  private mayApproveTarget(
+    person: Person,
+    r: PermissionRequest,
+    t: { type: "role" | "user"; arn: string; accountId: string },
+  ): boolean {
+    return this.mayApprove(person, t) || (r.breakGlass === true && this.d.isAdmin(person.groups));
+  }
+
   private mayApproveAny(person: Person, r: PermissionRequest): boolean {
-    return !this.isRequester(person, r) && r.targets.some((t) => this.mayApprove(person, t));
+    return !this.isRequester(person, r) && r.targets.some((t) => this.mayApproveTarget(person, r, t));
   }
 
   private load(person: Person, id: string): PermissionRequest {
@@ -280,16 +290,27 @@ export class RequestService {
     detail: Record<string, unknown>,
     ok = true,
   ) {
-    this.d.store.appendAudit({ actor, action, target, outcome: ok ? "ok" : "error", detail });
+    // Every row about a break-glass request says so (SECURITY 31), whoever writes it.
+    const requestId = action.startsWith("request.") && target ? target.split("/")[0]! : undefined;
+    const marked = requestId && this.d.requests.isBreakGlass(requestId) ? { breakGlass: true } : {};
+    this.d.store.appendAudit({
+      actor,
+      action,
+      target,
+      outcome: ok ? "ok" : "error",
+      detail: { ...detail, ...marked },
+    });
   }
 
   private notify(
     kind: NotifyKind,
-    r: { id: string; requester: string },
+    r: { id: string; requester: string; breakGlass?: boolean },
     actor: string,
     targets: string[],
     detail?: string,
   ) {
+    // Every message about a break-glass request says so, not only the first.
+    const breakGlass = r.breakGlass ?? this.d.requests.isBreakGlass(r.id);
     this.d.webhook.notify({
       kind,
       requestId: r.id,
@@ -297,6 +318,7 @@ export class RequestService {
       actor,
       targets,
       ...(detail ? { detail } : {}),
+      ...(breakGlass ? { breakGlass } : {}),
     });
   }
 
@@ -306,26 +328,19 @@ export class RequestService {
     const expiry = expirySeconds(body.expiry, this.rc.allow_permanent);
     const id = randomBytes(8).toString("hex");
     const resolved = body.targets.map((t) => this.resolveTarget(t, body.kind));
+    const breakGlass: string[] = [];
     if (body.kind === "inline-policy") {
       const text = body.policy!;
-      await this.checkPolicy(text);
+      breakGlass.push(...(await this.checkPolicy(text)));
       resolved.forEach((r, n) => {
-        if (this.protectedArns.includes(r.target.arn) && !this.rc.break_glass)
-          throw new GatehouseError(
-            "POLICY_REFUSED",
-            `${r.target.arn} is a Gatehouse role; its policies are not requestable`,
-          );
+        breakGlass.push(...this.checkProtected(r.target.arn, "its policies are"));
         r.target.policyName = `gatehouse-${id}-${n}`;
         r.target.policy = text;
         this.checkSize(r.target, r.target.policyName, text);
       });
     } else {
       for (const r of resolved) {
-        if (this.protectedArns.includes(r.target.arn) && !this.rc.break_glass)
-          throw new GatehouseError(
-            "POLICY_REFUSED",
-            `${r.target.arn} is a Gatehouse role; access to it is not requestable`,
-          );
+        breakGlass.push(...this.checkProtected(r.target.arn, "access to it is"));
         const has = this.d.index.find(person, { kind: "arn", arn: r.target.arn });
         if (has?.level === "console")
           throw new GatehouseError("BAD_REQUEST", `you already have access to ${r.target.arn}`);
@@ -341,12 +356,24 @@ export class RequestService {
         policy: body.policy ?? null,
         createdAt: new Date().toISOString(),
         targets: resolved.map((r) => r.target),
+        breakGlass: breakGlass.length ? breakGlass : null,
       },
       person.email,
     );
     const arns = resolved.map((r) => r.target.arn);
-    this.audit(person.email, "request.create", id, { kind: body.kind, targets: arns, expirySeconds: expiry });
-    this.notify("new", { id, requester: person.email }, person.email, arns, body.justification);
+    this.audit(person.email, "request.create", id, {
+      kind: body.kind,
+      targets: arns,
+      expirySeconds: expiry,
+      ...(breakGlass.length ? { breakGlass: true, breakGlassReasons: breakGlass } : {}),
+    });
+    this.notify(
+      "new",
+      { id, requester: person.email, breakGlass: breakGlass.length > 0 },
+      person.email,
+      arns,
+      body.justification,
+    );
     return this.d.requests.get(id)!;
   }
 
@@ -359,7 +386,7 @@ export class RequestService {
         r.targets.some(
           (t) =>
             t.state === "pending" &&
-            this.mayApprove(person, t) &&
+            this.mayApproveTarget(person, r, t) &&
             !r.approvals.some(
               (a) =>
                 a.target === t.n &&
@@ -378,20 +405,23 @@ export class RequestService {
     const r = this.load(person, id);
     // SECURITY 24: whatever groups the requester is in, their own request is not theirs to approve.
     if (this.isRequester(person, r)) {
-      this.audit(person.email, "request.approve", id, { code: "SELF_APPROVAL" }, false);
       throw new GatehouseError("SELF_APPROVAL", "you may not approve your own request");
     }
-    const mine = r.targets.filter((t) => this.mayApprove(person, t));
+    const mine = r.targets.filter((t) => this.mayApproveTarget(person, r, t));
     if (mine.length === 0) throw new GatehouseError("NOT_AN_APPROVER", `you may not approve request ${id}`);
     const pending = mine.filter((t) => t.state === "pending");
     if (pending.length === 0)
       throw new GatehouseError("ILLEGAL_TRANSITION", `request ${id} has no pending target you may approve`);
+    let editReasons: string[] = [];
     if (body.policy !== undefined) {
       if (r.kind !== "inline-policy")
         throw new GatehouseError("BAD_REQUEST", "only inline-policy requests have a policy to edit");
-      await this.checkPolicy(body.policy);
+      // An approver's edit is held to the same rules: it cannot slip an escalation into a request.
+      editReasons = await this.checkPolicy(body.policy);
       for (const t of pending) this.checkSize(t, t.policyName, body.policy);
     }
+    const breakGlass = r.breakGlass === true || editReasons.length > 0;
+    const admin = this.d.isAdmin(person.groups);
     let expiresAt: string | null = null;
     if (body.expiresAt) {
       const at = new Date(body.expiresAt).getTime();
@@ -410,12 +440,13 @@ export class RequestService {
       (body.policy !== undefined && t.policy !== null && body.policy !== t.policy) ||
       (expiresAt !== null && expiresAt !== t.expiresAt);
     if (pending.every((t) => approvedBy(t) && !edits(t))) {
-      this.audit(person.email, "request.approve", id, { code: "ALREADY_APPROVED" }, false);
       throw new GatehouseError(
         "ALREADY_APPROVED",
         `you have already approved request ${id}; it needs ${this.rc.approvals_required} approvals from different approvers`,
       );
     }
+    // Marked before any approval of the edit is recorded, so no concurrent approval can apply it unmarked.
+    if (editReasons.length) this.d.requests.markBreakGlass(id, editReasons);
     const ready: number[] = [];
     const reset: string[] = [];
     let recorded = 0;
@@ -433,7 +464,7 @@ export class RequestService {
         count = this.d.requests.approve(
           id,
           t.n,
-          { approver: person.email, comment: body.comment ?? null, diff, expiresAt },
+          { approver: person.email, comment: body.comment ?? null, diff, expiresAt, admin },
           {
             patch: { ...(diff ? { policy: body.policy! } : {}), ...(expiresAt ? { expiresAt } : {}) },
             resetEarlier: edited,
@@ -461,8 +492,13 @@ export class RequestService {
         approvals: count,
         required: this.rc.approvals_required,
         ...(edited && earlier > 0 ? { resetApprovals: earlier } : {}),
+        ...(breakGlass ? { admin } : {}),
       });
-      if (count >= this.rc.approvals_required) {
+      // SECURITY 31: enough approvals are not enough for break-glass; one of them must be an admin's.
+      const waitsForAdmin = breakGlass && this.d.requests.adminApprovals(id, t.n) === 0;
+      if (waitsForAdmin && count >= this.rc.approvals_required)
+        this.d.requests.event(id, t.n, person.email, "awaiting-admin", { approvals: count });
+      if (count >= this.rc.approvals_required && !waitsForAdmin) {
         try {
           this.d.requests.move(id, t.n, "approve", person.email, {}, { approvals: count });
           ready.push(t.n);
@@ -476,7 +512,7 @@ export class RequestService {
     if (reset.length)
       this.notify(
         "edited",
-        { id, requester: r.requester.email },
+        { id, requester: r.requester.email, breakGlass },
         person.email,
         reset,
         "edited after earlier approvals; they must approve again",
@@ -484,7 +520,7 @@ export class RequestService {
     if (ready.length)
       this.notify(
         "approved",
-        { id, requester: r.requester.email },
+        { id, requester: r.requester.email, breakGlass },
         person.email,
         ready.map((n) => r.targets[n]!.arn),
       );
@@ -496,9 +532,9 @@ export class RequestService {
     const r = this.load(person, id);
     if (this.isRequester(person, r))
       throw new GatehouseError("SELF_APPROVAL", "cancel your own request instead");
-    const mine = r.targets.filter((t) => this.mayApprove(person, t) && t.state === "pending");
+    const mine = r.targets.filter((t) => this.mayApproveTarget(person, r, t) && t.state === "pending");
     if (mine.length === 0) {
-      if (!r.targets.some((t) => this.mayApprove(person, t)))
+      if (!r.targets.some((t) => this.mayApproveTarget(person, r, t)))
         throw new GatehouseError("NOT_AN_APPROVER", `you may not reject request ${id}`);
       throw new GatehouseError("ILLEGAL_TRANSITION", `request ${id} has no pending target you may reject`);
     }
@@ -548,13 +584,6 @@ export class RequestService {
     if (!t) throw new GatehouseError("REQUEST_NOT_FOUND", `request ${id} has no target ${n}`);
     const admin = this.d.isAdmin(person.groups);
     if (!admin && (this.isRequester(person, r) || !this.mayApprove(person, t))) {
-      this.audit(
-        person.email,
-        "request.resolve",
-        `${id}/${n}`,
-        { action: body.action, code: "FORBIDDEN" },
-        false,
-      );
       throw new GatehouseError(
         "FORBIDDEN",
         "only an approver of this target (not its requester) or an admin may resolve it",
@@ -647,6 +676,9 @@ export class RequestService {
       (t.expirySeconds === null ? null : new Date(now.getTime() + t.expirySeconds * 1000).toISOString());
     const who = { id, requester: t.requester };
     try {
+      // Defence in depth (SECURITY 31): whatever path led here, break-glass applies only after an admin.
+      if (this.d.requests.isBreakGlass(id) && this.d.requests.adminApprovals(id, n) === 0)
+        throw new GatehouseError("FORBIDDEN", "a break-glass request applies only once an admin approved it");
       if (t.kind === "inline-policy") {
         this.checkSize(t, t.policyName, t.policy!);
         const iam = this.d.aws.iam(t.accountId);

@@ -1,9 +1,11 @@
 // What a permission request can name and who may approve: a search over the synced roles and IAM users of
-// the configured accounts (never Gatehouse's own roles, never service-linked roles), and whether a person
-// approves anything at all (the desktop shows the approvals tab only to them).
+// the configured accounts (never Gatehouse's own roles, never service-linked roles) for those the
+// configuration lets see it, and whether a person approves anything at all (the desktop shows the
+// approvals tab only to them).
 
 import { normalizePrincipal, type Person, parseAccessValue, personPrincipals } from "../shared/access.ts";
 import type { RequestTarget } from "../shared/api.ts";
+import { GatehouseError } from "../shared/errors.ts";
 import type { AccessIndex } from "./access-index.ts";
 import { type BrokerConfig, spokeRoleArn } from "./config.ts";
 import type { Store } from "./store.ts";
@@ -21,15 +23,60 @@ export function protectedArns(config: BrokerConfig): string[] {
   ];
 }
 
+/** Who approves requests on a role or user: approver groups (global, per account) and its own tag. */
+export function approversOf(
+  config: BrokerConfig,
+  store: Store,
+  t: { type: "role" | "user"; arn: string; accountId: string },
+): Set<string> {
+  const lower = config.oidc.force_groups_lowercase;
+  const rc = config.requests;
+  const set = new Set<string>();
+  for (const g of [...rc.approver_groups, ...(rc.account_approver_groups[t.accountId] ?? [])])
+    set.add(normalizePrincipal(g, lower));
+  const entity = t.type === "role" ? store.getRole(t.arn) : store.getUser(t.arn);
+  for (const tag of entity?.tags ?? [])
+    if (tag.Key.toLowerCase() === APPROVERS_TAG)
+      for (const p of parseAccessValue(tag.Value, lower)) set.add(p);
+  return set;
+}
+
+/**
+ * Whether the person may list targets at all (`requests.targets_visible_to`); FORBIDDEN if not. Admins
+ * always may: they see every request anyway.
+ */
+export function assertMayListTargets(
+  config: BrokerConfig,
+  store: Store,
+  person: Person,
+  admin: boolean,
+): void {
+  const rc = config.requests;
+  if (admin || rc.targets_visible_to === "everyone") return;
+  const lower = config.oidc.force_groups_lowercase;
+  if (rc.targets_visible_to === "approvers" && isApprover(config, store, person)) return;
+  if (rc.targets_visible_to === "groups") {
+    const mine = new Set(personPrincipals(person, lower));
+    if ((rc.targets_visible_groups ?? []).some((g) => mine.has(normalizePrincipal(g, lower)))) return;
+  }
+  throw new GatehouseError(
+    "FORBIDDEN",
+    `request targets are listed only to ${rc.targets_visible_to === "approvers" ? "approvers" : "some groups"}; name the role or user (account/Role or its ARN) in the request instead`,
+  );
+}
+
 /**
  * Roles and users whose name or ARN contains every word of the query, or whose account's name or id
  * does (`staging dev` finds staging's Developer). Role-access targets are roles; the caller filters.
+ * A role's description is told only to whoever may request on it (uses it), approves it, or is an admin:
+ * it often says more about a role than its name.
  */
 export function searchTargets(
   deps: { config: BrokerConfig; store: Store; index: AccessIndex },
   person: Person,
   query: string,
   limit = DEFAULT_TARGET_LIMIT,
+  admin = false,
 ): RequestTarget[] {
   const accounts = deps.config.aws.accounts;
   const names = new Map(accounts.map((a) => [a.id, a.name]));
@@ -48,15 +95,25 @@ export function searchTargets(
   return deps.store
     .searchEntities({ terms, excludeArns: protectedArns(deps.config), limit })
     .filter((e) => configured.has(e.accountId))
-    .map((e) => ({
-      arn: e.arn,
-      accountId: e.accountId,
-      accountName: names.get(e.accountId) ?? e.accountId,
-      type: e.type,
-      name: e.name,
-      description: e.description,
-      mine: e.type === "role" && deps.index.find(person, { kind: "arn", arn: e.arn }) !== undefined,
-    }));
+    .map((e) => {
+      const mine = e.type === "role" && deps.index.find(person, { kind: "arn", arn: e.arn }) !== undefined;
+      const told =
+        e.description !== null &&
+        (mine ||
+          admin ||
+          personPrincipals(person, deps.config.oidc.force_groups_lowercase).some((p) =>
+            approversOf(deps.config, deps.store, e).has(p),
+          ));
+      return {
+        arn: e.arn,
+        accountId: e.accountId,
+        accountName: names.get(e.accountId) ?? e.accountId,
+        type: e.type,
+        name: e.name,
+        description: told ? e.description : null,
+        mine,
+      };
+    });
 }
 
 /** What the lint needs to know about this organisation: Gatehouse's roles and the access tag keys. */

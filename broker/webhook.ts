@@ -32,6 +32,8 @@ export interface Notification {
   actor: string;
   targets: string[];
   detail?: string;
+  /** SECURITY 31: the request can change access and waits for an admin; every message says so. */
+  breakGlass?: boolean;
 }
 
 export interface WebhookOptions {
@@ -153,7 +155,7 @@ export function webhookBody(n: Notification, deliveryId: string): string {
   const targets = n.targets.map((t) => slackQuote(t, 2048)).join(", ");
   const detail = n.detail ? ` — ${slackQuote(n.detail)}` : "";
   return JSON.stringify({
-    text: `Gatehouse ${SUBJECT[n.kind] ?? `request ${word(n.requestId)}`} ${word(n.kind)} by ${slackQuote(n.actor, 320)}: ${targets}${detail}`,
+    text: `${n.breakGlass ? "BREAK-GLASS " : ""}Gatehouse ${SUBJECT[n.kind] ?? `request ${word(n.requestId)}`} ${word(n.kind)} by ${slackQuote(n.actor, 320)}: ${targets}${detail}`,
     gatehouse: {
       event: n.kind,
       requestId: n.requestId,
@@ -161,6 +163,7 @@ export function webhookBody(n: Notification, deliveryId: string): string {
       actor: n.actor,
       targets: n.targets,
       ...(n.detail ? { detail: n.detail } : {}),
+      ...(n.breakGlass ? { breakGlass: true } : {}),
       /** The same for every attempt of one delivery: a receiver can drop a repeat. */
       deliveryId,
     },

@@ -4,7 +4,7 @@
 
 import { type Catalogue, iamDataCatalogue } from "./policy/catalogue.ts";
 import { type Finding, finding, type LintResult, SEVERITIES } from "./policy/codes.ts";
-import { checkEscalation, DEFAULT_ACCESS_TAG_KEYS } from "./policy/escalation.ts";
+import { ACCESS_CHANGING, checkEscalation, DEFAULT_ACCESS_TAG_KEYS } from "./policy/escalation.ts";
 import { parsePolicy } from "./policy/grammar.ts";
 import { checkReferences, type Expansions, load } from "./policy/references.ts";
 import { assessRisk } from "./policy/risk.ts";
@@ -20,7 +20,7 @@ export {
   type Risk,
   type Severity,
 } from "./policy/codes.ts";
-export { DEFAULT_ACCESS_TAG_KEYS, iamDataCatalogue };
+export { ACCESS_CHANGING, DEFAULT_ACCESS_TAG_KEYS, iamDataCatalogue };
 
 /** IAM's limit for all inline policies of a role together, and of a user (SECURITY 26). */
 export const ROLE_INLINE_LIMIT = 10_240;

@@ -143,6 +143,8 @@ export const approvalSchema = z.object({
   expiresAt: z.string().nullable(),
   /** Set when a later edit of the target superseded this approval (it no longer counts). */
   supersededAt: z.string().nullable().optional(),
+  /** The approver was an admin when approving (what a break-glass request needs). */
+  admin: z.boolean().optional(),
 });
 
 export const targetSchema = z.object({
@@ -174,6 +176,14 @@ export const requestSchema = z.object({
   expirySeconds: z.number().int().nullable(),
   policy: z.string().nullable(),
   createdAt: z.string(),
+  /**
+   * SECURITY 31: the request can change access (permissions, trust, credentials, access tags) or reach
+   * Gatehouse's own roles, and `requests.break_glass` let it through: it applies only once an admin is
+   * among its approvers. Optional so that answers of older brokers still parse.
+   */
+  breakGlass: z.boolean().optional(),
+  /** Why it is break-glass: the refused findings, one line each. */
+  breakGlassReasons: z.array(z.string()).optional(),
   targets: z.array(targetSchema),
   approvals: z.array(approvalSchema),
   events: z.array(

@@ -8,7 +8,7 @@ import type { BrokerConfig } from "../config.ts";
 import { parse, principalOf } from "../http.ts";
 import { type AccessIssuer, toApiRole } from "../issue.ts";
 import type { Store } from "../store.ts";
-import { isApprover, lintOptionsOf, searchTargets } from "../targets.ts";
+import { assertMayListTargets, isApprover, lintOptionsOf, searchTargets } from "../targets.ts";
 
 export interface AccessRoutesDeps {
   config: BrokerConfig;
@@ -41,7 +41,14 @@ export async function accessRoutes(app: FastifyInstance, deps: AccessRoutesDeps)
   app.get("/v1/targets", async (req) => {
     const p = principalOf(req);
     const q = parse(targetsQuerySchema, req.query, "query");
-    return { targets: searchTargets({ config: deps.config, store, index }, p, q.q ?? "", q.limit) };
+    const admin = deps.isAdmin(p.groups);
+    try {
+      assertMayListTargets(deps.config, store, p, admin);
+    } catch (e) {
+      audited(store, p.email, "targets.list", "/v1/targets", e, req.id);
+      throw e;
+    }
+    return { targets: searchTargets({ config: deps.config, store, index }, p, q.q ?? "", q.limit, admin) };
   });
 
   app.get("/v1/roles", async (req) => {
@@ -109,7 +116,7 @@ function audited(
   requestId: string,
 ): void {
   const code = e instanceof GatehouseError ? e.code : "INTERNAL";
-  const denied = code === "ROLE_NOT_FOUND" || code === "CONSOLE_NOT_ALLOWED";
+  const denied = code === "ROLE_NOT_FOUND" || code === "CONSOLE_NOT_ALLOWED" || code === "FORBIDDEN";
   store.appendAudit({
     actor,
     action,

@@ -79,10 +79,16 @@ export const LINT_CODES = {
 export type LintCode = keyof typeof LINT_CODES;
 
 /**
- * Findings the broker refuses unless a break-glass setting allows them (SECURITY 25). They are warnings,
+ * Findings the broker refuses unless a break-glass setting allows them, and then only with an admin among
+ * the approvers (SECURITY 25, 31): whatever can change anyone's permissions, trust, credentials or access
+ * tags (ACCESS_CHANGING in escalation.ts, the one list), or reach Gatehouse's own roles. They are warnings,
  * not errors, because the policy itself is well-formed; refusing it is the broker's decision.
  */
-export const REFUSED_CODES: readonly LintCode[] = ["ACCESS_TAG_CHANGE", "PROTECTED_ROLE"];
+export const REFUSED_CODES: readonly LintCode[] = [
+  "PRIVILEGE_ESCALATION",
+  "ACCESS_TAG_CHANGE",
+  "PROTECTED_ROLE",
+];
 
 export const findingSchema = z.object({
   severity: z.enum(SEVERITIES),

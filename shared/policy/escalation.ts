@@ -1,4 +1,4 @@
-// Privilege escalation, access-tag changes and reach into Gatehouse's own roles (SECURITY 25); Allow only.
+// Privilege escalation, access-tag changes and reach into Gatehouse's own roles (SECURITY 25, 31); Allow only.
 
 import { isWrite } from "./catalogue.ts";
 import { type Finding, finding } from "./codes.ts";
@@ -6,37 +6,111 @@ import type { Item, StatementModel } from "./grammar.ts";
 import { type Loaded, list } from "./references.ts";
 import { actionPattern, overlaps, resourceTokens, type Token } from "./wildcards.ts";
 
-/** Actions that let whoever holds them give themselves (or anyone) more permissions, and how. */
-const ESCALATION: Record<string, string> = {
-  "iam:CreatePolicyVersion": "rewrites a managed policy",
-  "iam:SetDefaultPolicyVersion": "switches a managed policy to another version",
-  "iam:AttachUserPolicy": "attaches any managed policy, AdministratorAccess included",
-  "iam:AttachGroupPolicy": "attaches any managed policy, AdministratorAccess included",
-  "iam:AttachRolePolicy": "attaches any managed policy, AdministratorAccess included",
-  "iam:PutUserPolicy": "writes any inline policy",
-  "iam:PutGroupPolicy": "writes any inline policy",
-  "iam:PutRolePolicy": "writes any inline policy",
-  "iam:UpdateAssumeRolePolicy": "lets anyone assume a role",
-  "iam:AddUserToGroup": "joins a more privileged group",
-  "iam:CreateAccessKey": "makes access keys for other users",
-  "iam:CreateLoginProfile": "sets other users' console passwords",
-  "iam:UpdateLoginProfile": "sets other users' console passwords",
-  "iam:PutUserPermissionsBoundary": "changes a permissions boundary",
-  "iam:PutRolePermissionsBoundary": "changes a permissions boundary",
-  "iam:DeleteUserPermissionsBoundary": "lifts a permissions boundary",
-  "iam:DeleteRolePermissionsBoundary": "lifts a permissions boundary",
+/** What an access-changing action can do, and the finding that reports it. */
+export interface AccessChange {
+  why: string;
+  /** ACCESS_TAG_CHANGE for the tags Gatehouse reads access from; PRIVILEGE_ESCALATION otherwise. */
+  code: "PRIVILEGE_ESCALATION" | "ACCESS_TAG_CHANGE";
+  /** Harmless on one's own user only (`${aws:username}`), as in AWS's "manage your own credentials". */
+  selfService?: true;
+  /** Dangerous only when it reaches any role rather than named ones. */
+  onAnyRole?: true;
+}
+
+const perms = (why: string): AccessChange => ({ why, code: "PRIVILEGE_ESCALATION" });
+const creds = (why: string): AccessChange => ({ why, code: "PRIVILEGE_ESCALATION", selfService: true });
+const accessTags: AccessChange = { why: "changes access tags", code: "ACCESS_TAG_CHANGE" };
+const otherTags = perms("changes tags that aws:ResourceTag conditions may rely on");
+
+/**
+ * SECURITY 31: every action that can change anyone's permissions, trust, credentials or access tags.
+ * ONE list: the lint reports what a policy grants of it (PRIVILEGE_ESCALATION, ACCESS_TAG_CHANGE) and the
+ * broker refuses those findings (REFUSED_CODES) unless break-glass. A test walks the catalogue so that no
+ * IAM action of the "Permissions management" or "Tagging" access levels is missing from here unexplained.
+ */
+export const ACCESS_CHANGING: Readonly<Record<string, AccessChange>> = {
+  // Permissions: policies written, attached, switched, or taken away (a Deny goes with them).
+  "iam:CreatePolicyVersion": perms("rewrites a managed policy"),
+  "iam:SetDefaultPolicyVersion": perms("switches a managed policy to another version"),
+  "iam:AttachUserPolicy": perms("attaches any managed policy, AdministratorAccess included"),
+  "iam:AttachGroupPolicy": perms("attaches any managed policy, AdministratorAccess included"),
+  "iam:AttachRolePolicy": perms("attaches any managed policy, AdministratorAccess included"),
+  "iam:PutUserPolicy": perms("writes any inline policy"),
+  "iam:PutGroupPolicy": perms("writes any inline policy"),
+  "iam:PutRolePolicy": perms("writes any inline policy"),
+  "iam:DetachUserPolicy": perms("takes a managed policy away, a Deny with it"),
+  "iam:DetachGroupPolicy": perms("takes a managed policy away, a Deny with it"),
+  "iam:DetachRolePolicy": perms("takes a managed policy away, a Deny with it"),
+  "iam:DeleteUserPolicy": perms("deletes an inline policy, a Deny with it"),
+  "iam:DeleteGroupPolicy": perms("deletes an inline policy, a Deny with it"),
+  "iam:DeleteRolePolicy": perms("deletes an inline policy, a Deny with it"),
+  "iam:PutUserPermissionsBoundary": perms("changes a permissions boundary"),
+  "iam:PutRolePermissionsBoundary": perms("changes a permissions boundary"),
+  "iam:DeleteUserPermissionsBoundary": perms("lifts a permissions boundary"),
+  "iam:DeleteRolePermissionsBoundary": perms("lifts a permissions boundary"),
+  "iam:AddUserToGroup": perms("joins a more privileged group"),
+  "iam:RemoveUserFromGroup": perms("leaves a group, and a Deny with it"),
+  // Trust: who may assume a role, through which identity provider, on which instance.
+  "iam:UpdateAssumeRolePolicy": perms("lets anyone assume a role"),
+  "iam:UpdateSAMLProvider": perms("replaces the identity provider that roles trust"),
+  "iam:CreateSAMLProvider": perms("recreates an identity provider that roles trust"),
+  "iam:UpdateOpenIDConnectProviderThumbprint": perms("replaces the identity provider that roles trust"),
+  "iam:AddClientIDToOpenIDConnectProvider": perms("adds an audience that roles trust"),
+  "iam:CreateOpenIDConnectProvider": perms("recreates an identity provider that roles trust"),
+  "iam:AddRoleToInstanceProfile": perms("puts a role on an instance profile, for any instance to use"),
+  // Credentials of other users.
+  "iam:CreateAccessKey": creds("makes access keys for other users"),
+  "iam:UpdateAccessKey": creds("reactivates other users' access keys"),
+  "iam:CreateLoginProfile": creds("sets other users' console passwords"),
+  "iam:UpdateLoginProfile": creds("sets other users' console passwords"),
+  "iam:CreateServiceSpecificCredential": creds("makes service credentials for other users"),
+  "iam:ResetServiceSpecificCredential": creds("resets other users' service credentials"),
+  "iam:UpdateServiceSpecificCredential": creds("reactivates other users' service credentials"),
+  "iam:UploadSSHPublicKey": creds("adds SSH keys to other users"),
+  "iam:UpdateSSHPublicKey": creds("reactivates other users' SSH keys"),
+  "iam:UploadSigningCertificate": creds("adds signing certificates to other users"),
+  "iam:UpdateSigningCertificate": creds("reactivates other users' signing certificates"),
+  "iam:EnableMFADevice": creds("binds an MFA device to other users"),
+  "iam:DeactivateMFADevice": creds("takes other users' MFA away"),
+  // Tags: the access tags Gatehouse reads, and the tags ABAC conditions read.
+  "iam:TagRole": accessTags,
+  "iam:UntagRole": accessTags,
+  "iam:TagUser": accessTags,
+  "iam:UntagUser": accessTags,
+  "iam:TagPolicy": otherTags,
+  "iam:UntagPolicy": otherTags,
+  "iam:TagInstanceProfile": otherTags,
+  "iam:UntagInstanceProfile": otherTags,
+  "iam:TagOpenIDConnectProvider": otherTags,
+  "iam:UntagOpenIDConnectProvider": otherTags,
+  "iam:TagSAMLProvider": otherTags,
+  "iam:UntagSAMLProvider": otherTags,
+  "iam:TagMFADevice": otherTags,
+  "iam:UntagMFADevice": otherTags,
+  "iam:TagServerCertificate": otherTags,
+  "iam:UntagServerCertificate": otherTags,
+  // On any role (`*`, `role/*`): hand any role to a service, or become it.
+  "iam:PassRole": {
+    why: "hands any role to a service it starts",
+    code: "PRIVILEGE_ESCALATION",
+    onAnyRole: true,
+  },
+  "sts:AssumeRole": {
+    why: "assumes any role that trusts this account",
+    code: "PRIVILEGE_ESCALATION",
+    onAnyRole: true,
+  },
 };
 
-/** Managing one's own credentials (AWS's own example policy) is not escalation. */
-const SELF_SERVICE = new Set(["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"]);
-
-/** Dangerous only when they reach any role rather than named ones. */
-const ON_ANY_ROLE: Record<string, string> = {
-  "iam:PassRole": "hands any role to a service it starts",
-  "sts:AssumeRole": "assumes any role that trusts this account",
-};
-
-const ACCESS_TAG_ACTIONS = ["iam:TagRole", "iam:UntagRole", "iam:TagUser", "iam:UntagUser"];
+const actionsWhere = (pick: (c: AccessChange) => boolean) =>
+  Object.entries(ACCESS_CHANGING)
+    .filter(([, c]) => pick(c))
+    .map(([n]) => n);
+const why = Object.fromEntries(Object.entries(ACCESS_CHANGING).map(([n, c]) => [n, c.why]));
+const ESCALATION = actionsWhere((c) => c.code === "PRIVILEGE_ESCALATION" && !c.onAnyRole);
+const SELF_SERVICE = new Set(actionsWhere((c) => c.selfService === true));
+const ON_ANY_ROLE = actionsWhere((c) => c.onAnyRole === true);
+const ACCESS_TAG_ACTIONS = actionsWhere((c) => c.code === "ACCESS_TAG_CHANGE");
 
 /** Role actions that cannot touch an existing role Gatehouse relies on. */
 const HARMLESS_TO_ROLES = new Set(["iam:CreateServiceLinkedRole", "iam:DeleteServiceLinkedRole"]);
@@ -122,8 +196,8 @@ function selfScoped(s: StatementModel): boolean {
   );
 }
 
-const explained = (names: string[], why: Record<string, string>) =>
-  list(names.map((n) => `${n} (${why[n]})`));
+const explained = (actions: string[], reasons: Record<string, string>) =>
+  list(actions.map((n) => `${n} (${reasons[n]})`));
 
 export function checkEscalation(
   statements: StatementModel[],
@@ -144,8 +218,8 @@ export function checkEscalation(
       .filter((n) => !HARMLESS_TO_ROLES.has(n)),
     "sts:AssumeRole",
   ]);
-  const escalations = live(Object.keys(ESCALATION));
-  const onAnyRole = live(Object.keys(ON_ANY_ROLE));
+  const escalations = live(ESCALATION);
+  const onAnyRole = live(ON_ANY_ROLE);
   const tagActions = live(ACCESS_TAG_ACTIONS);
   const codeUpdate = live(["lambda:UpdateFunctionCode"]).length > 0;
   const tagKeys = opts.accessTagKeys?.length ? opts.accessTagKeys : DEFAULT_ACCESS_TAG_KEYS;
@@ -159,7 +233,7 @@ export function checkEscalation(
         finding(
           "PRIVILEGE_ESCALATION",
           path,
-          `grants ${explained(names, ESCALATION)}: whoever holds it can give themselves more permissions`,
+          `grants ${explained(names, why)}: whoever holds it can give themselves more permissions`,
         ),
       );
     }
@@ -170,7 +244,7 @@ export function checkEscalation(
           finding(
             "PRIVILEGE_ESCALATION",
             path,
-            `grants ${explained(names, ON_ANY_ROLE)} on every role (${anyRole}): name the roles instead`,
+            `grants ${explained(names, why)} on every role (${anyRole}): name the roles instead`,
           ),
         );
       } else if (names.includes("iam:PassRole")) {

@@ -88,7 +88,7 @@ describe("two approvals required", () => {
     expect(
       b.broker.store
         .listAudit({ action: "request.approve" })
-        .some((e) => e.target === id && e.outcome === "error" && e.detail.code === "ALREADY_APPROVED"),
+        .some((e) => e.target === id && e.outcome === "denied" && e.detail.code === "ALREADY_APPROVED"),
     ).toBe(true);
 
     const second = await b.call("dave", "POST", `/v1/requests/${id}/approve`, {});
@@ -466,7 +466,7 @@ describe("one approval", () => {
       expect(
         b.broker.store
           .listAudit({ action: "request.resolve" })
-          .some((e) => e.target === `${id}/0` && e.outcome === "error"),
+          .some((e) => e.target === `${id}/0` && e.outcome === "denied" && e.detail.code === "FORBIDDEN"),
       ).toBe(true);
       await resolve("dave", id, { action: "delete" });
     });

@@ -1,7 +1,7 @@
 // What a request can name (GET /v1/targets) and who sees the approvals tab (GET /v1/me's approver), on a
 // real broker against the demo emulator.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../dev/aws/server.ts";
 import type { RequestTarget } from "../../shared/api.ts";
 import { type StartedBroker, startTestBroker } from "../support/broker.ts";
@@ -115,5 +115,80 @@ describe("GET /v1/me: approver", () => {
     pipeline.tags.push(tag);
     await broker.syncer.syncAll();
     expect((await get("carol", "/v1/me")).json.approver).toBe(true);
+  });
+});
+
+describe("SECURITY 23: /v1/targets tells a role's description only to who uses it, approves it or is an admin", () => {
+  const described = async (who: Who) =>
+    Object.fromEntries(
+      (await targets(who, "", 500))
+        .filter((t) => t.type === "role")
+        .map((t) => [`${t.accountName}/${t.name}`, t.description]),
+    );
+
+  it("alice (uses staging/Developer and prod/ReadOnly) sees those two descriptions only", async () => {
+    const d = await described("alice");
+    expect(d["staging/Developer"]).toBe("Developer access to staging");
+    expect(d["prod/ReadOnly"]).toBe("Read-only access to prod");
+    expect(d["prod/Billing"]).toBeNull();
+    expect(d["prod/Admin"]).toBeNull();
+    expect(d["staging/DataPipeline"]).toBe("Runs the data pipeline (CLI only)");
+  });
+
+  it("erin (approves prod) sees prod's; carol (tag approver of staging/DataPipeline) that one; bob (admin) all", async () => {
+    const erin = await described("erin");
+    expect(erin["prod/Billing"]).toMatch(/^Billing console/);
+    expect(erin["staging/Developer"]).toBeNull();
+    const carol = await described("carol");
+    expect(carol["staging/DataPipeline"]).toBe("Runs the data pipeline (CLI only)");
+    expect(carol["prod/Billing"]).toBeNull();
+    const bob = await described("bob");
+    expect(Object.values(bob).every((d) => d !== null)).toBe(true);
+  });
+});
+
+describe("SECURITY 23: requests.targets_visible_to", () => {
+  let other: StartedBroker | undefined;
+  afterEach(async () => {
+    await other?.stop();
+    other = undefined;
+  });
+  const status = async (who: Who) =>
+    (
+      await fetch(`${other!.url}/v1/targets?q=staging`, {
+        headers: { authorization: `Bearer ${tokens[who]}` },
+      })
+    ).status;
+
+  it("approvers: approvers (by group, account group or tag) and admins list targets; others get 403 FORBIDDEN, audited", async () => {
+    other = await startTestBroker({
+      issuer: issuer.issuer,
+      awsUrl: emulator.url,
+      extra: `requests:\n  approver_groups: [approvers]\n  account_approver_groups: { "222222222222": [finance] }\n  targets_visible_to: approvers\n`,
+    });
+    const res = await fetch(`${other.url}/v1/targets`, {
+      headers: { authorization: `Bearer ${tokens.alice}` },
+    });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { code: string }).code).toBe("FORBIDDEN");
+    expect(await status("bob")).toBe(200);
+    expect(await status("erin")).toBe(200);
+    expect(await status("carol")).toBe(200);
+    const rows = other.store.listAudit({ action: "targets.list" });
+    expect(rows.map((e) => [e.actor, e.outcome, e.detail.code])).toEqual([
+      ["alice@example.com", "denied", "FORBIDDEN"],
+    ]);
+  });
+
+  it("groups: the members of targets_visible_groups and admins only", async () => {
+    other = await startTestBroker({
+      issuer: issuer.issuer,
+      awsUrl: emulator.url,
+      extra: "requests:\n  targets_visible_to: groups\n  targets_visible_groups: [data]\n",
+    });
+    expect(await status("alice")).toBe(200);
+    expect(await status("erin")).toBe(403);
+    expect(await status("carol")).toBe(403);
+    expect(await status("bob")).toBe(200);
   });
 });

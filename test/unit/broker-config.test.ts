@@ -279,3 +279,34 @@ describe("one clear error each", () => {
     expect(msg).toContain("oidc: required key is missing");
   });
 });
+
+describe("SECURITY 23: requests.targets_visible_to, parsed strictly", () => {
+  const withRequests = (lines: string) => `${BASE}requests:\n${lines}`;
+
+  it("defaults to everyone; approvers and groups (with its list) parse", () => {
+    expect(parseConfig(BASE, FILE).requests.targets_visible_to).toBe("everyone");
+    expect(
+      parseConfig(withRequests("  targets_visible_to: approvers\n"), FILE).requests.targets_visible_to,
+    ).toBe("approvers");
+    const g = parseConfig(
+      withRequests("  targets_visible_to: groups\n  targets_visible_groups: [engineers]\n"),
+      FILE,
+    ).requests;
+    expect([g.targets_visible_to, g.targets_visible_groups]).toEqual(["groups", ["engineers"]]);
+  });
+
+  it("an unknown value, groups without a list, and a list without groups are each one clear error", () => {
+    const bad = withRequests("  targets_visible_to: nobody\n");
+    expect(configError(bad, lineOf(bad, "targets_visible_to"))).toMatch(
+      /requests\.targets_visible_to: .*"everyone"/,
+    );
+    const noList = withRequests("  targets_visible_to: groups\n");
+    expect(configError(noList, lineOf(noList, "targets_visible_to"))).toContain(
+      "needs targets_visible_groups",
+    );
+    const stray = withRequests("  targets_visible_groups: [engineers]\n");
+    expect(configError(stray, lineOf(stray, "targets_visible_groups"))).toContain(
+      "applies only with targets_visible_to: groups (it is everyone)",
+    );
+  });
+});

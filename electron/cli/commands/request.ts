@@ -87,8 +87,11 @@ function targetLines(r: PermissionRequest): string[] {
   });
 }
 
+/** SECURITY 31: a request that can change access, let through by break-glass; it waits for an admin. */
+const breakGlass = (r: PermissionRequest) => (r.breakGlass ? " [BREAK-GLASS: needs an admin approver]" : "");
+
 export function formatCreated(r: PermissionRequest): string {
-  return `Request ${one(r.id)} (${r.kind})\n${targetLines(r).join("\n")}\n`;
+  return `Request ${one(r.id)} (${r.kind})${breakGlass(r)}\n${targetLines(r).join("\n")}\n`;
 }
 
 export function formatTargets(targets: RequestTarget[]): string {
@@ -134,7 +137,8 @@ function policyLines(title: string, text: string, lint: LintResult | undefined):
  */
 export function formatShow(r: PermissionRequest, lints: Map<string, LintResult> = new Map()): string {
   const lines = [
-    `Request ${one(r.id)} (${r.kind})`,
+    `Request ${one(r.id)} (${r.kind})${breakGlass(r)}`,
+    ...(r.breakGlass ? (r.breakGlassReasons ?? []).map((why) => `Break-glass: ${one(why)}`) : []),
     `Requester: ${one(r.requester.email)}`,
     `Created: ${one(r.createdAt)}`,
     `Expiry: ${r.expirySeconds === null ? "permanent" : `${r.expirySeconds / 3600}h`}`,
@@ -175,7 +179,7 @@ export function formatList(requests: PermissionRequest[]): string {
   return `${requests
     .map((r) => {
       const states = [...new Set(r.targets.map((t) => t.state))].join(",");
-      return `${one(r.id)}  ${r.kind.padEnd(13)}  ${states.padEnd(9)}  ${one(r.requester.email)}  ${one(r.createdAt)}  ${r.targets.map((t) => one(t.arn)).join(" ")}`;
+      return `${one(r.id)}  ${r.kind.padEnd(13)}  ${states.padEnd(9)}  ${one(r.requester.email)}  ${one(r.createdAt)}  ${r.targets.map((t) => one(t.arn)).join(" ")}${r.breakGlass ? "  BREAK-GLASS" : ""}`;
     })
     .join("\n")}\n`;
 }

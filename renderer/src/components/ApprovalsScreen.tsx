@@ -26,6 +26,7 @@ import { RequestCard, requestTitle } from "./MyRequestsScreen.tsx";
 import type { LintState } from "./PolicyEditor.tsx";
 import {
   ApproverDiff,
+  BreakGlassBadge,
   DiffView,
   LintSummary,
   LoadedList,
@@ -120,6 +121,7 @@ export function ApprovalsScreen({ accounts, approvalsRequired, toast, onSignedOu
                     >
                       <span className="queue-title">{requestTitle(r, accounts)}</span>
                       <span className="queue-meta">
+                        <BreakGlassBadge request={r} />
                         {r.kind === "role-access" ? (
                           <span className="risk-badge risk-access">Role access</span>
                         ) : risk ? (
@@ -330,7 +332,7 @@ function ApprovalDetail({
       onSubmit={(e) => void act("approve", e)}
       noValidate
     >
-      <RequestHead id={`${id}-title`} title={requestTitle(r, accounts)} requestId={r.id} />
+      <RequestHead id={`${id}-title`} title={requestTitle(r, accounts)} requestId={r.id} request={r} />
       <p className="request-meta">
         <strong>{r.requester.email}</strong>
         {r.requester.groups.length > 0 ? (

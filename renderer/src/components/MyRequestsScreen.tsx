@@ -133,7 +133,7 @@ export function RequestCard({
       aria-labelledby={`${id}-title`}
       data-request-id={r.id}
     >
-      <RequestHead id={`${id}-title`} title={title} requestId={r.id} />
+      <RequestHead id={`${id}-title`} title={title} requestId={r.id} request={r} />
       <p className="request-meta muted">
         Sent {whenText(r.createdAt)} · {expiryText(r.expirySeconds)}
       </p>

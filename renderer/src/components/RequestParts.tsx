@@ -114,12 +114,45 @@ export function LoadedList<T>({
 }
 
 /** A request's title (with `id` for aria-labelledby) and its id. */
-export function RequestHead({ id, title, requestId }: { id: string; title: string; requestId: string }) {
+export function RequestHead({
+  id,
+  title,
+  requestId,
+  request,
+}: {
+  id: string;
+  title: string;
+  requestId: string;
+  /** For the break-glass badge. */
+  request?: Pick<PermissionRequest, "breakGlass" | "breakGlassReasons">;
+}) {
   return (
     <header className="request-head">
       <h3 id={id}>{title}</h3>
+      {request ? <BreakGlassBadge request={request} /> : null}
       <span className="muted mono request-id">{requestId}</span>
     </header>
+  );
+}
+
+/**
+ * SECURITY 31: the request can change access (permissions, trust, credentials, access tags) and the
+ * broker's break-glass setting let it through; it applies only once an admin approves it.
+ */
+export function BreakGlassBadge({
+  request,
+}: {
+  request: Pick<PermissionRequest, "breakGlass" | "breakGlassReasons">;
+}) {
+  if (!request.breakGlass) return null;
+  return (
+    <span
+      className="break-glass-badge"
+      data-testid="break-glass"
+      title={(request.breakGlassReasons ?? []).join("\n")}
+    >
+      Break-glass · needs an admin
+    </span>
   );
 }
 

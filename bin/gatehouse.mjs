@@ -10,5 +10,6 @@ if (process.argv[2] === "credential-process") {
   // Nothing is added to process.env here: `exec` hands this environment to the person's own programs,
   // and the CLI loads no AWS SDK whose warnings would need silencing.
   register();
-  await import("../electron/cli/main.ts");
+  const { main } = await import("../electron/cli/main.ts");
+  await main(process.argv.slice(2));
 }

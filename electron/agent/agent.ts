@@ -7,9 +7,16 @@ import { join } from "node:path";
 import type { Role } from "../../shared/api.ts";
 import { GatehouseError } from "../../shared/errors.ts";
 import { parseRoleRef } from "../../shared/roles.ts";
-import { applyManagedBlock, profileName, renderManagedBlock, writeAwsConfig } from "./aws-config.ts";
+import {
+  applyManagedBlock,
+  profileName,
+  renderManagedBlock,
+  retargetManagedBlock,
+  writeAwsConfig,
+} from "./aws-config.ts";
 import type { BrokerClient } from "./broker-client.ts";
 import { type CachedCredentials, CredentialCache } from "./cache.ts";
+import { cliCommand } from "./cli-path.ts";
 import type { Settings } from "./settings.ts";
 
 const ROLES_TTL_MS = 60_000;
@@ -177,6 +184,28 @@ export class Agent {
     };
   }
 
+  /** The host (the tray app) moved the command-line tool: profiles run this from now on. */
+  setCliCommand(command: string): void {
+    this.opts.command = command;
+  }
+
+  /** What generated profiles run: cli-path.ts, unless the host named a command. */
+  cliCommand(): string {
+    return this.opts.command ?? cliCommand(this.settings, this.opts.env);
+  }
+
+  /**
+   * When the command moved (the app installed elsewhere, the tool put on PATH), point the managed block's
+   * profiles at the new one at once, without asking the broker: a stale path would break every profile.
+   */
+  retargetAwsConfig(): { path: string; changed: boolean } {
+    const path = awsConfigPath(this.settings, this.opts.env);
+    const before = existsSync(path) ? readFileSync(path, "utf8") : "";
+    const after = retargetManagedBlock(before, this.cliCommand());
+    if (after !== before) writeAwsConfig(path, after);
+    return { path, changed: after !== before };
+  }
+
   /** The managed block for these roles, applied to the AWS config file's current text. */
   renderAwsConfig(roles: readonly Role[]): { path: string; before: string; after: string } {
     const path = awsConfigPath(this.settings, this.opts.env);
@@ -191,7 +220,7 @@ export class Agent {
       role: /\s/.test(r.ref) ? `${r.accountId}/${r.roleName}` : r.ref,
       region: this.settings.region,
     }));
-    const block = renderManagedBlock(profiles, { command: this.opts.command ?? this.settings.cliCommand });
+    const block = renderManagedBlock(profiles, { command: this.cliCommand() });
     return { path, before, after: applyManagedBlock(before, block) };
   }
 

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Role } from "../../shared/api.ts";
 import { GatehouseError } from "../../shared/errors.ts";
 import { parseRoleRef } from "../../shared/roles.ts";
+import { VERSION } from "../../shared/version.ts";
 import {
   applyManagedBlock,
   profileName,
@@ -38,6 +39,8 @@ export interface AgentStatus {
   roles: number | null;
   cached: { role: string; expiration: string }[];
   pid: number;
+  /** The agent's release, which `gatehouse doctor` compares with the CLI's. */
+  version: string;
 }
 
 /** A role matches a reference when the reference names it by ref, account id and name, or ARN. */
@@ -181,6 +184,7 @@ export class Agent {
         expiration: c.expiration,
       })),
       pid: process.pid,
+      version: VERSION,
     };
   }
 

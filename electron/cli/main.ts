@@ -16,6 +16,7 @@ const USAGE = `usage: gatehouse <command> [options]
   config generate [--dry-run]       write one AWS CLI profile per role into ~/.aws/config
   credential-process --role ROLE    what AWS CLI profiles call (credential_process)
   agent [stop | status]             run the background agent (started by itself when needed)
+  doctor [--json] [--role ROLE]     check this desktop's set-up; each problem with its fix
   policy lint FILE [--json]         check an IAM policy: errors, warnings and its risk level
   request create|targets|wait|list|show|approve|reject|cancel|retry|resolve
                                     ask for permissions and approve others' requests
@@ -32,6 +33,7 @@ const COMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<numb
   console: () => import("./commands/console.ts"),
   export: () => import("./commands/export.ts"),
   exec: () => import("./commands/exec.ts"),
+  doctor: () => import("./commands/doctor.ts"),
   policy: () => import("./commands/policy.ts"),
   request: () => import("./commands/request.ts"),
 };

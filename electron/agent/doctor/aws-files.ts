@@ -5,7 +5,7 @@ import { accessSync, constants, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { awsConfigPath } from "../agent.ts";
-import { BEGIN_MARKER, managedBlockCommand } from "../aws-config.ts";
+import { managedBlockCommand } from "../aws-config.ts";
 import { which } from "./aws-cli.ts";
 import { type Check, type DoctorContext, type Finding, fail, ok, warn } from "./check.ts";
 

@@ -21,6 +21,7 @@ import {
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
+import { Script } from "node:vm";
 import { build } from "esbuild";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -81,9 +82,8 @@ export async function buildCli({ codeCache = true, log = console.log } = {}) {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   const script = join(OUT, "gatehouse.cjs");
-  await build({
-    entryPoints: [join(ROOT, "electron/cli/sea-main.ts")],
-    outfile: script,
+  const fullScript = join(OUT, "cli.cjs");
+  const common = {
     bundle: true,
     platform: "node",
     format: "cjs",
@@ -91,12 +91,16 @@ export async function buildCli({ codeCache = true, log = console.log } = {}) {
     minify: true,
     legalComments: "none",
     logLevel: "warning",
-    // agent-client.mjs only reads import.meta.url when no self command is set, which the entry always sets.
+    // agent-client.mjs only reads import.meta.url when no self command is set, which the entries always set.
     logOverride: { "empty-import-meta": "silent" },
     plugins: [standIns],
-  });
+  };
+  // Two bundles: the SEA's main script is the credential_process fast path alone (what every AWS CLI call
+  // runs, so the less it compiles the better); the rest of the CLI is an asset it loads when needed.
+  await build({ ...common, entryPoints: [join(ROOT, "electron/cli/sea-main.ts")], outfile: script });
+  await build({ ...common, entryPoints: [join(ROOT, "electron/cli/sea-full.ts")], outfile: fullScript });
   // A SEA's script cannot import() (no ES module loader in it): the built-ins loaded lazily are required.
-  const bundled = readFileSync(script, "utf8").replace(
+  const bundled = readFileSync(fullScript, "utf8").replace(
     /\bimport\((["'])(node:[a-z_/]+)\1\)/g,
     (_, q, name) => `Promise.resolve(require(${q}${name}${q}))`,
   );
@@ -105,7 +109,13 @@ export async function buildCli({ codeCache = true, log = console.log } = {}) {
     throw new Error(
       `build:cli: an import() is left in the bundle: ${bundled.slice(left.index, left.index + 80)}`,
     );
-  writeFileSync(script, bundled);
+  // Wrapped as a function of CommonJS's names, and its V8 code cache made now by this same Node (a cache
+  // from another V8 would be rejected, and the script compiled as if there were none).
+  const wrapped = `(function (exports, require, module) {${bundled}\n})`;
+  writeFileSync(fullScript, wrapped);
+  const cacheFile = join(OUT, "cli.cache");
+  const compiled = new Script(wrapped, { filename: "gatehouse-cli.cjs" });
+  writeFileSync(cacheFile, codeCache ? compiled.createCachedData() : Buffer.alloc(0));
 
   const blob = join(OUT, "sea-prep.blob");
   const seaConfig = join(OUT, "sea-config.json");
@@ -116,7 +126,7 @@ export async function buildCli({ codeCache = true, log = console.log } = {}) {
       output: blob,
       disableExperimentalSEAWarning: true,
       useCodeCache: codeCache,
-      assets: iamDataAssets(),
+      assets: { ...iamDataAssets(), "cli.cjs": fullScript, "cli.cache": cacheFile },
     }),
   );
   execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: "pipe" });
@@ -145,7 +155,7 @@ export async function buildCli({ codeCache = true, log = console.log } = {}) {
   if (keyring) copyFileSync(keyring, join(OUT, "gatehouse-keyring.node"));
   else
     log(`build:cli: no keychain module for ${platform}: \`gatehouse agent\` will need "tokenStore": "file"`);
-  for (const f of [blob, seaConfig]) rmSync(f);
+  for (const f of [blob, seaConfig, script, fullScript, cacheFile]) rmSync(f);
 
   const mb = (statSync(binary).size / 1024 / 1024).toFixed(1);
   log(

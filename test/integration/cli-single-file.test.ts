@@ -54,7 +54,15 @@ describe("the single-file gatehouse, with no node on PATH", () => {
     expect((await gh("--help")).stdout).toContain("credential-process --role ROLE");
   });
 
-  it("login starts the binary itself as the agent, which keeps the token in the keychain", async () => {
+  it("credential-process with no agent running starts one (the binary itself) and says why there are no credentials", async () => {
+    const r = await gh("credential-process", "--role", "staging/Developer");
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe("gatehouse: not signed in: run `gatehouse login` [NOT_SIGNED_IN]\n");
+    expect(r.code).toBe(1);
+    expect(readlinkSync(`/proc/${(await agentStatus(home))!.pid}/exe`)).toBe(binary);
+  });
+
+  it("login uses the binary's agent, which keeps the token in the keychain", async () => {
     const r = await gh("login");
     expect(r.stderr).toContain("opening your browser");
     expect(r.stdout.trim()).toBe("Signed in as alice@example.com (engineers, data)");

@@ -104,3 +104,14 @@ describe("formatReport", () => {
     );
   });
 });
+
+describe("VERSION", () => {
+  it("is package.json's version (what the agent reports and the doctor compares)", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { VERSION } = await import("../../shared/version.ts");
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    expect(VERSION).toBe(pkg.version);
+  });
+});

@@ -3,7 +3,9 @@
 // thing a real child process:
 //   1. `gatehouse credential-process --role staging/Developer` with the agent's cache warm, against
 //      `node -e 0` (the cost of starting Node at all), spawned the same way in the same run;
-//   2. `/usr/bin/aws sts get-caller-identity` through a credential_process profile the agent wrote,
+//   2. the single-file binary (dist/cli/gatehouse, built when missing) doing the same, next to the script
+//      and to `node -e 0` (goals: binary ≤ script, binary ≤ 1.25× node -e 0), with the binary's size;
+//   3. `/usr/bin/aws sts get-caller-identity` through a credential_process profile the agent wrote,
 //      against the same call with a profile holding the same credentials as static keys.
 // Cases of a pair run in interleaved rounds; the goals are ratios of p50 and of p95.
 
@@ -15,6 +17,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
@@ -27,6 +30,7 @@ import { commandLine } from "../electron/agent/aws-config.ts";
 import { type AgentService, startAgentService } from "../electron/agent/service.ts";
 import { type StartedBroker, startTestBroker } from "../test/support/broker.ts";
 import { startDemoEmulator } from "../test/support/emulator.ts";
+import { singleFileCli } from "../test/support/single-file.ts";
 import { type BenchContext, type Case, defineBench, formatMs, percentile } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -111,7 +115,7 @@ interface Pair {
  * Time the subject and its baseline (and a diagnostic) in interleaved rounds; print p50 and p95 of each,
  * the ratios of p50 and of p95 to the baseline's, and whether both meet the goal.
  */
-async function comparePair(ctx: BenchContext, p: Pair): Promise<void> {
+async function comparePair(ctx: BenchContext, p: Pair): Promise<Map<string, number[]>> {
   const timed = [p.baseline, p.subject, ...(p.diagnostic ? [p.diagnostic] : [])].map((t) => ({
     ...t,
     rec: recording(p.warmup, t.op),
@@ -152,12 +156,13 @@ async function comparePair(ctx: BenchContext, p: Pair): Promise<void> {
   const cores = availableParallelism();
   const busy = load > cores ? " — busier than it has CPUs: these figures are not to be trusted" : "";
   console.log(`    (load average over the last minute: ${load.toFixed(1)} on ${cores} CPUs${busy})`);
+  return new Map([base!, ...others].map((t) => [t.name, t.xs]));
 }
 
 defineBench({
   name: "cli",
   description:
-    "gatehouse credential-process (warm) vs. node -e 0, and aws sts get-caller-identity through credential_process vs. static keys",
+    "gatehouse credential-process (warm; script and single-file binary) vs. node -e 0, and aws sts get-caller-identity through credential_process vs. static keys",
   async run(ctx) {
     const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-cli-"));
     const home = join(dir, "home");
@@ -260,6 +265,48 @@ defineBench({
         rounds: 20,
         maxSeconds: 60,
       });
+
+      // The single-file binary (npm run build:cli) next to the script and to Node starting at all: the
+      // binary is a whole Node with the CLI inside, so its floor is node -e 0 too.
+      const binary = await singleFileCli();
+      console.log(`  single-file binary: ${binary}, ${(statSync(binary).size / 1024 / 1024).toFixed(1)} MB`);
+      const viaBinary = async () => {
+        const out = await run(binary, ["credential-process", "--role", ROLE], env);
+        if (!out.includes(`"AccessKeyId":"${warm.AccessKeyId}"`))
+          throw new Error(`the binary did not serve the cached keys: ${out.slice(0, 200)}`);
+      };
+      const single = await comparePair(ctx, {
+        baseline: {
+          name: "cli.sea.node-e-0",
+          label: "node -e 0",
+          note: "node -e 0, spawned the same way",
+          op: () => run(process.execPath, ["-e", "0"], env),
+        },
+        subject: {
+          name: "cli.sea.credential-process.warm",
+          label: `dist/cli/gatehouse credential-process --role ${ROLE} (warm)`,
+          note: "single-file binary, agent cache warm",
+          op: viaBinary,
+        },
+        diagnostic: {
+          name: "cli.sea.script.warm",
+          label: "node bin/gatehouse.cjs credential-process (warm), the same run",
+          note: "the script, for the goal binary ≤ script",
+          op: credentialProcess,
+        },
+        goal: CREDENTIAL_PROCESS_GOAL,
+        iterations: 90,
+        warmup: 5,
+        rounds: 15,
+        maxSeconds: 60,
+      });
+      const bin = single.get("cli.sea.credential-process.warm")!;
+      const script = single.get("cli.sea.script.warm")!;
+      const b50 = percentile(bin, 50) / percentile(script, 50);
+      const b95 = percentile(bin, 95) / percentile(script, 95);
+      console.log(
+        `    → binary vs script: ${b50.toFixed(2)}× at p50, ${b95.toFixed(2)}× at p95; goal ≤ 1.00× at p50: ${b50 <= 1 ? "met" : "NOT met"}`,
+      );
 
       // The same credentials as static keys in a profile of the same file: the AWS CLI does the same
       // work but for running credential_process.

@@ -7,8 +7,9 @@ if (process.argv[2] === "credential-process") {
   process.exitCode = await credentialProcess(process.argv.slice(3));
 } else {
   const { register } = await import("tsx/esm/api");
-  // The pinned AWS SDK runs on Node 20; its notice about future releases needing Node 22 is not for users.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  // Nothing is added to process.env here: `exec` hands this environment to the person's own programs,
+  // and the CLI loads no AWS SDK whose warnings would need silencing.
   register();
-  await import("../electron/cli/main.ts");
+  const { main } = await import("../electron/cli/main.ts");
+  await main(process.argv.slice(2));
 }

@@ -43,6 +43,10 @@ export const ERRORS = {
   SETTINGS_INVALID: { status: 500, title: "The Gatehouse settings file is invalid." },
   FORBIDDEN_ORIGIN: { status: 403, title: "Requests from web pages are refused." },
   METHOD_NOT_ALLOWED: { status: 405, title: "This method is not allowed here." },
+  CLI_INSTALL_FAILED: {
+    status: 500,
+    title: "The gatehouse command could not be put on (or taken off) PATH.",
+  },
   CONFIG_CONFLICT: { status: 409, title: "The AWS config file clashes with Gatehouse's managed profiles." },
   REQUEST_NOT_FOUND: { status: 404, title: "No such request, or you may not see it." },
   ILLEGAL_TRANSITION: { status: 409, title: "The request is not in a state that allows this." },

@@ -7,9 +7,17 @@ import { join } from "node:path";
 import type { Role } from "../../shared/api.ts";
 import { GatehouseError } from "../../shared/errors.ts";
 import { parseRoleRef } from "../../shared/roles.ts";
-import { applyManagedBlock, profileName, renderManagedBlock, writeAwsConfig } from "./aws-config.ts";
+import { VERSION } from "../../shared/version.ts";
+import {
+  applyManagedBlock,
+  profileName,
+  renderManagedBlock,
+  retargetManagedBlock,
+  writeAwsConfig,
+} from "./aws-config.ts";
 import type { BrokerClient } from "./broker-client.ts";
 import { type CachedCredentials, CredentialCache } from "./cache.ts";
+import { cliCommand } from "./cli-path.ts";
 import type { Settings } from "./settings.ts";
 
 const ROLES_TTL_MS = 60_000;
@@ -31,6 +39,8 @@ export interface AgentStatus {
   roles: number | null;
   cached: { role: string; expiration: string }[];
   pid: number;
+  /** The agent's release, which `gatehouse doctor` compares with the CLI's. */
+  version: string;
 }
 
 /** A role matches a reference when the reference names it by ref, account id and name, or ARN. */
@@ -174,7 +184,30 @@ export class Agent {
         expiration: c.expiration,
       })),
       pid: process.pid,
+      version: VERSION,
     };
+  }
+
+  /** The host (the tray app) moved the command-line tool: profiles run this from now on. */
+  setCliCommand(command: string): void {
+    this.opts.command = command;
+  }
+
+  /** What generated profiles run: cli-path.ts, unless the host named a command. */
+  cliCommand(): string {
+    return this.opts.command ?? cliCommand(this.settings, this.opts.env);
+  }
+
+  /**
+   * When the command moved (the app installed elsewhere, the tool put on PATH), point the managed block's
+   * profiles at the new one at once, without asking the broker: a stale path would break every profile.
+   */
+  retargetAwsConfig(): { path: string; changed: boolean } {
+    const path = awsConfigPath(this.settings, this.opts.env);
+    const before = existsSync(path) ? readFileSync(path, "utf8") : "";
+    const after = retargetManagedBlock(before, this.cliCommand());
+    if (after !== before) writeAwsConfig(path, after);
+    return { path, changed: after !== before };
   }
 
   /** The managed block for these roles, applied to the AWS config file's current text. */
@@ -191,7 +224,7 @@ export class Agent {
       role: /\s/.test(r.ref) ? `${r.accountId}/${r.roleName}` : r.ref,
       region: this.settings.region,
     }));
-    const block = renderManagedBlock(profiles, { command: this.opts.command ?? this.settings.cliCommand });
+    const block = renderManagedBlock(profiles, { command: this.cliCommand() });
     return { path, before, after: applyManagedBlock(before, block) };
   }
 

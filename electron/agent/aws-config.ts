@@ -115,6 +115,35 @@ export function renderManagedBlock(profiles: ManagedProfile[], opts: { command: 
   return `${BEGIN_MARKER}\n${sections.join("\n\n")}\n${END_MARKER}\n`;
 }
 
+/**
+ * The config text with every credential_process line inside the managed block running `command` instead
+ * of whatever it ran; the text unchanged when there is no block or nothing differs. Pure.
+ */
+export function retargetManagedBlock(text: string, command: string): string {
+  if (!command.trim() || UNSAFE_COMMAND.test(command))
+    throw new GatehouseError(
+      "BAD_ARGUMENT",
+      "The gatehouse command for credential_process may not be empty or hold a newline, # or ;.",
+    );
+  const { lines, begin, end } = locate(text);
+  if (begin === -1) return text;
+  for (let i = begin + 1; i < end; i++) {
+    const m = /^credential_process = .*? (credential-process --role \S+)(\r?\n?)$/.exec(lines[i]!);
+    if (m) lines[i] = `credential_process = ${command.trim()} ${m[1]}${m[2]}`;
+  }
+  return lines.join("");
+}
+
+/** The command the managed block's profiles run, or undefined when there is no block (or it is empty). */
+export function managedBlockCommand(text: string): string | undefined {
+  const { lines, begin, end } = locate(text);
+  for (let i = begin + 1; begin !== -1 && i < end; i++) {
+    const m = /^credential_process = (.*?) credential-process --role \S+\r?\n?$/.exec(lines[i]!);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
 /** The profile a section header names, as the SDKs read it (`[default]`, `[profile x]`); null otherwise. */
 function sectionProfile(line: string): string | null {
   // Like the JS SDK: an inline comment starts at ";" or "#" after whitespace.

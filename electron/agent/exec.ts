@@ -4,6 +4,7 @@ import { type StdioOptions, spawn } from "node:child_process";
 import { constants } from "node:os";
 import { GatehouseError } from "../../shared/errors.ts";
 import { type SessionCredentials, startEcsServer } from "./ecs-server.ts";
+import { regionVariables } from "./region.ts";
 
 export interface ExecOptions {
   /** The role the credentials are for; handed to CMD as GATEHOUSE_ROLE. */
@@ -13,8 +14,13 @@ export interface ExecOptions {
   getCredentials: () => Promise<SessionCredentials>;
   /** server: an ECS-style endpoint the SDKs refresh from by themselves; env: static keys in the env. */
   mode: "server" | "env";
-  /** The environment CMD starts from (default: this process's). */
+  /**
+   * The environment CMD starts from (default: this process's). CMD gets exactly this, minus other
+   * credential sources, plus ours, GATEHOUSE_ROLE and the region: nothing of Gatehouse's own.
+   */
   env?: NodeJS.ProcessEnv;
+  /** Set as AWS_REGION and AWS_DEFAULT_REGION unless `env` has either (like aws-vault). */
+  region?: string;
   stdio?: StdioOptions;
   log?: (line: string) => void;
   /**
@@ -49,16 +55,17 @@ export const CREDENTIAL_VARIABLES = [
   "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
 ] as const;
 
-/** The environment for CMD: the base minus every other credential source, plus ours. Pure. */
+/** The environment for CMD: the base minus every other credential source, plus ours and the region. Pure. */
 export function childEnv(
   base: NodeJS.ProcessEnv,
   role: string,
   ours: Record<string, string>,
+  region?: string,
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
   for (const k of CREDENTIAL_VARIABLES) delete env[k];
-  return { ...env, ...ours, GATEHOUSE_ROLE: role };
+  return { ...env, ...regionVariables(base, region), ...ours, GATEHOUSE_ROLE: role };
 }
 
 /** The shell convention for a death by signal: 128 + the signal's number. */
@@ -96,6 +103,7 @@ export async function runExec(opts: ExecOptions): Promise<number> {
           AWS_SESSION_TOKEN: first.sessionToken,
           AWS_CREDENTIAL_EXPIRATION: new Date(first.expiration).toISOString(),
         },
+    opts.region,
   );
 
   const forward = (signal: NodeJS.Signals) => {

@@ -29,12 +29,22 @@ export function quotePowerShell(value: string): string {
   return `'${value.replace(/['\u2018\u2019\u201A\u201B]/g, "$&$&")}'`;
 }
 
-export function formatExport(creds: Credentials, format: ExportFormat, role: string): string {
+/**
+ * `region` (AWS_REGION and AWS_DEFAULT_REGION, from regionVariables) is added only when the caller's
+ * shell has neither, so an exported session never overrides a region the person chose.
+ */
+export function formatExport(
+  creds: Credentials,
+  format: ExportFormat,
+  role: string,
+  region: Record<string, string> = {},
+): string {
   const expires = Date.parse(creds.expiration);
   if (Number.isNaN(expires))
     throw new GatehouseError("INTERNAL", "The agent returned credentials without a valid expiration.");
   const expiration = new Date(expires).toISOString();
 
+  // JSON is credential_process output, a format with no place for a region.
   if (format === "json")
     return `${JSON.stringify(
       {
@@ -55,6 +65,7 @@ export function formatExport(creds: Credentials, format: ExportFormat, role: str
     ["AWS_CREDENTIAL_EXPIRATION", expiration],
     // As a quoted variable rather than a comment: a role reference then cannot break out of the line.
     ["GATEHOUSE_ROLE", role],
+    ...Object.entries(region),
   ];
   // No shell can hold a NUL in a variable; every other character survives the quoting below.
   for (const [name, value] of vars)

@@ -40,6 +40,15 @@ export async function startAgentService(
   });
   const broker = new BrokerClient(settings.brokerUrl, session, () => existsSync(paths.signedInMarker));
   const agent = new Agent(settings, session, broker, { env, signedInMarker: paths.signedInMarker });
+  // Profiles written by an agent that ran from elsewhere (an older install, npm, the binary before it was
+  // put on PATH) would call a command that may be gone: point them at this one.
+  try {
+    agent.retargetAwsConfig();
+  } catch (e) {
+    (opts.warn ?? ((m) => console.error(`gatehouse agent: ${m}`)))(
+      `the AWS config file's profiles could not be updated: ${(e as Error).message}`,
+    );
+  }
   let stopping: Promise<void> | undefined;
   const service: AgentService = {
     agent,

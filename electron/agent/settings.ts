@@ -25,8 +25,11 @@ export const settingsSchema = z.strictObject({
   awsConfigFile: z.string().min(1).optional(),
   /** Keep the managed block of the AWS config file current when roles appear or vanish. */
   manageAwsConfig: z.boolean().default(false),
-  /** How AWS config profiles call this CLI (`credential_process = <cliCommand> credential-process …`). */
-  cliCommand: z.string().min(1).max(512).default("gatehouse"),
+  /**
+   * How AWS config profiles call this CLI (`credential_process = <cliCommand> credential-process …`);
+   * unset: the installed binary by absolute path (cli-path.ts).
+   */
+  cliCommand: z.string().min(1).max(512).optional(),
   /** Where the refresh token lives: the OS keychain, or (explicit opt-in) a 0600 file. */
   tokenStore: z.enum(["keychain", "file"]).default("keychain"),
   /** Sign-in waits this long for the browser before giving up. */

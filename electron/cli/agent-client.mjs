@@ -157,8 +157,16 @@ async function spawnAndWait(env, home, spawn, fs, fileURLToPath) {
   const logPath = join(home, "agent.log");
   const log = openSync(logPath, "a", 0o600);
   const logStart = fstatSync(log).size;
-  const bin = join(dirname(fileURLToPath(import.meta.url)), "../../bin/gatehouse.mjs");
-  const child = spawn(process.execPath, [bin, "agent"], { detached: true, stdio: ["ignore", log, log], env });
+  // The single-file binary starts itself; from a checkout or npm, Node runs bin/gatehouse.mjs.
+  const [file, ...args] = common.self.command ?? [
+    process.execPath,
+    join(dirname(fileURLToPath(import.meta.url)), "../../bin/gatehouse.mjs"),
+  ];
+  const child = spawn(/** @type {string} */ (file), [...args, "agent"], {
+    detached: true,
+    stdio: ["ignore", log, log],
+    env,
+  });
   closeSync(log);
   let exited = false;
   child.once("exit", () => {

@@ -48,4 +48,11 @@ function explain(code, detail, role) {
   }
 }
 
-module.exports = { agentHome, socketPath, AgentError, noAgent, explain };
+/**
+ * How this program starts itself as `gatehouse agent`: unset for `node bin/gatehouse.mjs` (the default in
+ * agent-client.mjs), set by the single-file binary's entry to the binary itself.
+ * @type {{ command: string[] | undefined }}
+ */
+const self = { command: undefined };
+
+module.exports = { agentHome, socketPath, AgentError, noAgent, explain, self };

@@ -1,5 +1,7 @@
-// Entry of the `gatehouse` command: one file per subcommand under commands/, each with its own usage.
+// The `gatehouse` command line: one file per subcommand under commands/, each with its own usage. Its entry
+// points are bin/gatehouse.mjs (npm) and electron/cli/sea-main.ts (the single-file binary).
 
+import { VERSION } from "../../shared/version.ts";
 import { report } from "./io.ts";
 
 const USAGE = `usage: gatehouse <command> [options]
@@ -14,6 +16,7 @@ const USAGE = `usage: gatehouse <command> [options]
   config generate [--dry-run]       write one AWS CLI profile per role into ~/.aws/config
   credential-process --role ROLE    what AWS CLI profiles call (credential_process)
   agent [stop | status]             run the background agent (started by itself when needed)
+  doctor [--json] [--role ROLE]     check this desktop's set-up; each problem with its fix
   policy lint FILE [--json]         check an IAM policy: errors, warnings and its risk level
   request create|targets|wait|list|show|approve|reject|cancel|retry|resolve
                                     ask for permissions and approve others' requests
@@ -30,27 +33,31 @@ const COMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<numb
   console: () => import("./commands/console.ts"),
   export: () => import("./commands/export.ts"),
   exec: () => import("./commands/exec.ts"),
+  doctor: () => import("./commands/doctor.ts"),
   policy: () => import("./commands/policy.ts"),
   request: () => import("./commands/request.ts"),
 };
 
-const [command, ...rest] = process.argv.slice(2);
-if (command === undefined || command === "help" || command === "--help" || command === "-h") {
-  console.log(USAGE);
-} else if (command === "--version" || command === "version") {
-  console.log("gatehouse 0.1.0");
-} else if (command === "credential-process") {
-  const { credentialProcess } = await import("./credential-process.mjs");
-  process.exitCode = await credentialProcess(rest);
-} else if (!Object.hasOwn(COMMANDS, command)) {
-  console.error(`gatehouse: unknown command "${command}" [BAD_ARGUMENT]\n\n${USAGE}`);
-  process.exitCode = 2;
-} else {
-  const role = rest.find((a) => !a.startsWith("-"));
-  try {
-    const code = await (await COMMANDS[command]!()).run(rest);
-    if (code >= 0) process.exitCode = code;
-  } catch (e) {
-    process.exitCode = report(e, role);
+/** Runs one command line (without node and the script); the exit code goes to process.exitCode. */
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    console.log(USAGE);
+  } else if (command === "--version" || command === "version") {
+    console.log(`gatehouse ${VERSION}`);
+  } else if (command === "credential-process") {
+    const { credentialProcess } = await import("./credential-process.mjs");
+    process.exitCode = await credentialProcess(rest);
+  } else if (!Object.hasOwn(COMMANDS, command)) {
+    console.error(`gatehouse: unknown command "${command}" [BAD_ARGUMENT]\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else {
+    const role = rest.find((a) => !a.startsWith("-"));
+    try {
+      const code = await (await COMMANDS[command]!()).run(rest);
+      if (code >= 0) process.exitCode = code;
+    } catch (e) {
+      process.exitCode = report(e, role);
+    }
   }
 }

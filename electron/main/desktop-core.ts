@@ -16,7 +16,7 @@ import type {
   ResolveTarget,
 } from "../../shared/requests.ts";
 import { findRole } from "../agent/agent.ts";
-import { profileName } from "../agent/aws-config.ts";
+import { commandLine, profileName } from "../agent/aws-config.ts";
 import { formatExport } from "../agent/export.ts";
 import { type AgentService, startAgentService } from "../agent/service.ts";
 import { loadSettings, saveSettings } from "../agent/settings.ts";
@@ -83,6 +83,15 @@ export class DesktopCore {
     renameSync(tmp, this.statePath);
   }
 
+  /**
+   * The command-line tool moved (installed on PATH, or uninstalled): profiles name it by its new absolute
+   * path from now on, and the managed block is rewritten at once.
+   */
+  setCliPath(path: string): void {
+    this.agent.setCliCommand(commandLine([path]));
+    this.agent.retargetAwsConfig();
+  }
+
   private get agent() {
     return this.service.agent;
   }
@@ -140,7 +149,7 @@ export class DesktopCore {
         role: role.roleName,
       });
     } else if (kind === "credentialProcess") {
-      text = `credential_process = ${settings.cliCommand} credential-process --role ${role.ref}`;
+      text = `credential_process = ${this.agent.cliCommand()} credential-process --role ${role.ref}`;
     } else {
       const c = await this.agent.credentials(role.ref);
       text = formatExport(c, "sh", role.ref);

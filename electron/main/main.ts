@@ -4,6 +4,7 @@
 // The app's origin is app://gatehouse, not file:// (why: app-protocol.ts); IPC is accepted only from
 // that origin's top frame.
 
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
   app,
@@ -18,6 +19,7 @@ import {
 } from "electron";
 import { GatehouseError } from "../../shared/errors.ts";
 import { CHANNELS, ipcChannelName } from "../../shared/ipc.ts";
+import { defaultContext, installCli, installedAt, uninstallCli } from "../agent/cli-install.ts";
 import { isAppUrl } from "./app-protocol.ts";
 import { createAppWindow, hardenAppSession, registerAppScheme, serveApp } from "./app-window.ts";
 import { ElectronConsoleOpener } from "./console-opener.ts";
@@ -85,7 +87,18 @@ async function start(): Promise<void> {
     policy: () => externalUrlPolicy(core!.service.agent.settings),
     onChange: () => tray?.refresh(),
   });
-  const desktop = await DesktopCore.start(process.env, opener, {
+  // The single-file CLI this app carries (build/electron-builder.yml extraResources); none in a dev run.
+  const cliBinary = join(
+    process.resourcesPath,
+    "cli",
+    process.platform === "win32" ? "gatehouse.exe" : "gatehouse",
+  );
+  const cliShipped = app.isPackaged && existsSync(cliBinary);
+  const cliContext = () => defaultContext(cliBinary);
+  // Profiles name the tool by absolute path: the link on PATH once installed, else the binary itself.
+  const cliEnv = (): NodeJS.ProcessEnv =>
+    cliShipped ? { ...process.env, GATEHOUSE_CLI: installedAt(cliContext()) ?? cliBinary } : process.env;
+  const desktop = await DesktopCore.start(cliEnv(), opener, {
     launchAtLogin: (on) => app.setLoginItemSettings({ openAtLogin: on, args: ["--hidden"] }),
     // The dock/launcher badge and the tray follow the approvals count.
     onApprovals: (ctx) => {
@@ -123,6 +136,7 @@ async function start(): Promise<void> {
         favourites: desktop.favourites(),
         recent: desktop.recent(),
         consoles: opener.list(),
+        ...(cliShipped ? { cli: { installedAt: installedAt(cliContext()) ?? null } } : {}),
       };
     },
     effects: {
@@ -134,6 +148,17 @@ async function start(): Promise<void> {
       showWindow,
       focusConsole: (role) => opener.focus(role),
       closeConsole: (role) => opener.close(role),
+      installCli: async () => {
+        const r = installCli(cliContext());
+        desktop.setCliPath(r.path);
+        return `gatehouse is installed at ${r.path}${r.hint ? `; ${r.hint}` : ""}`;
+      },
+      uninstallCli: async () => {
+        const r = uninstallCli(cliContext());
+        desktop.setCliPath(cliBinary);
+        return r.removed.length > 0 ? `removed ${r.removed.join(", ")}` : "gatehouse was not installed";
+      },
+      notify: report,
       quit: () => app.quit(),
     },
   });

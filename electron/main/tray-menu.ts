@@ -13,7 +13,9 @@ export type TrayAction =
   | { kind: "openConsole"; role: string }
   | { kind: "copy"; role: string; what: "profile" | "envExport" }
   | { kind: "focusConsole"; role: string }
-  | { kind: "closeConsole"; role: string };
+  | { kind: "closeConsole"; role: string }
+  | { kind: "installCli" }
+  | { kind: "uninstallCli" };
 
 export type TrayItem =
   | { type: "separator" }
@@ -27,6 +29,11 @@ export interface TrayModel {
   consoles: readonly ConsoleWindowInfo[];
   /** Requests waiting for this person's approval; null when they approve nothing (or it is unknown). */
   pendingApprovals?: number | null;
+  /**
+   * The command-line tool: where it is installed (null: not on PATH yet); undefined when this app carries
+   * none (a development run), and then the menu offers nothing.
+   */
+  cli?: { installedAt: string | null };
 }
 
 export const MAX_FAVOURITES = 10;
@@ -131,6 +138,12 @@ export function buildTrayMenu(m: TrayModel): TrayItem[] {
     );
   }
   out.push(separator, item("Open Gatehouse", { kind: "showWindow" }));
+  if (m.cli)
+    out.push(
+      m.cli.installedAt === null
+        ? item("Install command-line tool", { kind: "installCli" })
+        : item(`Uninstall command-line tool (${m.cli.installedAt})`, { kind: "uninstallCli" }),
+    );
   out.push(m.signedIn ? item("Sign out", { kind: "signOut" }) : item("Sign in…", { kind: "signIn" }));
   out.push(separator, item("Quit Gatehouse", { kind: "quit" }));
   return out;
@@ -151,6 +164,10 @@ export interface TrayEffects {
   showWindow(): void;
   focusConsole(role: string): void;
   closeConsole(role: string): void;
+  /** Each resolves with one line for the person (where it went, what to add to PATH). */
+  installCli(): Promise<string>;
+  uninstallCli(): Promise<string>;
+  notify(message: string): void;
   quit(): void;
 }
 
@@ -174,6 +191,12 @@ export async function runTrayAction(action: TrayAction, fx: TrayEffects): Promis
       return fx.focusConsole(action.role);
     case "closeConsole":
       return fx.closeConsole(action.role);
+    case "installCli":
+      fx.notify(await fx.installCli());
+      return;
+    case "uninstallCli":
+      fx.notify(await fx.uninstallCli());
+      return;
     case "quit":
       return fx.quit();
   }

@@ -2,6 +2,7 @@
 // roles and nothing else, search, favourites across a reload, the console for a role, copying, carol's empty
 // state, settings that persist, themes; a screenshot of each screen is kept.
 
+import { resolve } from "node:path";
 import { accountRoleRefs, expect, roleRow, screenshot, signIn, test } from "./harness.ts";
 
 const ALICE_ROLES = ["prod/ReadOnly", "staging/DataPipeline", "staging/Developer"];
@@ -151,7 +152,10 @@ test("copy actions put the profile name, credential_process line and env export 
   await row.getByRole("button", { name: "Copy credential_process line" }).click();
   await expect
     .poll(clipboard)
-    .toBe("credential_process = gatehouse credential-process --role staging/Developer");
+    // The CLI by absolute path (here Node and this checkout's script, as no binary is installed).
+    .toBe(
+      `credential_process = ${process.execPath} ${resolve(import.meta.dirname, "../../bin/gatehouse.cjs")} credential-process --role staging/Developer`,
+    );
 
   await row.getByRole("button", { name: "Copy env export" }).click();
   await expect.poll(clipboard).toMatch(/^export AWS_ACCESS_KEY_ID=.?ASIA/m);

@@ -3,9 +3,20 @@
 // required targets and the fuses of SECURITY.md 29 present, and every icon it names a real PNG of the
 // right size (the .ico's entries too).
 
-import { readdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
-import { resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { inflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -102,6 +113,73 @@ describe("electron-builder configuration", () => {
       enableEmbeddedAsarIntegrityValidation: true,
       onlyLoadAppFromAsar: true,
     });
+  });
+});
+
+describe("the command-line tool in the package", () => {
+  type Resource = { from: string; to: string };
+  const raw = config as unknown as Record<
+    "mac" | "win" | "linux",
+    { extraResources: Resource[]; executableName?: string }
+  > & { deb: { afterInstall: string; afterRemove: string } };
+
+  it("each platform carries the binary build:cli writes for it, and its keychain module, in resources/cli", async () => {
+    const { binaryName } = await import("../../build/cli/build.mjs");
+    for (const [key, platform] of [
+      ["mac", "darwin-arm64"],
+      ["win", "win32-x64"],
+      ["linux", "linux-x64"],
+    ] as const) {
+      const name = binaryName(platform) as string;
+      expect(raw[key].extraResources, key).toEqual([
+        { from: `dist/cli/${name}`, to: `cli/${name}` },
+        { from: "dist/cli/gatehouse-keyring.node", to: "cli/gatehouse-keyring.node" },
+      ]);
+    }
+  });
+
+  it("the app is not `gatehouse` on Linux's PATH, and the deb links /usr/bin/gatehouse to the tool (only a link)", () => {
+    expect(raw.linux.executableName).toBe("gatehouse-app");
+    const install = readFileSync(resolve(ROOT, raw.deb.afterInstall), "utf8");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: electron-builder's template variable, verbatim
+    expect(install).toContain("CLI='/opt/${sanitizedProductName}/resources/cli/gatehouse'");
+    expect(install).toContain('ln -sf "$CLI" /usr/bin/gatehouse');
+    expect(install).toMatch(/if \[ -L \/usr\/bin\/gatehouse \] \|\| \[ ! -e \/usr\/bin\/gatehouse \]; then/);
+    // electron-builder's own steps (the app's link, chrome-sandbox) are kept.
+    expect(install).toContain("chrome-sandbox");
+    const remove = readFileSync(resolve(ROOT, raw.deb.afterRemove), "utf8");
+    expect(remove).toContain("rm -f /usr/bin/gatehouse");
+  });
+
+  it("the deb scripts run: install links the tool, remove takes the link away, a file there is kept", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-deb-"));
+    try {
+      // The scripts with their paths moved under a temporary root (they are templates electron-builder fills).
+      const sub = (f: string) =>
+        readFileSync(resolve(ROOT, f), "utf8")
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: electron-builder's template variable, verbatim
+          .replaceAll("${sanitizedProductName}", "Gatehouse")
+          .replaceAll("/opt/", `${dir}/opt/`)
+          .replaceAll("/usr/bin/gatehouse", `${dir}/bin/gatehouse`);
+      const cli = join(dir, "opt/Gatehouse/resources/cli/gatehouse");
+      mkdirSync(dirname(cli), { recursive: true });
+      mkdirSync(join(dir, "bin"));
+      writeFileSync(cli, "#!/bin/sh\n", { mode: 0o755 });
+      // Only our part of each script: electron-builder's own steps want a real system.
+      const ours = (f: string, marker: string) => sub(f).slice(sub(f).lastIndexOf(marker));
+      const install = ours(raw.deb.afterInstall, "# The command-line tool");
+      const remove = ours(raw.deb.afterRemove, "if [ -L /");
+      const run = (script: string) => execFileSync("/bin/bash", ["-c", script], { encoding: "utf8" });
+      run(install);
+      expect(readlinkSync(join(dir, "bin/gatehouse"))).toBe(cli);
+      run(remove);
+      expect(existsSync(join(dir, "bin/gatehouse"))).toBe(false);
+      writeFileSync(join(dir, "bin/gatehouse"), "npm's gatehouse\n");
+      expect(run(install)).toMatch(/exists and is not a link/);
+      expect(readFileSync(join(dir, "bin/gatehouse"), "utf8")).toBe("npm's gatehouse\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

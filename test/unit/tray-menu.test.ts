@@ -167,6 +167,15 @@ describe("runTrayAction", () => {
       showWindow: () => calls.push("showWindow"),
       focusConsole: (role) => calls.push(`focus ${role}`),
       closeConsole: (role) => calls.push(`close ${role}`),
+      installCli: async () => {
+        calls.push("installCli");
+        return "gatehouse is installed at /usr/local/bin/gatehouse";
+      },
+      uninstallCli: async () => {
+        calls.push("uninstallCli");
+        return "removed /usr/local/bin/gatehouse";
+      },
+      notify: (message) => calls.push(`notify ${message}`),
       quit: () => calls.push("quit"),
     };
     return { fx, calls };
@@ -183,6 +192,8 @@ describe("runTrayAction", () => {
       { kind: "signIn" },
       { kind: "signOut" },
       { kind: "showWindow" },
+      { kind: "installCli" },
+      { kind: "uninstallCli" },
       { kind: "quit" },
     ];
     for (const a of actions) await runTrayAction(a, fx);
@@ -197,6 +208,10 @@ describe("runTrayAction", () => {
       "signIn",
       "signOut",
       "showWindow",
+      "installCli",
+      "notify gatehouse is installed at /usr/local/bin/gatehouse",
+      "uninstallCli",
+      "notify removed /usr/local/bin/gatehouse",
       "quit",
     ]);
   });
@@ -210,6 +225,22 @@ describe("runTrayAction", () => {
       /Not signed in/,
     );
     expect(calls).toEqual([]);
+  });
+});
+
+describe("the command-line tool", () => {
+  it("offers Install when the app carries the tool and it is not on PATH, Uninstall (saying where) when it is", () => {
+    const install = find(buildTrayMenu({ ...base, cli: { installedAt: null } }), "Install command-line tool");
+    expect(install).toMatchObject({ action: { kind: "installCli" } });
+    const uninstall = find(
+      buildTrayMenu({ ...base, cli: { installedAt: "/usr/local/bin/gatehouse" } }),
+      "Uninstall command-line tool (/usr/local/bin/gatehouse)",
+    );
+    expect(uninstall).toMatchObject({ action: { kind: "uninstallCli" } });
+  });
+
+  it("offers neither when the app carries no tool (a development run)", () => {
+    expect(labels(buildTrayMenu(base)).some((l) => l.includes("command-line tool"))).toBe(false);
   });
 });
 

@@ -2,6 +2,7 @@
 // so SDKs refresh by themselves (or, with --env, as environment variables).
 
 import { runExec } from "../../agent/exec.ts";
+import { roleRegion } from "../../agent/region.ts";
 import { credentialsFor, flags, helped, UsageError } from "../io.ts";
 
 export const USAGE = "usage: gatehouse exec ROLE [--env] -- COMMAND [ARGS…]";
@@ -21,6 +22,9 @@ export async function run(argv: string[]): Promise<number> {
     role,
     command,
     mode: values.env ? "env" : "server",
+    // The caller's environment as it came (the entry points add nothing to process.env), plus the region.
+    env: process.env,
+    region: roleRegion(role),
     getCredentials: () => credentialsFor(role),
     // A command killed by a signal makes `gatehouse exec` die by the same signal, as a shell expects.
     reraise: true,

@@ -1,6 +1,8 @@
-// `gatehouse export ROLE [--format sh|fish|powershell|json]`: credentials as shell variables.
+// `gatehouse export ROLE [--format sh|fish|powershell|json]`: credentials (and the region, unless the
+// shell has one) as shell variables.
 
 import { formatExport } from "../../agent/export.ts";
+import { regionVariables, roleRegion } from "../../agent/region.ts";
 import { credentialsFor, flags, helped, UsageError } from "../io.ts";
 
 export const USAGE =
@@ -14,7 +16,9 @@ export async function run(argv: string[]): Promise<number> {
   const format = values.format as (typeof FORMATS)[number];
   if (!FORMATS.includes(format))
     throw new UsageError(`--format must be one of ${FORMATS.join(", ")}\n${USAGE}`);
-  const creds = await credentialsFor(positionals[0]!);
-  process.stdout.write(formatExport(creds, format, positionals[0]!));
+  const role = positionals[0]!;
+  const creds = await credentialsFor(role);
+  const region = regionVariables(process.env, roleRegion(role));
+  process.stdout.write(formatExport(creds, format, role, region));
   return 0;
 }

@@ -1,6 +1,7 @@
-// Prometheus metrics of the broker: requests, latencies, STS calls, sync durations and errors.
+// Prometheus metrics of the broker: requests, latencies, STS calls, sync durations and errors, and the
+// audit log's integrity (checks and checkpoints).
 
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export function createMetrics() {
   const registry = new Registry();
@@ -36,7 +37,41 @@ export function createMetrics() {
     labelNames: ["account"] as const,
     registers: [registry],
   });
-  return { registry, requests, latency, stsCalls, syncDuration, syncErrors };
+  const auditIntegrity = new Gauge({
+    name: "gatehouse_audit_integrity",
+    help: "1 while the audit chain verifies against its last checkpoint, 0 after an integrity failure",
+    registers: [registry],
+  });
+  auditIntegrity.set(1);
+  const auditChecks = new Counter({
+    name: "gatehouse_audit_verifications_total",
+    help: "Integrity checks of the audit chain (at start, on a schedule), by outcome",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  const auditCheckpoints = new Counter({
+    name: "gatehouse_audit_checkpoints_total",
+    help: "Signed audit checkpoints per sink: written, failed (kept to retry) or dropped",
+    labelNames: ["sink", "outcome"] as const,
+    registers: [registry],
+  });
+  const auditCheckpointNumber = new Gauge({
+    name: "gatehouse_audit_checkpoint_number",
+    help: "Number of the last signed audit checkpoint",
+    registers: [registry],
+  });
+  return {
+    registry,
+    requests,
+    latency,
+    stsCalls,
+    syncDuration,
+    syncErrors,
+    auditIntegrity,
+    auditChecks,
+    auditCheckpoints,
+    auditCheckpointNumber,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

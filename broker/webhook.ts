@@ -18,7 +18,9 @@ export type NotifyKind =
   | "expiring"
   | "expired"
   | "drift"
-  | "resolved";
+  | "resolved"
+  /** The broker's audit log failed its integrity check (not about one request). */
+  | "audit-tampered";
 
 export interface Notification {
   kind: NotifyKind;
@@ -112,7 +114,10 @@ export function memoryOutbox(): Outbox {
 /** The JSON body of a notification: what happened and to which ARNs, nothing secret. */
 export function webhookBody(n: Notification, deliveryId: string): string {
   return JSON.stringify({
-    text: `Gatehouse request ${n.requestId} ${n.kind} (${n.actor}): ${n.targets.join(", ")}${n.detail ? ` — ${n.detail}` : ""}`,
+    text:
+      n.kind === "audit-tampered"
+        ? `Gatehouse AUDIT INTEGRITY FAILURE: ${n.detail ?? ""}`
+        : `Gatehouse request ${n.requestId} ${n.kind} (${n.actor}): ${n.targets.join(", ")}${n.detail ? ` — ${n.detail}` : ""}`,
     gatehouse: {
       event: n.kind,
       requestId: n.requestId,

@@ -115,8 +115,8 @@ const GENESIS = "0".repeat(64);
 
 /** The audit table as one read transaction sees it. */
 export interface AuditSnapshot {
-  /** Rows with seq above `afterSeq`, in order, hashes not checked. */
-  rows(afterSeq?: number): Iterable<AuditEntry>;
+  /** Rows with seq above `afterSeq`, in order, at most `limit`, hashes not checked. */
+  rows(afterSeq?: number, limit?: number): Iterable<AuditEntry>;
   /** The row with this seq, if any. */
   row(seq: number): AuditEntry | undefined;
   /** The head kept beside the rows (seq 0 and the genesis hash when there is none). */
@@ -269,12 +269,12 @@ export function openSqliteStore(
     hash: r.hash,
   });
 
-  const rowsAfter = db.prepare("SELECT * FROM audit WHERE seq > ? ORDER BY seq");
+  const rowsAfter = db.prepare("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?");
   const rowAt = db.prepare("SELECT * FROM audit WHERE seq = ?");
   const countRows = db.prepare("SELECT COUNT(*) AS n FROM audit");
   const snapshot: AuditSnapshot = {
-    *rows(afterSeq = 0) {
-      for (const r of rowsAfter.iterate(afterSeq) as IterableIterator<AuditRow>) yield fromRow(r);
+    *rows(afterSeq = 0, limit = -1) {
+      for (const r of rowsAfter.iterate(afterSeq, limit) as IterableIterator<AuditRow>) yield fromRow(r);
     },
     row: (seq) => {
       const r = rowAt.get(seq) as AuditRow | undefined;

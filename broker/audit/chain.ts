@@ -26,7 +26,8 @@ export interface ChainResult {
  */
 export function walkChain<R extends ChainRow>(
   rows: Iterable<R>,
-  head: { seq: number; hash: string },
+  /** The stored head; null when `rows` is only a slice of the log (the head is checked with the last). */
+  head: { seq: number; hash: string } | null,
   hashOf: (prevHash: string, row: R) => string,
   from: { seq: number; hash: string } = { seq: 0, hash: GENESIS },
   seen?: (row: R) => void,
@@ -52,7 +53,7 @@ export function walkChain<R extends ChainRow>(
     expectedSeq++;
     count++;
   }
-  if (head.seq !== last.seq || head.hash !== prev)
+  if (head && (head.seq !== last.seq || head.hash !== prev))
     return broken(last.seq + 1, `rows after ${last.seq} were deleted (the head names row ${head.seq})`);
   return { ok: true, count, brokenAt: null, reason: null, last };
 }

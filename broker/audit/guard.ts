@@ -12,7 +12,7 @@ import type { AuditEntry, Store } from "../store.ts";
 import { checkpointDigest, GENESIS, keyIdOf, signCheckpoint } from "./checkpoint.ts";
 import { loadKeyPair } from "./keys.ts";
 import { type CheckpointSink, openSink } from "./sinks/index.ts";
-import { verifyWithCheckpoints } from "./verify.ts";
+import { checkCheckpoints, verifyInSlices } from "./verify.ts";
 
 /** Checkpoints kept per sink while it cannot take them (sent in order once it can). */
 const MAX_PENDING = 1000;
@@ -40,6 +40,7 @@ export class AuditGuard {
   private anchor: SignedCheckpoint | null = null;
   private anchored = false;
   private running: Promise<void> | undefined;
+  private verifying: Promise<boolean> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
 
@@ -80,15 +81,15 @@ export class AuditGuard {
    */
   async start(): Promise<void> {
     this.stopped = false;
-    await this.readAnchor();
-    if (!this.failure && !this.anchored) this.verify();
+    if (this.keys) await this.readAnchor();
+    else await this.verify();
     void this.checkpoint();
     const every = (seconds: number, fn: () => unknown) => {
       const t = setInterval(fn, seconds * 1000);
       t.unref();
       this.timers.push(t);
     };
-    every(this.d.config.verify_interval_seconds, () => this.verify());
+    every(this.d.config.verify_interval_seconds, () => void this.verify());
     const cps = this.d.config.checkpoints;
     if (cps) every(cps.interval_seconds, () => void this.checkpoint());
   }
@@ -98,24 +99,32 @@ export class AuditGuard {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.running;
+    await this.verifying;
     await this.checkpoint();
     this.stopped = true;
   }
 
-  /** The whole chain, from the genesis, against the last checkpoint (or on its own without keys). */
-  verify(): boolean {
+  /**
+   * The whole chain, from the genesis, against the last checkpoint (or on its own without keys), in
+   * slices so that requests keep being served; one run at a time. Never rejects.
+   */
+  verify(): Promise<boolean> {
+    if (!this.verifying)
+      this.verifying = this.verifyOnce().finally(() => {
+        this.verifying = undefined;
+      });
+    return this.verifying;
+  }
+
+  private async verifyOnce(): Promise<boolean> {
     if (this.failure) {
       this.d.metrics.auditChecks.inc({ outcome: "failed" });
       return false;
     }
     let problems: string[];
     try {
-      problems = this.d.store.auditSnapshot((snap) => {
-        if (this.keys) {
-          return verifyWithCheckpoints(snap, this.anchor ? [this.anchor] : [], this.keys.publicKey).problems;
-        }
-        const chain = snap.walk();
-        return chain.ok ? [] : [`the chain is broken at row ${chain.brokenAt}: ${chain.reason}`];
+      problems = await verifyInSlices(this.d.store, this.anchor ? [this.anchor] : [], {
+        stopped: () => this.stopped,
       });
     } catch (e) {
       // Closed while stopping, or unreadable: not a verdict on the log's integrity.
@@ -132,17 +141,25 @@ export class AuditGuard {
 
   /** Sign the head (if it moved) after checking the rows since the last checkpoint; single-flight. */
   checkpoint(): Promise<void> {
+    // Never rejects: callers fire and forget (every N rows, timers), and a crash here would take the
+    // broker down for what is at worst a missed checkpoint (logged).
     if (!this.running)
-      this.running = this.signAndWrite().finally(() => {
-        this.running = undefined;
-      });
+      this.running = this.signAndWrite()
+        .catch((e) => this.d.log.error({ err: (e as Error).message }, "audit checkpoint failed"))
+        .finally(() => {
+          this.running = undefined;
+        });
     return this.running;
   }
 
-  /** Read every sink's checkpoints, check the log against each, and take the newest as the anchor. */
+  /**
+   * Read every sink's checkpoints, refuse forged or out-of-chain ones, walk the log against all of
+   * them, and take the newest as the anchor. Checkpoints are numbered on only once every sink answered,
+   * so that a sink that was down cannot make the broker number a checkpoint twice.
+   */
   private async readAnchor(): Promise<void> {
-    if (!this.keys) return;
-    let newest: SignedCheckpoint | null = null;
+    const keys = this.keys!;
+    const all = new Map<number, SignedCheckpoint>();
     let readable = 0;
     for (const s of this.sinks) {
       let entries: unknown[];
@@ -157,20 +174,28 @@ export class AuditGuard {
         continue;
       }
       readable++;
-      const report = this.d.store.auditSnapshot((snap) =>
-        verifyWithCheckpoints(snap, entries, this.keys!.publicKey),
-      );
-      for (const w of report.warnings) this.d.log.warn({ sink: s.sink.name }, w);
-      if (!report.ok) {
-        this.fail(`${s.sink.name}: ${report.problems.join("; ")}`);
-        return;
+      const { valid, problems, warnings } = checkCheckpoints(entries, keys.publicKey);
+      for (const w of warnings) this.d.log.warn({ sink: s.sink.name }, w);
+      if (problems.length) return this.fail(`${s.sink.name}: ${problems.join("; ")}`);
+      for (const cp of valid) {
+        const other = all.get(cp.n);
+        // Two genuine checkpoints with one number: the key signed two histories (a second broker?).
+        if (other && checkpointDigest(other) !== checkpointDigest(cp))
+          return this.fail(`two different checkpoints are numbered #${cp.n} (${other.time}, ${cp.time})`);
+        all.set(cp.n, cp);
       }
-      const last = report.checkpoints[report.checkpoints.length - 1];
-      if (last && (!newest || last.n > newest.n)) newest = last;
     }
-    // With no sink readable the numbering is unknown: no checkpoint is signed until one answers.
-    if (readable === 0) return;
+    let problems: string[];
+    try {
+      problems = await verifyInSlices(this.d.store, [...all.values()], { stopped: () => this.stopped });
+    } catch (e) {
+      this.d.log.warn({ err: (e as Error).message }, "audit integrity check could not run");
+      return;
+    }
+    if (problems.length) return this.fail(problems.join("; "));
     this.d.metrics.auditChecks.inc({ outcome: "ok" });
+    if (readable < this.sinks.length) return;
+    const newest = [...all.values()].sort((a, b) => b.n - a.n)[0] ?? null;
     this.anchor = newest;
     this.anchored = true;
     if (newest) this.d.metrics.auditCheckpointNumber.set(newest.n);

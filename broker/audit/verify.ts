@@ -4,7 +4,8 @@
 
 import type { KeyObject } from "node:crypto";
 import { type SignedCheckpoint, signedCheckpointSchema } from "../../shared/audit-checkpoint.ts";
-import type { AuditSnapshot } from "../store.ts";
+import { type AuditSnapshot, auditHash, type Store } from "../store.ts";
+import { type ChainResult, walkChain } from "./chain.ts";
 import { checkpointDigest, checkpointSignatureValid, GENESIS, keyIdOf } from "./checkpoint.ts";
 
 export interface CheckpointReport {
@@ -64,26 +65,22 @@ export function checkCheckpoints(
   return { valid, problems, warnings };
 }
 
-/**
- * Compare one snapshot of the audit table with the checkpoints: the whole chain is walked from the
- * genesis, and each checkpoint's row must still be there with the hash it signed.
- */
-export function verifyWithCheckpoints(
-  snap: AuditSnapshot,
-  entries: unknown[],
-  publicKey: KeyObject,
-): CheckpointReport {
-  const { valid, problems, warnings } = checkCheckpoints(entries, publicKey);
-  const wanted = new Set(valid.map((cp) => cp.seq));
-  const hashes = new Map<number, string>();
-  const chain = snap.walk(undefined, (e) => {
-    if (wanted.has(e.seq)) hashes.set(e.seq, e.hash);
-  });
-  const rows = snap.count();
+/** What the walk of the chain found, for comparing with checkpoints. */
+interface Walked {
+  chain: ChainResult;
+  rows: number;
+  /** Hashes of the rows the checkpoints name, as the walk found them. */
+  hashes: Map<number, string>;
+}
+
+/** The checkpoints (oldest first) against the walked chain: the first one that no longer matches. */
+function compare(valid: SignedCheckpoint[], w: Walked): string[] {
+  const { chain, rows, hashes } = w;
+  const problems: string[] = [];
   if (!chain.ok) problems.push(`the chain is broken at row ${chain.brokenAt}: ${chain.reason}`);
   // The first checkpoint that no longer matches says what happened; later ones only repeat it.
   let lastGood = 0;
-  for (const cp of valid) {
+  for (const cp of [...valid].sort((a, b) => a.seq - b.seq)) {
     if (cp.seq === 0) continue;
     if (cp.seq > chain.last.seq && chain.ok) {
       problems.push(
@@ -103,5 +100,54 @@ export function verifyWithCheckpoints(
     }
     lastGood = cp.seq;
   }
-  return { ok: problems.length === 0, rows, checkpoints: valid, problems, warnings };
+  return problems;
+}
+
+/**
+ * Compare one snapshot of the audit table with the sink's entries: the whole chain is walked from the
+ * genesis in one read transaction, and each checkpoint's row must still be there with the hash it signed.
+ */
+export function verifyWithCheckpoints(
+  snap: AuditSnapshot,
+  entries: unknown[],
+  publicKey: KeyObject,
+): CheckpointReport {
+  const { valid, problems, warnings } = checkCheckpoints(entries, publicKey);
+  const wanted = new Set(valid.map((cp) => cp.seq));
+  const hashes = new Map<number, string>();
+  const chain = snap.walk(undefined, (e) => {
+    if (wanted.has(e.seq)) hashes.set(e.seq, e.hash);
+  });
+  problems.push(...compare(valid, { chain, rows: snap.count(), hashes }));
+  return { ok: problems.length === 0, rows: snap.count(), checkpoints: valid, problems, warnings };
+}
+
+/**
+ * The same walk in slices of `chunk` rows, each its own read transaction, yielding to the event loop in
+ * between: the running broker checks a long log without stalling requests. Rows appended meanwhile
+ * only extend what the last slice reads; the head is compared in the last slice's transaction.
+ */
+export async function verifyInSlices(
+  store: Store,
+  valid: SignedCheckpoint[],
+  opts: { chunk?: number; stopped?: () => boolean } = {},
+): Promise<string[]> {
+  const chunk = opts.chunk ?? 5000;
+  const wanted = new Set(valid.map((cp) => cp.seq));
+  const hashes = new Map<number, string>();
+  let from = { seq: 0, hash: GENESIS };
+  for (;;) {
+    const step = store.auditSnapshot((snap) => {
+      const batch = [...snap.rows(from.seq, chunk)];
+      const end = batch.length < chunk;
+      const chain = walkChain(batch, end ? snap.head() : null, auditHash, from, (e) => {
+        if (wanted.has(e.seq)) hashes.set(e.seq, e.hash);
+      });
+      return { chain, end, rows: end ? snap.count() : 0 };
+    });
+    if (!step.chain.ok || step.end) return compare(valid, { chain: step.chain, rows: step.rows, hashes });
+    from = { seq: step.chain.last.seq, hash: step.chain.last.hash };
+    if (opts.stopped?.()) return [];
+    await new Promise((r) => setImmediate(r));
+  }
 }

@@ -10,10 +10,12 @@ import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import {
   chmodSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -75,6 +77,7 @@ function auditYaml(o: {
   file?: string;
   url?: string;
   everyRows?: number;
+  intervalSeconds?: number;
   verifySeconds?: number;
   onTamper?: "refuse" | "serve";
   webhook?: string;
@@ -89,7 +92,7 @@ function auditYaml(o: {
   checkpoints:
     ${o.key}
     public_key_file: ${o.publicFile}
-    interval_seconds: 3600
+    interval_seconds: ${o.intervalSeconds ?? 3600}
     every_rows: ${o.everyRows ?? 4}
     sinks:
 ${sinks.join("\n")}
@@ -577,6 +580,38 @@ describe("SECURITY 35: tampering found with only the public key and the checkpoi
 });
 
 describe("SECURITY 35: the running broker", () => {
+  it("signs a checkpoint on its interval when rows were added, none when nothing changed", async () => {
+    const keys = makeKeys();
+    const sink = join(tempDir(), "checkpoints.jsonl");
+    const broker = await startTestBroker({
+      issuer: issuer.issuer,
+      awsUrl: emulator.url,
+      dir: tempDir(),
+      extra: auditYaml({
+        key: `private_key_file: ${keys.privateFile}`,
+        publicFile: keys.publicFile,
+        file: sink,
+        everyRows: 1000,
+        intervalSeconds: 1,
+      }),
+    });
+    try {
+      await until(() => existsSync(sink), 10_000, "the first checkpoint");
+      expect(
+        (await call(broker.url, "alice", "POST", "/v1/credentials", { role: "prod/ReadOnly" })).status,
+      ).toBe(200);
+      const rows = rowsOf(broker.config.database).length;
+      await until(() => readSink(sink).some((c) => c.seq === rows), 15_000, "the interval's checkpoint");
+      const n = readSink(sink).length;
+      // Nothing new: the next intervals sign nothing.
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(readSink(sink).length).toBe(n);
+      expect(statSync(sink).mode & 0o777).toBe(0o600);
+    } finally {
+      await broker.stop();
+    }
+  });
+
   it("finds a truncation on its verification schedule", async () => {
     const keys = makeKeys();
     const sink = join(tempDir(), "checkpoints.jsonl");

@@ -1,5 +1,5 @@
-// Checkpoint sink: an append-only file (O_APPEND, created 0600, fsync'd after every checkpoint), one
-// JSON line per checkpoint. Put it where the database's writer cannot write (another disk, a WORM mount).
+// Checkpoint sink: an append-only file (O_APPEND, created 0600, fsync'd after every checkpoint), one JSON
+// line per checkpoint. Put it where the database's writer cannot write (another disk, a WORM mount).
 
 import { constants } from "node:fs";
 import { open, readFile } from "node:fs/promises";
@@ -20,9 +20,17 @@ export const fileSink: SinkKind<typeof schema> = {
       name: `file:${path}`,
       async write(cp) {
         try {
-          const fh = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+          const fh = await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, 0o600);
           try {
-            await fh.write(`${JSON.stringify(cp)}\n`);
+            // A line a crash tore off must not swallow this checkpoint: start on a line of its own.
+            const { size } = await fh.stat();
+            let lead = "";
+            if (size > 0) {
+              const last = Buffer.alloc(1);
+              await fh.read(last, 0, 1, size - 1);
+              if (last[0] !== 0x0a) lead = "\n";
+            }
+            await fh.write(`${lead}${JSON.stringify(cp)}\n`);
             await fh.sync();
           } finally {
             await fh.close();
@@ -48,7 +56,8 @@ export const fileSink: SinkKind<typeof schema> = {
             { cause: e },
           );
         }
-        return parseEntries(text);
+        // A last line without its newline is a checkpoint being written right now (or torn by a crash).
+        return parseEntries(text.slice(0, text.lastIndexOf("\n") + 1));
       },
     };
   },

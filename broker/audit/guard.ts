@@ -43,6 +43,9 @@ export class AuditGuard {
   private verifying: Promise<boolean> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  private started = false;
+  /** Set by stop(): a walk under way gives up instead of holding the shutdown. */
+  private stopping = false;
 
   constructor(private readonly d: AuditGuardDeps) {
     const cps = d.config.checkpoints;
@@ -81,6 +84,8 @@ export class AuditGuard {
    */
   async start(): Promise<void> {
     this.stopped = false;
+    this.stopping = false;
+    this.started = true;
     if (this.keys) await this.readAnchor();
     else await this.verify();
     void this.checkpoint();
@@ -96,11 +101,12 @@ export class AuditGuard {
 
   /** A last checkpoint (the rows written since the previous one are covered too), then no more. */
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.running;
     await this.verifying;
-    await this.checkpoint();
+    if (this.started) await this.checkpoint();
     this.stopped = true;
   }
 
@@ -124,7 +130,7 @@ export class AuditGuard {
     let problems: string[];
     try {
       problems = await verifyInSlices(this.d.store, this.anchor ? [this.anchor] : [], {
-        stopped: () => this.stopped,
+        stopped: () => this.stopping,
       });
     } catch (e) {
       // Closed while stopping, or unreadable: not a verdict on the log's integrity.

@@ -5,7 +5,7 @@
 // finds each with the public key and the sink only; a forged checkpoint is refused; a broker started on
 // a tampered database says so (readyz, metric, webhook, log) and refuses changes; the key is checked.
 
-import { execFile } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import {
   chmodSync,
@@ -119,8 +119,11 @@ async function call(url: string, who: Who, method: string, path: string, body?: 
 }
 
 /** `gatehouse-broker ARGS`, with no audit key anywhere in its environment. */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env };
+function cli(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, ...extraEnv };
   delete env.GATEHOUSE_TEST_AUDIT_KEY;
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
@@ -879,4 +882,103 @@ describe("SECURITY 35: the signing key's location and permissions", () => {
     );
     expect(both.message).toContain("give exactly one of private_key_env or private_key_file");
   });
+});
+
+describe("SECURITY 35: over real HTTPS", () => {
+  it("a broker process writes checkpoints to an HTTPS receiver it trusts; audit verify reads them back over HTTPS", async () => {
+    const dir = tempDir();
+    const [tlsKey, tlsCert] = [join(dir, "tls-key.pem"), join(dir, "tls-cert.pem")];
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        tlsKey,
+        "-out",
+        tlsCert,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
+    const receiver = new CheckpointReceiver();
+    await receiver.start({ key: readFileSync(tlsKey), cert: readFileSync(tlsCert) });
+    const keys = makeKeys();
+    const config = join(dir, "gatehouse.yaml");
+    const database = join(dir, "db", "broker.sqlite");
+    writeFileSync(
+      config,
+      brokerYaml({
+        issuer: issuer.issuer,
+        awsUrl: emulator.url,
+        database,
+        extra: auditYaml({
+          key: `private_key_file: ${keys.privateFile}`,
+          publicFile: keys.publicFile,
+          url: receiver.url,
+          everyRows: 2,
+        }),
+      }),
+    );
+    const trust = { NODE_EXTRA_CA_CERTS: tlsCert };
+    const proc = spawn(process.execPath, [BIN, "--config", config], {
+      cwd: ROOT,
+      env: { ...process.env, ...trust },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    try {
+      let stderr = "";
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`broker did not start:\n${stderr}`)), 30_000);
+        proc.stderr!.on("data", (d: Buffer) => {
+          stderr += d.toString();
+          const m = /listening on (http:\/\/\S+)/.exec(stderr);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      for (let i = 0; i < 3; i++) {
+        const r = await call(url, "alice", "POST", "/v1/credentials", { role: "prod/ReadOnly" });
+        expect([200, 503]).toContain(r.status); // 503 only until the first sync is done
+      }
+      const exited = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      await exited;
+      const held = receiver.held as SignedCheckpoint[];
+      expect(held.length).toBeGreaterThanOrEqual(2);
+      expect(held[held.length - 1]!.seq).toBe(rowsOf(database).length);
+      const verify = [
+        "audit",
+        "verify",
+        "--config",
+        verifierConfig(database),
+        "--checkpoints",
+        receiver.url,
+        "--public-key",
+        keys.publicFile,
+      ];
+      const ok = await cli(verify, trust);
+      expect(ok.stderr).toBe("");
+      expect(ok.code).toBe(0);
+      // An endpoint whose certificate is not trusted is not read.
+      const untrusted = await cli(verify);
+      expect(untrusted.code).toBe(2);
+      expect(untrusted.stderr).toContain("[CHECKPOINTS_UNAVAILABLE]");
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      await receiver.close();
+    }
+  }, 90_000);
 });

@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { DestinationStream } from "pino";
 import { GatehouseError } from "../shared/errors.ts";
 import { AccessIndex } from "./access-index.ts";
+import { AuditGuard } from "./audit/guard.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
@@ -35,6 +36,8 @@ export interface Broker {
   metrics: Metrics;
   requests: RequestService;
   webhook: Webhook;
+  /** The audit log's integrity checks and signed checkpoints. */
+  audit: AuditGuard;
   /** Mark the broker ready (/readyz) once a sync has finished. */
   markReady(): void;
   close(): Promise<void>;
@@ -62,7 +65,11 @@ export const REDACT = [
 
 export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Broker {
   const metrics = createMetrics();
-  const store = openSqliteStore(config.database, { maxMb: config.database_max_mb });
+  let guard: AuditGuard | undefined;
+  const store = openSqliteStore(config.database, {
+    maxMb: config.database_max_mb,
+    onAppend: (e) => guard?.appended(e),
+  });
   const aws = new AwsGateway(config, {
     onStsCall: (kind, outcome) => metrics.stsCalls.inc({ kind, outcome }),
   });
@@ -120,6 +127,30 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } }
       : {}),
   });
+  const webhook = new Webhook(config.requests.webhook_url, app.log);
+  try {
+    guard = new AuditGuard({
+      config: config.audit,
+      database: config.database,
+      store,
+      metrics,
+      log: app.log,
+      alert: (reason) =>
+        webhook.notify({
+          kind: "audit-tampered",
+          requestId: "-",
+          requester: "-",
+          actor: "gatehouse",
+          targets: [],
+          detail: reason,
+        }),
+    });
+  } catch (e) {
+    aws.destroy();
+    store.close();
+    throw e;
+  }
+  const audit = guard;
   // JSON only: a text/plain body on a state-changing route is refused with 415, not parsed.
   app.removeContentTypeParser("text/plain");
   installErrorHandling(app);
@@ -146,7 +177,6 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   // Every sign-in the broker sees (a token it has not seen before) is audited once.
   const seen = new Set<string>();
   const auth = requireAuth(verifier);
-  const webhook = new Webhook(config.requests.webhook_url, app.log);
   const requestsStore = openRequestsStore(config.database, { maxMb: config.database_max_mb });
   const requests = new RequestService({
     config,
@@ -190,13 +220,20 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
           detail: { groups: p.groups },
         });
       }
+      // After an integrity failure (on_tamper: refuse) nothing changes and nothing is handed out until
+      // someone has looked: the database's writer may have changed more than the audit (SECURITY 35).
+      if (audit.refusing && req.method !== "GET")
+        throw new GatehouseError(
+          "AUDIT_TAMPERED",
+          "the audit log failed its integrity check; the broker refuses changes and credentials until it is investigated",
+        );
     });
     await accessRoutes(scoped, { config, index, issuer, store, isAdmin });
     await adminRoutes(scoped, { store, syncer, tagWatch, isAdmin });
     await requestRoutes(scoped, { requests, store });
   });
   let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");
-  app.register(healthRoutes, { metrics, ready: () => firstSyncDone });
+  app.register(healthRoutes, { metrics, ready: () => firstSyncDone, auditProblem: () => audit.problem });
 
   return {
     app,
@@ -208,6 +245,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     metrics,
     requests,
     webhook,
+    audit,
     markReady: () => {
       firstSyncDone = true;
     },
@@ -215,6 +253,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       syncer.stop();
       refused.stop();
       await requests.stop();
+      await audit.stop();
       // In-flight requests get a short grace; then keep-alive connections are cut so close never hangs
       // for the 72 s keep-alive timeout.
       const grace = setTimeout(() => app.server.closeAllConnections(), 2000);
@@ -235,6 +274,8 @@ export async function startBroker(
   opts: BrokerOptions = {},
 ): Promise<Broker & { url: string }> {
   const broker = buildBroker(config, opts);
+  // The audit log is checked against its checkpoints before the first request is taken.
+  await broker.audit.start();
   const address = await broker.app.listen({ host: config.listen.host, port: config.listen.port });
   broker.syncer
     .syncAll()

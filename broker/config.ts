@@ -6,6 +6,8 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { type Document, isMap, isPair, isScalar, isSeq, parseDocument } from "yaml";
 import { z } from "zod";
 import { GatehouseError } from "../shared/errors.ts";
+import { databaseFolder } from "./audit/keys.ts";
+import { sinkConfigSchema } from "./audit/sinks/index.ts";
 
 // An unquoted id is a YAML number (leading zeros gone), so its type error says to quote it; a missing
 // id keeps the default message (undefined), which parseConfig words as "required key is missing".
@@ -193,9 +195,36 @@ export const configSchema = z.strictObject({
       webhook_backoff_ms: 2000,
       expiry_check_seconds: 60,
     }),
+  /** The audit log's integrity: signed checkpoints of its head written outside the database (SECURITY 35). */
+  audit: z
+    .strictObject({
+      checkpoints: z
+        .strictObject({
+          /** The Ed25519 signing key (PKCS#8 PEM or base64 DER) in this environment variable… */
+          private_key_env: z
+            .string()
+            .regex(/^[A-Z_][A-Z0-9_]*$/)
+            .optional(),
+          /** …or in this file (mode 0600, outside the database's folder). Never in the database. */
+          private_key_file: z.string().min(1).optional(),
+          /** Its public half (PEM): checked against the private key at start, used to read checkpoints back. */
+          public_key_file: z.string().min(1),
+          /** A checkpoint this often (seconds), and after this many new rows. */
+          interval_seconds: z.number().int().min(1).max(86_400).default(300),
+          every_rows: z.number().int().min(1).max(1_000_000).default(1000),
+          sinks: z.array(sinkConfigSchema).min(1),
+        })
+        .optional(),
+      /** The whole chain is checked against the last checkpoint at start and this often (seconds). */
+      verify_interval_seconds: z.number().int().min(1).max(86_400).default(600),
+      /** After an integrity failure: refuse every state-changing call (503 AUDIT_TAMPERED), or serve on. */
+      on_tamper: z.enum(["refuse", "serve"]).default("refuse"),
+    })
+    .default({ verify_interval_seconds: 600, on_tamper: "refuse" }),
 });
 
 export type BrokerConfig = z.infer<typeof configSchema>;
+export type AuditConfig = BrokerConfig["audit"];
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
@@ -309,6 +338,24 @@ export function parseConfig(text: string, file: string): BrokerConfig {
   const rel = (p: string) => (isAbsolute(p) || p === ":memory:" ? p : resolve(base, p));
   config.database = rel(config.database);
   if (config.tls) config.tls = { cert: rel(config.tls.cert), key: rel(config.tls.key) };
+  const cps = config.audit.checkpoints;
+  if (cps) {
+    if ((cps.private_key_env === undefined) === (cps.private_key_file === undefined))
+      fail(["audit", "checkpoints"], "give exactly one of private_key_env or private_key_file");
+    if (cps.private_key_file) cps.private_key_file = rel(cps.private_key_file);
+    cps.public_key_file = rel(cps.public_key_file);
+    const folder = databaseFolder(config.database);
+    cps.sinks.forEach((sink, i) => {
+      if (sink.type !== "file") return;
+      sink.path = rel(sink.path);
+      // Whoever can write the database's folder could rewrite a sink kept there.
+      if (folder && (dirname(sink.path) + "/").startsWith(folder + "/"))
+        fail(
+          ["audit", "checkpoints", "sinks", i, "path"],
+          `a checkpoint file must lie outside the database's folder (${folder})`,
+        );
+    });
+  }
   return config;
 }
 

@@ -5,12 +5,15 @@ import { createWriteStream, existsSync, fchmodSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { GatehouseError } from "../shared/errors.ts";
 import { startBroker } from "./app.ts";
+import { runAuditVerify } from "./audit/verify-command.ts";
 import { loadConfig } from "./config.ts";
 import { openSqliteStore } from "./store.ts";
 import { runTags } from "./tags-command.ts";
 
 const USAGE = `usage: gatehouse-broker --config FILE             serve the broker
        gatehouse-broker audit verify --config FILE   check the audit log's hash chain
+                        [--checkpoints FILE|URL --public-key FILE]
+                                                      …and against its signed checkpoints
        gatehouse-broker audit export --config FILE [--out FILE] [--after SEQ]
                                                       write the audit log as JSON lines
        gatehouse-broker tags list --config FILE [--all] [--json]
@@ -30,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
       all: { type: "boolean" },
       json: { type: "boolean" },
       by: { type: "string" },
+      checkpoints: { type: "string" },
+      "public-key": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -60,6 +65,14 @@ async function main(argv: string[]): Promise<number> {
           (s) => console.log(s),
         );
       if (sub === "verify") {
+        if ((values.checkpoints === undefined) !== (values["public-key"] === undefined))
+          throw new GatehouseError("BAD_ARGUMENT", "--checkpoints and --public-key go together");
+        if (values.checkpoints)
+          return await runAuditVerify({
+            store,
+            checkpoints: values.checkpoints,
+            publicKey: values["public-key"]!,
+          });
         const r = store.verifyAudit();
         if (r.ok) {
           console.log(`audit log verified: ${r.count} rows, chain intact`);

@@ -1,5 +1,5 @@
 // Prometheus metrics of the broker: requests, latencies, STS calls, sync durations and errors, and the
-// tag watch's incidents and changes (SECURITY 32).
+// tag watch's incidents and changes (SECURITY 32), and the audit log's integrity (checks and checkpoints).
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
@@ -60,6 +60,29 @@ export function createMetrics() {
     help: "Roles whose access-tag change waits for an admin (access.external_tag_changes: hold)",
     registers: [registry],
   });
+  const auditIntegrity = new Gauge({
+    name: "gatehouse_audit_integrity",
+    help: "1 while the audit chain verifies against its last checkpoint, 0 after an integrity failure",
+    registers: [registry],
+  });
+  auditIntegrity.set(1);
+  const auditChecks = new Counter({
+    name: "gatehouse_audit_verifications_total",
+    help: "Integrity checks of the audit chain (at start, on a schedule), by outcome",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  const auditCheckpoints = new Counter({
+    name: "gatehouse_audit_checkpoints_total",
+    help: "Signed audit checkpoints per sink: written, failed (kept to retry) or dropped",
+    labelNames: ["sink", "outcome"] as const,
+    registers: [registry],
+  });
+  const auditCheckpointNumber = new Gauge({
+    name: "gatehouse_audit_checkpoint_number",
+    help: "Number of the last signed audit checkpoint",
+    registers: [registry],
+  });
   return {
     registry,
     requests,
@@ -71,6 +94,10 @@ export function createMetrics() {
     ownRolesTagged,
     tagChanges,
     tagChangesHeld,
+    auditIntegrity,
+    auditChecks,
+    auditCheckpoints,
+    auditCheckpointNumber,
   };
 }
 

@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import type { Tag } from "../shared/access.ts";
 import type { AccessTags, TagChange } from "../shared/api.ts";
 import { GatehouseError } from "../shared/errors.ts";
+import { type ChainResult, walkChain } from "./audit/chain.ts";
 import { privateFile, privateFolder, withPrivateUmask } from "./private-files.ts";
 
 export interface SyncedRole {
@@ -131,10 +132,26 @@ export interface Store {
   appendAudit(entry: AuditInput, now?: Date): AuditEntry;
   listAudit(filter: AuditFilter): AuditEntry[];
   verifyAudit(): { ok: boolean; count: number; brokenAt: number | null; reason: string | null };
+  /** Run `fn` on one read snapshot of the audit table (checkpoint checks walk the chain with it). */
+  auditSnapshot<T>(fn: (snap: AuditSnapshot) => T): T;
   close(): void;
 }
 
 const GENESIS = "0".repeat(64);
+
+/** The audit table as one read transaction sees it. */
+export interface AuditSnapshot {
+  /** Rows with seq above `afterSeq`, in order, at most `limit`, hashes not checked. */
+  rows(afterSeq?: number, limit?: number): Iterable<AuditEntry>;
+  /** The row with this seq, if any. */
+  row(seq: number): AuditEntry | undefined;
+  /** The head kept beside the rows (seq 0 and the genesis hash when there is none). */
+  head(): { seq: number; hash: string };
+  /** How many rows the table holds. */
+  count(): number;
+  /** The chain from `from` (default the genesis) to the head; `seen` gets every good row. */
+  walk(from?: { seq: number; hash: string }, seen?: (e: AuditEntry) => void): ChainResult;
+}
 
 /** The hash of one audit row: the previous hash and the row's fields in a fixed order. */
 export function auditHash(prevHash: string, e: Omit<AuditEntry, "hash" | "prevHash">): string {
@@ -205,7 +222,10 @@ export interface AuditRow {
   hash: string;
 }
 
-export function openSqliteStore(file: string, opts: { maxMb?: number } = {}): Store {
+export function openSqliteStore(
+  file: string,
+  opts: { maxMb?: number; onAppend?: (e: AuditEntry) => void } = {},
+): Store {
   const db = openDatabase(file, opts);
   db.pragma("foreign_keys = ON");
   db.exec(`
@@ -300,6 +320,25 @@ export function openSqliteStore(file: string, opts: { maxMb?: number } = {}): St
     prevHash: r.prev_hash,
     hash: r.hash,
   });
+
+  const rowsAfter = db.prepare("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?");
+  const rowAt = db.prepare("SELECT * FROM audit WHERE seq = ?");
+  const countRows = db.prepare("SELECT COUNT(*) AS n FROM audit");
+  const snapshot: AuditSnapshot = {
+    *rows(afterSeq = 0, limit = -1) {
+      for (const r of rowsAfter.iterate(afterSeq, limit) as IterableIterator<AuditRow>) yield fromRow(r);
+    },
+    row: (seq) => {
+      const r = rowAt.get(seq) as AuditRow | undefined;
+      return r ? fromRow(r) : undefined;
+    },
+    head: () => {
+      const head = getHead.get() as { value: string } | undefined;
+      return head ? (JSON.parse(head.value) as { seq: number; hash: string }) : { seq: 0, hash: GENESIS };
+    },
+    count: () => (countRows.get() as { n: number }).n,
+    walk: (from, seen) => walkChain(snapshot.rows(from?.seq ?? 0), snapshot.head(), auditHash, from, seen),
+  };
 
   // taggedEntities scans every role and user (GET /v1/me asks it on every call): its answers are kept
   // until roles or users are written again.
@@ -488,11 +527,14 @@ export function openSqliteStore(file: string, opts: { maxMb?: number } = {}): St
         JSON.parse(r.data),
       ),
     appendAudit: (input, now = new Date()) => {
+      let e: AuditEntry;
       try {
-        return append(input, now);
-      } catch (e) {
-        throw auditWriteError(e);
+        e = append(input, now);
+      } catch (err) {
+        throw auditWriteError(err);
       }
+      opts.onAppend?.(e);
+      return e;
     },
     listAudit: (f) => {
       const conditions: [string, string | number | undefined][] = [
@@ -511,42 +553,10 @@ export function openSqliteStore(file: string, opts: { maxMb?: number } = {}): St
     // One read transaction: the rows and the head must come from the same snapshot, or a row the
     // running broker appends mid-walk makes the head look ahead of the rows ("rows were deleted").
     verifyAudit: db.transaction(() => {
-      let prev = GENESIS;
-      let expectedSeq = 1;
-      let count = 0;
-      for (const row of db
-        .prepare("SELECT * FROM audit ORDER BY seq")
-        .iterate() as IterableIterator<AuditRow>) {
-        const e = fromRow(row);
-        if (e.seq !== expectedSeq)
-          return { ok: false, count, brokenAt: expectedSeq, reason: `row ${expectedSeq} is missing` };
-        if (e.prevHash !== prev)
-          return {
-            ok: false,
-            count,
-            brokenAt: e.seq,
-            reason: `row ${e.seq} does not follow row ${e.seq - 1}`,
-          };
-        if (auditHash(prev, e) !== e.hash)
-          return { ok: false, count, brokenAt: e.seq, reason: `row ${e.seq} was changed` };
-        prev = e.hash;
-        expectedSeq++;
-        count++;
-      }
-      const head = getHead.get() as { value: string } | undefined;
-      const want = head
-        ? (JSON.parse(head.value) as { seq: number; hash: string })
-        : { seq: 0, hash: GENESIS };
-      if (want.seq !== count || want.hash !== prev) {
-        return {
-          ok: false,
-          count,
-          brokenAt: count + 1,
-          reason: `rows after ${count} were deleted (the head names row ${want.seq})`,
-        };
-      }
-      return { ok: true, count, brokenAt: null, reason: null };
+      const { ok, count, brokenAt, reason } = snapshot.walk();
+      return { ok, count, brokenAt, reason };
     }),
+    auditSnapshot: <T>(fn: (snap: AuditSnapshot) => T): T => db.transaction(() => fn(snapshot))(),
     close: () => db.close(),
   };
 }

@@ -23,7 +23,9 @@ export type NotifyKind =
   // Not about a request (the tag watch, SECURITY 32): requestId names the change.
   | "tags-changed"
   | "tags-held"
-  | "own-role-tagged";
+  | "own-role-tagged"
+  /** The broker's audit log failed its integrity check (not about one request). */
+  | "audit-tampered";
 
 export interface Notification {
   kind: NotifyKind;
@@ -155,7 +157,10 @@ export function webhookBody(n: Notification, deliveryId: string): string {
   const targets = n.targets.map((t) => slackQuote(t, 2048)).join(", ");
   const detail = n.detail ? ` — ${slackQuote(n.detail)}` : "";
   return JSON.stringify({
-    text: `${n.breakGlass ? "BREAK-GLASS " : ""}Gatehouse ${SUBJECT[n.kind] ?? `request ${word(n.requestId)}`} ${word(n.kind)} by ${slackQuote(n.actor, 320)}: ${targets}${detail}`,
+    text:
+      n.kind === "audit-tampered"
+        ? `Gatehouse AUDIT INTEGRITY FAILURE: ${slackQuote(n.detail ?? "", 2048)}`
+        : `${n.breakGlass ? "BREAK-GLASS " : ""}Gatehouse ${SUBJECT[n.kind] ?? `request ${word(n.requestId)}`} ${word(n.kind)} by ${slackQuote(n.actor, 320)}: ${targets}${detail}`,
     gatehouse: {
       event: n.kind,
       requestId: n.requestId,

@@ -20,6 +20,16 @@ export const ERRORS = {
   NOT_READY: { status: 503, title: "The broker has not finished its first sync." },
   IDP_UNAVAILABLE: { status: 503, title: "The identity provider could not be reached." },
   AUDIT_BROKEN: { status: 500, title: "The audit chain does not verify." },
+  AUDIT_TAMPERED: {
+    status: 503,
+    title: "The audit log failed its integrity check; the broker refuses changes until it is investigated.",
+  },
+  AUDIT_KEY_UNSAFE: {
+    status: 500,
+    title: "The audit signing key file is readable by others or lies in the database's folder.",
+  },
+  AUDIT_KEY_INVALID: { status: 500, title: "The audit signing key or public key cannot be used." },
+  CHECKPOINTS_UNAVAILABLE: { status: 503, title: "The audit checkpoints cannot be read." },
   STORE_UNAVAILABLE: {
     status: 503,
     title: "The broker's database cannot be written (disk full or I/O error); try again later.",

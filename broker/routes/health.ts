@@ -5,10 +5,12 @@ import type { Metrics } from "../metrics.ts";
 
 export async function healthRoutes(
   app: FastifyInstance,
-  deps: { metrics: Metrics; ready(): boolean },
+  deps: { metrics: Metrics; ready(): boolean; auditProblem(): string | null },
 ): Promise<void> {
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {
+    const audit = deps.auditProblem();
+    if (audit) return reply.status(503).send({ status: "audit-tampered", detail: audit });
     if (deps.ready()) return { status: "ready" };
     return reply.status(503).send({ status: "starting", detail: "the first sync has not finished" });
   });

@@ -21,6 +21,10 @@ import { type Emulator, startEmulator } from "../../dev/aws/server.ts";
 import { type Credentials, DEMO_KEY, startDemoEmulator } from "../support/emulator.ts";
 
 const run = promisify(execFile);
+type AwsErr = Error & { Reason?: string; $metadata?: { httpStatusCode?: number } };
+const noError = (): AwsErr => {
+  throw new Error("expected the call to fail, but it succeeded");
+};
 const READER = { accessKeyId: "AKIAORGREADER0000001", secretAccessKey: "org-reader-secret" };
 const MEMBER = { accessKeyId: "AKIAORGMEMBER0000001", secretAccessKey: "org-member-secret" };
 const NOPOLICY = { accessKeyId: "AKIAORGNOPOLICY00001", secretAccessKey: "org-nopolicy-secret" };
@@ -138,49 +142,49 @@ describe("AWS Organizations through @aws-sdk/client-organizations", () => {
     const rootId = (await org(READER).send(new ListRootsCommand({}))).Roots![0]!.Id!;
     const e = await org(READER)
       .send(new ListChildrenCommand({ ParentId: rootId, ChildType: "ACCOUNT", NextToken: first.NextToken! }))
-      .catch((x: Error & { Reason?: string }) => x);
+      .then(noError, (x: AwsErr) => x);
     expect(e).toMatchObject({ name: "InvalidInputException", Reason: "INVALID_PAGINATION_TOKEN" });
     const big = await org(READER)
       .send(new ListAccountsCommand({ MaxResults: 21 }))
-      .catch((x: Error) => x);
+      .then(noError, (x: AwsErr) => x);
     expect(big).toMatchObject({ name: "InvalidInputException" });
   });
 
   it("answers AWS's errors: unknown parent, bad id, not the management account, no policy", async () => {
     const notFound = await org(READER)
       .send(new ListAccountsForParentCommand({ ParentId: "ou-abcd-abcdefgh" }))
-      .catch((x: Error & { $metadata: { httpStatusCode?: number } }) => x);
+      .then(noError, (x: AwsErr) => x);
     expect(notFound).toMatchObject({ name: "ParentNotFoundException", $metadata: { httpStatusCode: 400 } });
     const bad = await org(READER)
       .send(new ListAccountsForParentCommand({ ParentId: "../etc" }))
-      .catch((x: Error) => x);
+      .then(noError, (x: AwsErr) => x);
     expect(bad).toMatchObject({ name: "InvalidInputException" });
     const member = await org(MEMBER)
       .send(new ListAccountsCommand({}))
-      .catch((x: Error) => x);
+      .then(noError, (x: AwsErr) => x);
     expect(member).toMatchObject({
       name: "AccessDeniedException",
       message: "You don't have permissions to access this resource.",
     });
     const noPolicy = await org(NOPOLICY)
       .send(new ListAccountsCommand({}))
-      .catch((x: Error) => x);
+      .then(noError, (x: AwsErr) => x);
     expect(noPolicy.name).toBe("AccessDeniedException");
     expect(noPolicy.message).toContain("organizations:ListAccounts");
     const tag = await org(READER)
       .send(new ListTagsForResourceCommand({ ResourceId: "999999999999" }))
-      .catch((x: Error) => x);
+      .then(noError, (x: AwsErr) => x);
     expect(tag).toMatchObject({ name: "TargetNotFoundException" });
   });
 
   it("a wrong secret is InvalidSignatureException; an unknown key UnrecognizedClientException", async () => {
     const sig = await org({ ...READER, secretAccessKey: "wrong-secret" })
       .send(new ListRootsCommand({}))
-      .catch((x: Error) => x);
+      .then(noError, (x: AwsErr) => x);
     expect(sig.name).toBe("InvalidSignatureException");
     const unknown = await org({ accessKeyId: "AKIAUNKNOWN000000001", secretAccessKey: "x-secret-x" })
       .send(new ListRootsCommand({}))
-      .catch((x: Error) => x);
+      .then(noError, (x: AwsErr) => x);
     expect(unknown.name).toBe("UnrecognizedClientException");
   });
 
@@ -189,7 +193,7 @@ describe("AWS Organizations through @aws-sdk/client-organizations", () => {
     try {
       const e = await org(READER)
         .send(new ListAccountsCommand({}))
-        .catch((x: Error) => x);
+        .then(noError, (x: AwsErr) => x);
       expect(e).toMatchObject({ name: "TooManyRequestsException" });
       emulator.faults.set({
         throttles: [{ account: "*", action: "ListAccounts", probability: 0.5 }],
@@ -213,7 +217,7 @@ describe("AWS Organizations through @aws-sdk/client-organizations", () => {
         credentials: DEMO_KEY,
         maxAttempts: 1,
       });
-      const e = await c.send(new ListRootsCommand({})).catch((x: Error) => x);
+      const e = await c.send(new ListRootsCommand({})).then(noError, (x: AwsErr) => x);
       expect(e).toMatchObject({ name: "AWSOrganizationsNotInUseException" });
     } finally {
       await demo.close();

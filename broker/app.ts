@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { DestinationStream } from "pino";
 import { AccessIndex } from "./access-index.ts";
+import { AccountDirectory } from "./accounts.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
@@ -23,6 +24,7 @@ import { Webhook } from "./webhook.ts";
 
 export interface Broker {
   app: FastifyInstance;
+  accounts: AccountDirectory;
   store: Store;
   syncer: Syncer;
   index: AccessIndex;
@@ -67,12 +69,20 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     config.oidc.force_groups_lowercase,
     accountNames,
   );
-  const syncer = new Syncer(config, aws, store, index, {
-    onAccountSynced: (account, seconds, ok) => {
-      metrics.syncDuration.observe({ account }, seconds);
-      if (!ok) metrics.syncErrors.inc({ account });
+  const accounts = new AccountDirectory(config, aws, accountNames);
+  const syncer = new Syncer(
+    config,
+    aws,
+    store,
+    index,
+    {
+      onAccountSynced: (account, seconds, ok) => {
+        metrics.syncDuration.observe({ account }, seconds);
+        if (!ok) metrics.syncErrors.inc({ account });
+      },
     },
-  });
+    accounts,
+  );
   syncer.loadFromStore();
   const verifier = new TokenVerifier(config.oidc);
   const issuer = new AccessIssuer(config, index, aws);
@@ -164,6 +174,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
 
   return {
     app,
+    accounts,
     store,
     syncer,
     index,

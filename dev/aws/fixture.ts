@@ -212,6 +212,24 @@ function addOrganization(world: World, fixture: Fixture): void {
   world.organization = o;
 }
 
+/** What the central role needs to discover accounts from AWS Organizations. */
+export const READ_ORGANIZATION = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Effect: "Allow",
+      Action: [
+        "organizations:DescribeOrganization",
+        "organizations:ListRoots",
+        "organizations:ListOrganizationalUnitsForParent",
+        "organizations:ListAccountsForParent",
+        "organizations:ListTagsForResource",
+      ],
+      Resource: "*",
+    },
+  ],
+});
+
 /** A fixture given as an object (tests build organisations in code): parsed as strictly as a file. */
 export function worldFromObject(raw: unknown): World {
   const parsed = fixtureSchema.safeParse(raw);
@@ -301,12 +319,15 @@ function generateOrganization(world: World, ous: number): void {
       status: generatedSuspended(i) ? "SUSPENDED" : "ACTIVE",
       parentId: ids.length > 0 ? ids[i % ids.length]! : o.rootId,
       tags: [
-        { Key: "env", Value: GENERATED_ENVS[i % GENERATED_ENVS.length]! },
+        { Key: "env", Value: GENERATED_ENVS[Math.floor(i / 2) % GENERATED_ENVS.length]! },
         { Key: "team", Value: GENERATED_GROUPS[i % GENERATED_GROUPS.length]! },
       ],
     };
   }
   world.organization = o;
+  // The management account's central role reads the organisation (accounts_from: organizations).
+  const central = world.accounts.get(CENTRAL_ACCOUNT)?.roles.get("gatehousecentral");
+  if (central) central.inlinePolicies.ReadOrganization = READ_ORGANIZATION;
 }
 
 export const CENTRAL_ACCOUNT = "111111111111";

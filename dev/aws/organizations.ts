@@ -22,6 +22,8 @@ const ROOT_RE = /^r-[0-9a-z]{4,32}$/;
 const OU_RE = /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
 const ACCOUNT_RE = /^\d{12}$/;
 const PAGE_MAX = 20;
+/** Without MaxResults AWS may return fewer items than the maximum; callers must follow NextToken. */
+const PAGE_DEFAULT = 10;
 
 const invalidInput = (message: string, reason = "INVALID_INPUT") =>
   Object.assign(new AwsError("InvalidInputException", 400, message), { reason });
@@ -104,7 +106,7 @@ function page<T>(
       "INVALID_INPUT",
     );
   }
-  const size = (max as number | undefined) ?? PAGE_MAX;
+  const size = (max as number | undefined) ?? PAGE_DEFAULT;
   let start = 0;
   const token = str(input, "NextToken", false);
   if (token !== undefined) {

@@ -3,7 +3,7 @@
 
 import { IAMClient } from "@aws-sdk/client-iam";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { GatehouseError } from "../shared/errors.ts";
 import { type BrokerConfig, spokeRoleArn } from "./config.ts";
@@ -135,6 +135,26 @@ export class AwsGateway {
       maxAttempts: this.config.sync.max_attempts,
       retryMode: "standard" as const,
     };
+  }
+
+  /** Who the base identity is (GetCallerIdentity). */
+  async callerIdentity(): Promise<{ arn: string; account: string }> {
+    try {
+      const out = await this.baseSts.send(new GetCallerIdentityCommand({}));
+      return { arn: out.Arn ?? "", account: out.Account ?? "" };
+    } catch (e) {
+      throw fromAwsError(e, "GetCallerIdentity of the base identity");
+    }
+  }
+
+  /** An IAM client acting as the central role (doctor reads the central role's own policies with it). */
+  centralIam(): IAMClient {
+    let client = this.iamClients.get("central");
+    if (!client) {
+      client = new IAMClient(this.clientConfig(() => this.central()));
+      this.iamClients.set("central", client);
+    }
+    return client;
   }
 
   /** Whether credentials for work roles come from a role session (and so are capped at one hour). */

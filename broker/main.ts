@@ -1,16 +1,21 @@
-// `gatehouse-broker`: serve (--config FILE), or work on the audit log (audit verify | audit export).
+// `gatehouse-broker`: serve (--config FILE), work on the audit log (audit verify | audit export), check
+// the AWS set-up (doctor) or generate it (init).
 
 import { createWriteStream, existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { GatehouseError } from "../shared/errors.ts";
 import { startBroker } from "./app.ts";
+import { doctorCommand } from "./commands/doctor.ts";
 import { loadConfig } from "./config.ts";
 import { openSqliteStore } from "./store.ts";
 
 const USAGE = `usage: gatehouse-broker --config FILE             serve the broker
        gatehouse-broker audit verify --config FILE   check the audit log's hash chain
        gatehouse-broker audit export --config FILE [--out FILE] [--after SEQ]
-                                                      write the audit log as JSON lines`;
+                                                      write the audit log as JSON lines
+       gatehouse-broker doctor --config FILE [--json] [--profile ADMIN] [--admin-role NAME]
+                                                      check base → central → spoke → work roles;
+                                                      exit 0 all good, 1 broken, 2 could not run`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -21,6 +26,9 @@ async function main(argv: string[]): Promise<number> {
       config: { type: "string", short: "c" },
       out: { type: "string" },
       after: { type: "string" },
+      json: { type: "boolean" },
+      profile: { type: "string" },
+      "admin-role": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -73,6 +81,14 @@ async function main(argv: string[]): Promise<number> {
     } finally {
       store.close();
     }
+  }
+  if (verb === "doctor") {
+    return doctorCommand({
+      config,
+      json: values.json === true,
+      profile: values.profile,
+      adminRole: values["admin-role"] ?? "OrganizationAccountAccessRole",
+    });
   }
   if (verb !== undefined) throw new GatehouseError("BAD_ARGUMENT", `unknown command "${verb}"`);
 

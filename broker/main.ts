@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { GatehouseError } from "../shared/errors.ts";
 import { startBroker } from "./app.ts";
 import { doctorCommand } from "./commands/doctor.ts";
+import { initCommand } from "./commands/init.ts";
 import { loadConfig } from "./config.ts";
 import { openSqliteStore } from "./store.ts";
 
@@ -15,7 +16,10 @@ const USAGE = `usage: gatehouse-broker --config FILE             serve the broke
                                                       write the audit log as JSON lines
        gatehouse-broker doctor --config FILE [--json] [--profile ADMIN] [--admin-role NAME]
                                                       check base → central → spoke → work roles;
-                                                      exit 0 all good, 1 broken, 2 could not run`;
+                                                      exit 0 all good, 1 broken, 2 could not run
+       gatehouse-broker init --config FILE [--out DIR] [--base-arn ARN]
+                             [--apply --profile ADMIN [--admin-role NAME] [--yes]]
+                                                      write (and apply) the central and spoke roles`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -29,6 +33,9 @@ async function main(argv: string[]): Promise<number> {
       json: { type: "boolean" },
       profile: { type: "string" },
       "admin-role": { type: "string" },
+      "base-arn": { type: "string" },
+      apply: { type: "boolean" },
+      yes: { type: "boolean", short: "y" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -88,6 +95,18 @@ async function main(argv: string[]): Promise<number> {
       json: values.json === true,
       profile: values.profile,
       adminRole: values["admin-role"] ?? "OrganizationAccountAccessRole",
+    });
+  }
+  if (verb === "init") {
+    return initCommand({
+      config,
+      out: values.out,
+      baseArn: values["base-arn"],
+      apply: values.apply === true,
+      yes: values.yes === true,
+      admin: values.profile
+        ? { profile: values.profile, roleName: values["admin-role"] ?? "OrganizationAccountAccessRole" }
+        : undefined,
     });
   }
   if (verb !== undefined) throw new GatehouseError("BAD_ARGUMENT", `unknown command "${verb}"`);

@@ -6,12 +6,10 @@ import {
   GetAccountAuthorizationDetailsCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
-  IAMClient,
+  type IAMClient,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
 } from "@aws-sdk/client-iam";
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import type { GatehouseError } from "../../shared/errors.ts";
 import {
   type Context,
@@ -25,6 +23,7 @@ import { AwsGateway, fromAwsError } from "../aws.ts";
 import { type AccountConfig, type BrokerConfig, spokeRoleArn, spokeRoleName } from "../config.ts";
 import { discoverAccounts } from "../organizations.ts";
 import { openSqliteStore } from "../store.ts";
+import { AdminAccess, type AdminOptions } from "./admin.ts";
 import {
   centralAccountId,
   centralNeeds,
@@ -60,11 +59,7 @@ export interface DoctorOptions {
    * `roleName` to assume in the others, e.g. OrganizationAccountAccessRole): lets doctor say *why* a
    * spoke cannot be assumed (missing, trusting the wrong principal) instead of only that it cannot.
    */
-  admin?: {
-    credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-    profile?: string;
-    roleName: string;
-  };
+  admin?: AdminOptions;
   concurrency?: number;
 }
 
@@ -91,7 +86,7 @@ function parse(text: string, kind: "identity" | "trust"): Policy | undefined {
 }
 
 /** The ARN a trust policy names for a caller: an assumed-role session is named by its role. */
-function principalArnOf(callerArn: string): string {
+export function principalArnOf(callerArn: string): string {
   const m = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(callerArn);
   return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : callerArn;
 }
@@ -214,57 +209,6 @@ async function readRole(iam: IAMClient, name: string): Promise<RoleInfo> {
     managed: (attached.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ""),
     tags: (r?.Tags ?? []).map((t) => ({ Key: t.Key ?? "", Value: t.Value ?? "" })),
   };
-}
-
-/** IAM in any account as the administrator: its own account directly, others through `roleName`. */
-class AdminAccess {
-  private readonly sts: STSClient;
-  private own: Promise<string> | undefined;
-  private readonly clients = new Map<string, IAMClient>();
-  constructor(
-    private readonly config: BrokerConfig,
-    private readonly opts: NonNullable<DoctorOptions["admin"]>,
-  ) {
-    this.sts = new STSClient(this.clientConfig(opts.credentials));
-  }
-  private clientConfig(credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined) {
-    return {
-      region: this.config.aws.region,
-      ...(this.config.aws.endpoint ? { endpoint: this.config.aws.endpoint } : {}),
-      ...(credentials ? { credentials } : {}),
-      ...(this.opts.profile && !credentials ? { profile: this.opts.profile } : {}),
-      maxAttempts: this.config.sync.max_attempts,
-    };
-  }
-  async iam(account: string): Promise<IAMClient> {
-    this.own ??= this.sts.send(new GetCallerIdentityCommand({})).then((r) => r.Account ?? "");
-    const own = await this.own;
-    let client = this.clients.get(account);
-    if (client) return client;
-    if (account === own) client = new IAMClient(this.clientConfig(this.opts.credentials));
-    else {
-      const out = await this.sts.send(
-        new AssumeRoleCommand({
-          RoleArn: `arn:aws:iam::${account}:role/${this.opts.roleName}`,
-          RoleSessionName: "gatehouse-doctor",
-        }),
-      );
-      const c = out.Credentials!;
-      client = new IAMClient(
-        this.clientConfig({
-          accessKeyId: c.AccessKeyId!,
-          secretAccessKey: c.SecretAccessKey!,
-          sessionToken: c.SessionToken!,
-        }),
-      );
-    }
-    this.clients.set(account, client);
-    return client;
-  }
-  destroy() {
-    this.sts.destroy();
-    for (const c of this.clients.values()) c.destroy();
-  }
 }
 
 const accessTagProblems = (value: string): string | undefined => {

@@ -19,11 +19,12 @@ export function orgConfigYaml(o: {
   database: string;
   extra?: string;
   filters?: string;
+  issuer?: string;
 }): string {
   return `listen: { host: 127.0.0.1, port: 0 }
 database: ${o.database}
 log_level: warn
-oidc: { issuer: https://idp.example.com, audience: gatehouse-broker }
+oidc: { issuer: ${o.issuer ?? "https://idp.example.com"}, audience: gatehouse-broker }
 aws:
   endpoint: ${o.awsUrl}
   federation_url: ${o.awsUrl}/federation

@@ -166,7 +166,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       }
     });
     await accessRoutes(scoped, { config, index, issuer, store, isAdmin });
-    await adminRoutes(scoped, { store, syncer, isAdmin });
+    await adminRoutes(scoped, { config, accounts, store, syncer, isAdmin });
     await requestRoutes(scoped, { requests });
   });
   let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");

@@ -14,6 +14,7 @@ import { parseConfig } from "../../broker/config.ts";
 import { runDoctor } from "../../broker/onboarding/doctor.ts";
 import { worldFromObject } from "../../dev/aws/fixture.ts";
 import { type Emulator, startEmulator } from "../../dev/aws/server.ts";
+import { organisationSchema } from "../../shared/api.ts";
 import { lintPolicy } from "../../shared/policy-lint.ts";
 import { sts } from "../support/emulator.ts";
 import {
@@ -172,6 +173,50 @@ describe("init --apply on an organisation with only the broker's identity", () =
       };
       const me = await sts(emulator, keys).send(new GetCallerIdentityCommand({}));
       expect(me.Arn).toBe("arn:aws:sts::222222222222:assumed-role/Developer/alice@example.com");
+
+      // The admins' Organisation view: accounts with sync state and doctor's findings; sync one account now.
+      const bob = await issuer.sign({
+        sub: "bob",
+        aud: "gatehouse-broker",
+        iss: issuer.issuer,
+        email: "bob@example.com",
+        groups: ["platform-admins"],
+      });
+      const call = (who: string, method: string, path: string) =>
+        fetch(`${broker.url}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${who}`,
+            ...(method === "POST" ? { "content-type": "application/json" } : {}),
+          },
+          ...(method === "POST" ? { body: "{}" } : {}),
+        });
+      expect((await call(token, "GET", "/v1/organisation")).status).toBe(403);
+      expect((await call(token, "POST", "/v1/sync/222222222222")).status).toBe(403);
+      const view = organisationSchema.parse(await (await call(bob, "GET", "/v1/organisation")).json());
+      expect(view).toMatchObject({
+        accountsFrom: "organizations",
+        discovery: { ok: true, accounts: 3 },
+        doctorAt: null,
+      });
+      expect(view.accounts.map((a) => [a.id, a.sync?.state])).toEqual([
+        ["222222222222", "ok"],
+        ["333333333333", "ok"],
+        ["444444444444", "ok"],
+      ]);
+      const checked = organisationSchema.parse(
+        await (await call(bob, "POST", "/v1/organisation/doctor")).json(),
+      );
+      expect(checked.doctorAt).not.toBeNull();
+      for (const a of checked.accounts) {
+        expect(a.findings.some((f) => f.check === "spoke" && f.status === "ok")).toBe(true);
+        expect(a.findings.filter((f) => f.status === "error")).toEqual([]);
+      }
+      expect(checked.findings.some((f) => f.check === "base" && f.status === "ok")).toBe(true);
+      const one = await call(bob, "POST", "/v1/sync/333333333333");
+      expect(one.status).toBe(200);
+      expect(await one.json()).toMatchObject({ accountId: "333333333333", state: "ok" });
+      expect((await call(bob, "POST", "/v1/sync/999999999999")).status).toBe(404);
     } finally {
       await broker.close();
     }

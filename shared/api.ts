@@ -96,6 +96,7 @@ export const accountSyncSchema = z.object({
   users: z.number().int(),
   durationMs: z.number().nullable(),
 });
+export type AccountSync = z.infer<typeof accountSyncSchema>;
 export const syncStatusSchema = z.object({ inProgress: z.boolean(), accounts: z.array(accountSyncSchema) });
 export type SyncStatus = z.infer<typeof syncStatusSchema>;
 

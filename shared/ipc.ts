@@ -3,7 +3,7 @@
 // main validates every argument against them before anything reaches the agent.
 
 import { z } from "zod";
-import { requestTargetSchema, roleSchema } from "./api.ts";
+import { accountSyncSchema, organisationSchema, requestTargetSchema, roleSchema } from "./api.ts";
 import { findingSchema, lintResultSchema } from "./policy/codes.ts";
 import {
   approveRequestSchema,
@@ -79,6 +79,8 @@ export const requestContextSchema = z.object({
   approvalsRequired: z.number().int().min(1),
   /** Whether this broker takes requests that never expire. */
   allowPermanent: z.boolean(),
+  /** Whether the person is a Gatehouse administrator (the Organisation tab). */
+  admin: z.boolean().optional(),
 });
 export type RequestContext = z.infer<typeof requestContextSchema>;
 
@@ -142,6 +144,14 @@ export const IPC = {
   resolveTarget: {
     args: resolveTargetSchema.extend({ id: requestId, target: z.number().int().min(0).max(999) }),
     result: requestSchema,
+  },
+
+  // ---- administrators: the Organisation view ----
+  organisation: { args: none, result: organisationSchema },
+  runDoctor: { args: none, result: organisationSchema },
+  syncAccount: {
+    args: z.strictObject({ accountId: z.string().regex(/^\d{12}$/, "an account id is 12 digits") }),
+    result: accountSyncSchema,
   },
 } as const;
 

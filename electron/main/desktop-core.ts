@@ -219,6 +219,7 @@ export class DesktopCore {
       pendingApprovals: pending,
       approvalsRequired: me.requests?.approvalsRequired ?? 1,
       allowPermanent: me.requests?.allowPermanent ?? false,
+      admin: me.admin,
     };
     this.publishApprovals(ctx);
     return ctx;
@@ -232,6 +233,20 @@ export class DesktopCore {
       this.lastApprovals = ctx.pendingApprovals;
       this.hooks.onApprovals?.(ctx);
     }
+  }
+
+  // ---- administrators ------------------------------------------------------------------------
+
+  organisation() {
+    return this.agent.broker.organisation();
+  }
+
+  runDoctor() {
+    return this.agent.broker.runDoctor();
+  }
+
+  syncAccount(accountId: string) {
+    return this.agent.broker.syncAccount(accountId);
   }
 
   requestTargets(query?: string, limit?: number): Promise<RequestTarget[]> {

@@ -52,6 +52,9 @@ const IMPL: Impl = {
     const { id, target, ...body } = a;
     return core.resolveTarget(id, target, body);
   },
+  organisation: (core) => core.organisation(),
+  runDoctor: (core) => core.runDoctor(),
+  syncAccount: (core, a: { accountId: string }) => core.syncAccount(a.accountId),
 };
 
 export interface IpcHandlers {

@@ -3,13 +3,15 @@
 
 import type { KeyboardEvent } from "react";
 
-export type TabId = "roles" | "request" | "mine" | "approvals";
+export type TabId = "roles" | "request" | "mine" | "approvals" | "organisation";
 
 interface Props {
   current: TabId;
   /** Whether the person approves anything: the Approvals tab shows only then. */
   approver: boolean;
   pendingApprovals: number;
+  /** Whether the person administers Gatehouse: the Organisation tab shows only then. */
+  admin?: boolean;
   /** Whether the broker has said yet whether the person approves (tests wait for it). */
   loaded: boolean;
   onSelect(tab: TabId): void;
@@ -20,10 +22,17 @@ const LABELS: Record<TabId, string> = {
   request: "Request",
   mine: "My requests",
   approvals: "Approvals",
+  organisation: "Organisation",
 };
 
-export function Tabs({ current, approver, pendingApprovals, loaded, onSelect }: Props) {
-  const tabs: TabId[] = approver ? ["roles", "request", "mine", "approvals"] : ["roles", "request", "mine"];
+export function Tabs({ current, approver, pendingApprovals, admin, loaded, onSelect }: Props) {
+  const tabs: TabId[] = [
+    "roles",
+    "request",
+    "mine",
+    ...(approver ? (["approvals"] as const) : []),
+    ...(admin ? (["organisation"] as const) : []),
+  ];
   const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.key !== "ArrowRight" && e.key !== "ArrowLeft" && e.key !== "Home" && e.key !== "End") return;
     e.preventDefault();

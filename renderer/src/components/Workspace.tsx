@@ -8,6 +8,7 @@ import type { PermissionRequest } from "../../../shared/requests.ts";
 import { errorCode, gatehouse } from "../gatehouse.ts";
 import { ApprovalsScreen } from "./ApprovalsScreen.tsx";
 import { MyRequestsScreen, requestTitle } from "./MyRequestsScreen.tsx";
+import { OrganisationScreen } from "./OrganisationScreen.tsx";
 import { newDraft, type RequestDraft, RequestScreen } from "./RequestScreen.tsx";
 import { RolesScreen, type RolesScreenProps } from "./RolesScreen.tsx";
 import { type TabId, Tabs } from "./Tabs.tsx";
@@ -66,7 +67,8 @@ export function Workspace(props: Props) {
 
   useEffect(() => {
     if (tab === "approvals" && !context.approver) setTab("roles");
-  }, [tab, context.approver]);
+    if (tab === "organisation" && !context.admin) setTab("roles");
+  }, [tab, context.approver, context.admin]);
 
   const select = useCallback(
     (t: TabId) => {
@@ -130,6 +132,7 @@ export function Workspace(props: Props) {
       current={tab}
       approver={context.approver}
       pendingApprovals={context.pendingApprovals}
+      admin={context.admin === true}
       loaded={contextLoaded}
       onSelect={select}
     />
@@ -165,6 +168,8 @@ export function Workspace(props: Props) {
             onSignedOut={onSignedOut}
             onNewRequest={() => setTab("request")}
           />
+        ) : tab === "organisation" ? (
+          <OrganisationScreen toast={toast} onSignedOut={onSignedOut} />
         ) : (
           <ApprovalsScreen
             accounts={accounts}
@@ -183,4 +188,5 @@ const TAB_NAMES: Record<Exclude<TabId, "roles">, string> = {
   request: "Request",
   mine: "My requests",
   approvals: "Approvals",
+  organisation: "Organisation",
 };

@@ -676,9 +676,17 @@ function plain(code: string | undefined, message: string | undefined): string {
   return m || (code ?? "unknown error");
 }
 
+/**
+ * Text from AWS (OU names may hold any character) shown, never executed by the terminal (SECURITY 34):
+ * control characters, ESC and C1 codes included, become visible `\xNN`; each finding stays one line.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/\p{Cc}/gu, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 /** One line per finding: status, where, what, and the fix. */
 export function formatFinding(f: DoctorFinding): string {
   const mark = { ok: "ok  ", error: "FAIL", warn: "warn", info: "info" }[f.status];
   const where = [f.check, f.account, f.role].filter(Boolean).join(" ");
-  return `${mark} [${where}] ${f.message}${f.fix ? ` — fix: ${f.fix}` : ""}`;
+  return terminalSafe(`${mark} [${where}] ${f.message}${f.fix ? ` — fix: ${f.fix}` : ""}`);
 }

@@ -109,6 +109,13 @@ describe("init --apply on an organisation with only the broker's identity", () =
     timeout: 120_000,
   }, async () => {
     const config = orgConfig(emulator.url, dir);
+    // Without a terminal and without --yes, init refuses to change IAM at all.
+    const noTty = await initCommand({ config, apply: true, yes: false, admin: ADMIN }, () => undefined).then(
+      () => undefined,
+      (e: { code: string; message: string }) => e,
+    );
+    expect(noTty).toMatchObject({ code: "BAD_ARGUMENT" });
+    expect(noTty?.message).toContain("without a terminal pass --yes");
     // Refused at the question: nothing is created.
     const asked: string[] = [];
     const refused: string[] = [];

@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { DestinationStream } from "pino";
 import { GatehouseError } from "../shared/errors.ts";
 import { AccessIndex } from "./access-index.ts";
+import { AccountDirectory } from "./accounts.ts";
 import { AuditGuard } from "./audit/guard.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
@@ -28,6 +29,7 @@ import { Webhook } from "./webhook.ts";
 
 export interface Broker {
   app: FastifyInstance;
+  accounts: AccountDirectory;
   store: Store;
   syncer: Syncer;
   index: AccessIndex;
@@ -96,12 +98,21 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     warn: (detail, msg) => app.log.warn(detail, msg),
   });
   metrics.tagChangesHeld.set(tagWatch.heldCount);
-  const syncer = new Syncer(config, aws, store, index, tagWatch, {
-    onAccountSynced: (account, seconds, ok) => {
-      metrics.syncDuration.observe({ account }, seconds);
-      if (!ok) metrics.syncErrors.inc({ account });
+  const accounts = new AccountDirectory(config, aws, accountNames);
+  const syncer = new Syncer(
+    config,
+    aws,
+    store,
+    index,
+    tagWatch,
+    {
+      onAccountSynced: (account, seconds, ok) => {
+        metrics.syncDuration.observe({ account }, seconds);
+        if (!ok) metrics.syncErrors.inc({ account });
+      },
     },
-  });
+    accounts,
+  );
   syncer.loadFromStore();
   const verifier = new TokenVerifier(config.oidc);
   const issuer = new AccessIssuer(config, index, aws);
@@ -229,7 +240,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
         );
     });
     await accessRoutes(scoped, { config, index, issuer, store, isAdmin });
-    await adminRoutes(scoped, { store, syncer, tagWatch, isAdmin });
+    await adminRoutes(scoped, { config, accounts, store, syncer, tagWatch, isAdmin });
     await requestRoutes(scoped, { requests, store });
   });
   let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");
@@ -237,6 +248,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
 
   return {
     app,
+    accounts,
     store,
     syncer,
     index,

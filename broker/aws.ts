@@ -2,7 +2,8 @@
 // cached ahead of expiry, with per-account request-rate caps and one mapping of SDK errors.
 
 import { IAMClient } from "@aws-sdk/client-iam";
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { OrganizationsClient } from "@aws-sdk/client-organizations";
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { GatehouseError } from "../shared/errors.ts";
 import { type BrokerConfig, spokeRoleArn } from "./config.ts";
@@ -39,6 +40,7 @@ export function fromAwsError(e: unknown, what: string): GatehouseError {
   const transient =
     name === "Throttling" ||
     name === "ThrottlingException" ||
+    name === "TooManyRequestsException" ||
     name === "ServiceUnavailable" ||
     name === "TimeoutError" ||
     (status !== undefined && status >= 500) ||
@@ -95,6 +97,8 @@ export class AwsGateway {
   private readonly cache = new Map<string, Cached>();
   private readonly buckets = new Map<string, Bucket>();
   private readonly iamClients = new Map<string, IAMClient>();
+  private readonly baseCreds: AwsCredentialIdentity | undefined;
+  private orgClient: OrganizationsClient | undefined;
 
   constructor(
     private readonly config: BrokerConfig,
@@ -114,6 +118,7 @@ export class AwsGateway {
         `aws.base_identity: environment variable ${base.type === "static" ? base.secret_access_key_env : ""} is not set`,
       );
     }
+    this.baseCreds = baseCreds;
     this.baseSts = new STSClient(this.clientConfig(baseCreds));
     this.centralSts = config.aws.central_role_arn
       ? new STSClient(this.clientConfig(() => this.central()))
@@ -130,6 +135,26 @@ export class AwsGateway {
       maxAttempts: this.config.sync.max_attempts,
       retryMode: "standard" as const,
     };
+  }
+
+  /** Who the base identity is (GetCallerIdentity). */
+  async callerIdentity(): Promise<{ arn: string; account: string }> {
+    try {
+      const out = await this.baseSts.send(new GetCallerIdentityCommand({}));
+      return { arn: out.Arn ?? "", account: out.Account ?? "" };
+    } catch (e) {
+      throw fromAwsError(e, "GetCallerIdentity of the base identity");
+    }
+  }
+
+  /** An IAM client acting as the central role (doctor reads the central role's own policies with it). */
+  centralIam(): IAMClient {
+    let client = this.iamClients.get("central");
+    if (!client) {
+      client = new IAMClient(this.clientConfig(() => this.central()));
+      this.iamClients.set("central", client);
+    }
+    return client;
   }
 
   /** Whether credentials for work roles come from a role session (and so are capped at one hour). */
@@ -192,6 +217,30 @@ export class AwsGateway {
     );
   }
 
+  /**
+   * The identity that reads AWS Organizations: `aws.organizations.role_arn` assumed through the central
+   * role, else the central role itself (else the base identity). Organizations lives in us-east-1.
+   */
+  organizations(): OrganizationsClient {
+    if (!this.orgClient) {
+      const roleArn = this.config.aws.organizations?.role_arn;
+      const credentials = roleArn
+        ? () =>
+            this.cached("organizations", () =>
+              this.assume(this.centralSts, "spoke", {
+                RoleArn: roleArn,
+                RoleSessionName: this.config.aws.broker_session_name,
+                DurationSeconds: BROKER_SESSION_SECONDS,
+              }),
+            )
+        : this.config.aws.central_role_arn
+          ? () => this.central()
+          : this.baseCreds;
+      this.orgClient = new OrganizationsClient({ ...this.clientConfig(credentials), region: "us-east-1" });
+    }
+    return this.orgClient;
+  }
+
   spoke(accountId: string): Promise<IssuedCredentials> {
     const account = this.config.aws.accounts.find((a) => a.id === accountId);
     if (!account) throw new GatehouseError("INTERNAL", `account ${accountId} is not configured`);
@@ -239,5 +288,6 @@ export class AwsGateway {
     this.baseSts.destroy();
     if (this.centralSts !== this.baseSts) this.centralSts.destroy();
     for (const c of this.iamClients.values()) c.destroy();
+    this.orgClient?.destroy();
   }
 }

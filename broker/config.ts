@@ -30,6 +30,33 @@ const roleArn = z
   );
 const url = z.url({ protocol: /^https?$/ });
 
+/** An OU by id (`ou-…`, `r-…`) or by its path of names from the root (`Workloads/Prod`). */
+const ouRef = z
+  .string()
+  .regex(
+    /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|[^/]{1,128}(\/[^/]{1,128}){0,4})$/,
+    "an OU id (ou-…, r-…) or a path of OU names from the root (Workloads/Prod)",
+  );
+/** Account tag filters: every key must carry one of its values. */
+const tagFilter = z.record(z.string().min(1).max(128), z.array(z.string().max(256)).min(1));
+
+export const organizationsSchema = z.strictObject({
+  /** A role (in the management account or a delegated administrator) the central role assumes to read the organisation; unset: the central role itself reads it. */
+  role_arn: roleArn.optional(),
+  /** OUs whose accounts (in nested OUs too) are synced; empty: the whole organisation. */
+  include_ous: z.array(ouRef).default([]),
+  /** OUs left out (nested OUs too), even inside an included one. */
+  exclude_ous: z.array(ouRef).default([]),
+  include_tags: tagFilter.default({}),
+  exclude_tags: tagFilter.default({}),
+  /** `account_name`, or `tag:KEY` (an account without the tag keeps its account name). */
+  name_from: z
+    .string()
+    .regex(/^(account_name|tag:.{1,128})$/, "account_name or tag:KEY")
+    .default("account_name"),
+});
+export type OrganizationsConfig = z.infer<typeof organizationsSchema>;
+
 const baseIdentity = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("static"),
@@ -106,6 +133,17 @@ export const configSchema = z.strictObject({
       .string()
       .regex(/^[\w+=,.@-]{2,64}$/)
       .default("gatehouse-broker"),
+    /**
+     * Where the accounts come from: `list` (the `accounts` below) or `organizations` (AWS Organizations,
+     * re-read before every sync; `accounts` entries then only override a discovered account's name or
+     * spoke role name).
+     */
+    accounts_from: z.enum(["list", "organizations"]).default("list"),
+    organizations: organizationsSchema.optional(),
+    /**
+     * The accounts. With `accounts_from: organizations` this list is the live set the broker found and
+     * is replaced before each sync (broker/accounts.ts); readers see the current accounts through it.
+     */
     accounts: z
       .array(
         z.strictObject({
@@ -114,7 +152,7 @@ export const configSchema = z.strictObject({
           spoke_role_name: roleName.optional(),
         }),
       )
-      .min(1),
+      .default([]),
   }),
   access: z
     .strictObject({
@@ -301,6 +339,12 @@ export function parseConfig(text: string, file: string): BrokerConfig {
     const line = lineOf(doc, text, path);
     throw new GatehouseError("CONFIG_INVALID", `${file}${line ? `:${line}` : ""}: ${path.join(".")}: ${msg}`);
   };
+  if (config.aws.accounts_from === "list" && config.aws.accounts.length === 0)
+    fail(["aws", "accounts"], "list at least one account, or set accounts_from: organizations");
+  if (config.aws.accounts_from === "list" && config.aws.organizations)
+    fail(["aws", "organizations"], "only read with accounts_from: organizations");
+  if (config.aws.accounts_from === "organizations")
+    config.aws.organizations ??= organizationsSchema.parse({});
   const seen = new Map<string, number>();
   config.aws.accounts.forEach((a, i) => {
     if (seen.has(a.id))
@@ -369,7 +413,14 @@ export function loadConfig(file: string): BrokerConfig {
   return parseConfig(text, file);
 }
 
+export type AccountConfig = BrokerConfig["aws"]["accounts"][number];
+
+/** The spoke role name in an account: the account's override, else the global name. */
+export function spokeRoleName(config: BrokerConfig, account: AccountConfig): string {
+  return account.spoke_role_name ?? config.aws.spoke_role_name;
+}
+
 /** The spoke role to assume in an account: the account's override, else the global name. */
-export function spokeRoleArn(config: BrokerConfig, account: BrokerConfig["aws"]["accounts"][number]): string {
-  return `arn:aws:iam::${account.id}:role/${account.spoke_role_name ?? config.aws.spoke_role_name}`;
+export function spokeRoleArn(config: BrokerConfig, account: AccountConfig): string {
+  return `arn:aws:iam::${account.id}:role/${spokeRoleName(config, account)}`;
 }

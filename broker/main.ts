@@ -1,11 +1,14 @@
-// `gatehouse-broker`: serve (--config FILE), work on the audit log (audit verify | audit export), or on
-// access-tag changes made outside Gatehouse (tags list | tags accept ID).
+// `gatehouse-broker`: serve (--config FILE), work on the audit log (audit verify | audit export), on
+// access-tag changes made outside Gatehouse (tags list | tags accept ID), check the AWS set-up (doctor)
+// or generate it (init).
 
 import { createWriteStream, existsSync, fchmodSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { GatehouseError } from "../shared/errors.ts";
 import { startBroker } from "./app.ts";
 import { runAuditVerify } from "./audit/verify-command.ts";
+import { doctorCommand } from "./commands/doctor.ts";
+import { initCommand } from "./commands/init.ts";
 import { loadConfig } from "./config.ts";
 import { openSqliteStore } from "./store.ts";
 import { runTags } from "./tags-command.ts";
@@ -19,7 +22,13 @@ const USAGE = `usage: gatehouse-broker --config FILE             serve the broke
        gatehouse-broker tags list --config FILE [--all] [--json]
                                                       access-tag changes held for an admin (--all: every one)
        gatehouse-broker tags accept ID --config FILE [--by NAME]
-                                                      serve a held change (audited as NAME)`;
+                                                      serve a held change (audited as NAME)
+       gatehouse-broker doctor --config FILE [--json] [--profile ADMIN] [--admin-role NAME]
+                                                      check base → central → spoke → work roles;
+                                                      exit 0 all good, 1 broken, 2 could not run
+       gatehouse-broker init --config FILE [--out DIR] [--base-arn ARN]
+                             [--apply --profile ADMIN [--admin-role NAME] [--yes]]
+                                                      write (and apply) the central and spoke roles`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -35,6 +44,11 @@ async function main(argv: string[]): Promise<number> {
       by: { type: "string" },
       checkpoints: { type: "string" },
       "public-key": { type: "string" },
+      profile: { type: "string" },
+      "admin-role": { type: "string" },
+      "base-arn": { type: "string" },
+      apply: { type: "boolean" },
+      yes: { type: "boolean", short: "y" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -105,6 +119,26 @@ async function main(argv: string[]): Promise<number> {
     } finally {
       store.close();
     }
+  }
+  if (verb === "doctor") {
+    return doctorCommand({
+      config,
+      json: values.json === true,
+      profile: values.profile,
+      adminRole: values["admin-role"] ?? "OrganizationAccountAccessRole",
+    });
+  }
+  if (verb === "init") {
+    return initCommand({
+      config,
+      out: values.out,
+      baseArn: values["base-arn"],
+      apply: values.apply === true,
+      yes: values.yes === true,
+      admin: values.profile
+        ? { profile: values.profile, roleName: values["admin-role"] ?? "OrganizationAccountAccessRole" }
+        : undefined,
+    });
   }
   if (verb !== undefined) throw new GatehouseError("BAD_ARGUMENT", `unknown command "${verb}"`);
 

@@ -14,6 +14,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { GatehouseError } from "../shared/errors.ts";
 import type { AccessIndex } from "./access-index.ts";
+import type { AccountDirectory, DiscoveryStatus } from "./accounts.ts";
 import { type AwsGateway, fromAwsError } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { AccountSyncStatus, Store, SyncedRole, SyncedUser } from "./store.ts";
@@ -28,6 +29,8 @@ export interface SyncResult {
   ok: number;
   failed: number;
   durationMs: number;
+  /** With accounts from AWS Organizations: how reading the organisation went before this sync. */
+  discovery?: DiscoveryStatus;
 }
 
 const decode = (doc: string | undefined) => (doc ? decodeURIComponent(doc) : "");
@@ -127,6 +130,7 @@ export class Syncer {
     /** Compares access tags with the previous sync; the index is given the tags it serves. */
     private readonly watch: TagWatch,
     private readonly hooks: SyncHooks = {},
+    private readonly directory?: AccountDirectory,
   ) {}
 
   get inProgress(): boolean {
@@ -143,6 +147,17 @@ export class Syncer {
 
   private async run(): Promise<SyncResult> {
     const started = Date.now();
+    // Organizations is re-read on every sync, so a new account appears without editing the config; an
+    // account that left the organisation (or the filters) stops being served.
+    const before = new Set(this.config.aws.accounts.map((a) => a.id));
+    const discovery = await this.directory?.refresh();
+    for (const a of this.config.aws.accounts) before.delete(a.id);
+    if (discovery?.ok) {
+      for (const id of before) {
+        this.store.replaceAccount(id, [], []);
+        this.index.replaceAccount(id, []);
+      }
+    }
     const queue = [...this.config.aws.accounts];
     const results: AccountSyncStatus[] = [];
     const worker = async () => {
@@ -157,6 +172,7 @@ export class Syncer {
       ok: results.filter((r) => r.state === "ok").length,
       failed: results.filter((r) => r.state === "error").length,
       durationMs: Date.now() - started,
+      ...(discovery ? { discovery } : {}),
     };
   }
 

@@ -96,8 +96,46 @@ export const accountSyncSchema = z.object({
   users: z.number().int(),
   durationMs: z.number().nullable(),
 });
+export type AccountSync = z.infer<typeof accountSyncSchema>;
 export const syncStatusSchema = z.object({ inProgress: z.boolean(), accounts: z.array(accountSyncSchema) });
 export type SyncStatus = z.infer<typeof syncStatusSchema>;
+
+/** One doctor finding (broker/onboarding/doctor.ts): what is wrong where, and the fix. */
+export const doctorFindingSchema = z.object({
+  check: z.enum(["base", "central", "organizations", "spoke", "work-role", "sync"]),
+  status: z.enum(["ok", "error", "warn", "info"]),
+  account: z.string().optional(),
+  role: z.string().optional(),
+  message: z.string(),
+  fix: z.string().optional(),
+});
+export type DoctorFindingView = z.infer<typeof doctorFindingSchema>;
+
+/** The admins' Organisation view: each account's sync state and doctor findings, and the rest of doctor's. */
+export const organisationSchema = z.object({
+  accountsFrom: z.enum(["list", "organizations"]),
+  discovery: z
+    .object({
+      at: z.string(),
+      ok: z.boolean(),
+      accounts: z.number().int(),
+      error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    })
+    .nullable(),
+  accounts: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      sync: accountSyncSchema.nullable(),
+      findings: z.array(doctorFindingSchema),
+    }),
+  ),
+  /** Findings not about one account (base identity, central role, organisation). */
+  findings: z.array(doctorFindingSchema),
+  /** When doctor last ran (POST /v1/organisation/doctor); null: not yet. */
+  doctorAt: z.string().nullable(),
+});
+export type Organisation = z.infer<typeof organisationSchema>;
 
 export const auditQuerySchema = z.strictObject({
   actor: z.string().max(320).optional(),

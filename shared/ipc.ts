@@ -3,7 +3,13 @@
 // main validates every argument against them before anything reaches the agent.
 
 import { z } from "zod";
-import { requestTargetSchema, roleSchema, tagChangeSchema } from "./api.ts";
+import {
+  accountSyncSchema,
+  organisationSchema,
+  requestTargetSchema,
+  roleSchema,
+  tagChangeSchema,
+} from "./api.ts";
 import { findingSchema, lintResultSchema } from "./policy/codes.ts";
 import {
   approveRequestSchema,
@@ -79,7 +85,7 @@ export const requestContextSchema = z.object({
   approvalsRequired: z.number().int().min(1),
   /** Whether this broker takes requests that never expire. */
   allowPermanent: z.boolean(),
-  /** Whether the person is a Gatehouse admin (the access-tag changes view shows only then). */
+  /** Whether the person is a Gatehouse admin (the access-tag changes and Organisation views show only then). */
   admin: z.boolean(),
 });
 export type RequestContext = z.infer<typeof requestContextSchema>;
@@ -153,6 +159,14 @@ export const IPC = {
   acceptTagChange: {
     args: z.strictObject({ id: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
     result: tagChangeSchema,
+  },
+
+  // ---- administrators: the Organisation view ----
+  organisation: { args: none, result: organisationSchema },
+  runDoctor: { args: none, result: organisationSchema },
+  syncAccount: {
+    args: z.strictObject({ accountId: z.string().regex(/^\d{12}$/, "an account id is 12 digits") }),
+    result: accountSyncSchema,
   },
 } as const;
 

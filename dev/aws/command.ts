@@ -15,7 +15,8 @@ const USAGE = `usage: gatehouse-dev aws [options]
   --port N              port to listen on (default 7422; 0 picks a free one)
   --host ADDR           address to bind (default 127.0.0.1)
   --fixture FILE        organisation to load (default dev/fixtures/demo.yaml)
-  --generate SPEC       build a large organisation instead: accounts=N,roles=M,users=K
+  --generate SPEC       build a large organisation instead: accounts=N,roles=M,users=K[,ous=J]
+                        (ous=J adds an AWS Organization with J OUs over the accounts)
   --state FILE          keep IAM changes and sessions in FILE across restarts (loaded when it exists)
   --latency MS          delay every API call
   --failure-rate P      fail this share (0..1) of calls with 503 ServiceUnavailable

@@ -5,7 +5,8 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { GatehouseError } from "../../shared/errors.ts";
 import { AwsError } from "./errors.ts";
-import { type Account, type Role, stableId, type Tag, type User, World } from "./model.ts";
+import { type Account, type Organization, type Role, stableId, type Tag, type User, World } from "./model.ts";
+import { orgId } from "./organizations.ts";
 import { parsePolicy } from "./policy.ts";
 
 const FIXED_DATE = "2024-01-01T00:00:00Z";
@@ -39,12 +40,42 @@ const userSchema = z.strictObject({
     .default([]),
 });
 
+const accountIdSchema = z.string().regex(/^\d{12}$/, "an account id is 12 digits");
+
+interface UnitInput {
+  name: string;
+  tags: Record<string, string>;
+  accounts: string[];
+  units: UnitInput[];
+}
+// An OU: a name, tags, the accounts directly in it and nested OUs (AWS allows five levels).
+const unitSchema: z.ZodType<UnitInput, unknown> = z.lazy(() =>
+  z.strictObject({
+    name: z.string().regex(/^[\s\S]{1,128}$/, "an OU name is 1-128 characters"),
+    tags,
+    accounts: z.array(accountIdSchema).default([]),
+    units: z.array(unitSchema).default([]),
+  }),
+);
+
 const fixtureSchema = z.strictObject({
+  /** An AWS Organization over the accounts; accounts not placed in an OU sit in the root. */
+  organization: z
+    .strictObject({
+      management_account: accountIdSchema,
+      delegated_administrators: z.array(accountIdSchema).default([]),
+      units: z.array(unitSchema).default([]),
+    })
+    .optional(),
   accounts: z
     .array(
       z.strictObject({
-        id: z.string().regex(/^\d{12}$/, "an account id is 12 digits"),
+        id: accountIdSchema,
         name: z.string().min(1),
+        /** Organizations only: the account's e-mail, state and tags. */
+        email: z.email().optional(),
+        status: z.enum(["ACTIVE", "SUSPENDED", "PENDING_CLOSURE"]).optional(),
+        tags: z.record(z.string(), z.string()).optional(),
         roles: z.array(roleSchema).default([]),
         users: z.array(userSchema).default([]),
       }),
@@ -121,7 +152,92 @@ export function worldFromFixture(fixture: Fixture): World {
       });
     }
   }
+  if (fixture.organization) addOrganization(world, fixture);
+  else {
+    const a = fixture.accounts.find((x) => x.email ?? x.status ?? x.tags);
+    if (a) {
+      throw new GatehouseError(
+        "BAD_FIXTURE",
+        `account ${a.id}: email, status and tags describe organisation membership; add an organization section`,
+      );
+    }
+  }
   return world;
+}
+
+/** Build the organisation: ids from names (stable across runs), every account a member. */
+function addOrganization(world: World, fixture: Fixture): void {
+  const spec = fixture.organization!;
+  const fail = (m: string) => {
+    throw new GatehouseError("BAD_FIXTURE", `organization: ${m}`);
+  };
+  if (!world.accounts.has(spec.management_account))
+    fail(`management_account ${spec.management_account} is not one of the accounts`);
+  const o: Organization = {
+    id: orgId("o", spec.management_account),
+    managementAccountId: spec.management_account,
+    rootId: orgId("r", spec.management_account),
+    units: new Map(),
+    delegatedAdministrators: spec.delegated_administrators,
+  };
+  const parentOf = new Map<string, string>();
+  const walk = (units: UnitInput[], parentId: string, path: string, depth: number) => {
+    if (depth > 5) fail(`${path}: OUs nest at most five levels deep`);
+    const names = new Set<string>();
+    for (const u of units) {
+      const where = `${path}/${u.name}`;
+      if (names.has(u.name)) fail(`${where} is listed twice under the same parent`);
+      names.add(u.name);
+      const id = orgId("ou", o.rootId, where);
+      o.units.set(id, { id, name: u.name, parentId, tags: toTags(u.tags) });
+      for (const a of u.accounts) {
+        if (!world.accounts.has(a)) fail(`${where}: account ${a} is not one of the accounts`);
+        if (parentOf.has(a)) fail(`${where}: account ${a} is already in another OU`);
+        parentOf.set(a, id);
+      }
+      walk(u.units, id, where, depth + 1);
+    }
+  };
+  walk(spec.units, o.rootId, "Root", 1);
+  for (const d of spec.delegated_administrators)
+    if (!world.accounts.has(d)) fail(`delegated administrator ${d} is not one of the accounts`);
+  for (const a of fixture.accounts) {
+    world.accounts.get(a.id)!.org = {
+      email: a.email ?? `aws+${a.id}@example.com`,
+      status: a.status ?? "ACTIVE",
+      parentId: parentOf.get(a.id) ?? o.rootId,
+      tags: toTags(a.tags ?? {}),
+    };
+  }
+  world.organization = o;
+}
+
+/** What the central role needs to discover accounts from AWS Organizations. */
+export const READ_ORGANIZATION = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Effect: "Allow",
+      Action: [
+        "organizations:DescribeOrganization",
+        "organizations:ListRoots",
+        "organizations:ListOrganizationalUnitsForParent",
+        "organizations:ListAccountsForParent",
+        "organizations:ListTagsForResource",
+      ],
+      Resource: "*",
+    },
+  ],
+});
+
+/** A fixture given as an object (tests build organisations in code): parsed as strictly as a file. */
+export function worldFromObject(raw: unknown): World {
+  const parsed = fixtureSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new GatehouseError("BAD_FIXTURE", `${issue.path.join(".")}: ${issue.message}`);
+  }
+  return worldFromFixture(parsed.data);
 }
 
 /** Read a fixture file; YAML errors and schema errors name the file and the line. */
@@ -160,6 +276,58 @@ export interface GenerateOptions {
   accounts: number;
   roles: number;
   users: number;
+  /** OUs of an AWS Organization over the accounts (0: no organisation). */
+  ous?: number;
+}
+
+/** Environments and the suspension rule of generated organisation accounts (tests filter on them). */
+export const GENERATED_ENVS: readonly string[] = ["prod", "staging", "dev"];
+export const generatedSuspended = (index: number) => index % 40 === 39;
+
+/**
+ * The OU tree of a generated organisation: a quarter of the OUs at the top ("Workloads-N"), the rest
+ * ("Team-N") nested under them in turn; account i sits in OU i mod N, tagged env and team, and
+ * every 40th account is suspended. The central account is the management account, in the root.
+ */
+function generateOrganization(world: World, ous: number): void {
+  const o: Organization = {
+    id: orgId("o", CENTRAL_ACCOUNT),
+    managementAccountId: CENTRAL_ACCOUNT,
+    rootId: orgId("r", CENTRAL_ACCOUNT),
+    units: new Map(),
+    delegatedAdministrators: [],
+  };
+  const top = Math.max(1, Math.ceil(ous / 4));
+  const ids: string[] = [];
+  for (let i = 0; i < ous; i++) {
+    const isTop = i < top;
+    const parentId = isTop ? o.rootId : ids[i % top]!;
+    const name = isTop ? `Workloads-${i}` : `Team-${i}`;
+    const id = orgId("ou", o.rootId, `gen/${i}`);
+    o.units.set(id, { id, name, parentId, tags: [{ Key: "kind", Value: isTop ? "workloads" : "team" }] });
+    ids.push(id);
+  }
+  let index = 0;
+  for (const a of world.accounts.values()) {
+    if (a.id === CENTRAL_ACCOUNT) {
+      a.org = { email: "aws+central@example.com", status: "ACTIVE", parentId: o.rootId, tags: [] };
+      continue;
+    }
+    const i = index++;
+    a.org = {
+      email: `aws+${a.id}@example.com`,
+      status: generatedSuspended(i) ? "SUSPENDED" : "ACTIVE",
+      parentId: ids.length > 0 ? ids[i % ids.length]! : o.rootId,
+      tags: [
+        { Key: "env", Value: GENERATED_ENVS[Math.floor(i / 2) % GENERATED_ENVS.length]! },
+        { Key: "team", Value: GENERATED_GROUPS[i % GENERATED_GROUPS.length]! },
+      ],
+    };
+  }
+  world.organization = o;
+  // The management account's central role reads the organisation (accounts_from: organizations).
+  const central = world.accounts.get(CENTRAL_ACCOUNT)?.roles.get("gatehousecentral");
+  if (central) central.inlinePolicies.ReadOrganization = READ_ORGANIZATION;
 }
 
 export const CENTRAL_ACCOUNT = "111111111111";
@@ -340,17 +508,18 @@ export function generateWorld(opts: GenerateOptions): World {
       });
     }
   }
+  if (opts.ous !== undefined && opts.ous > 0) generateOrganization(world, opts.ous);
   return world;
 }
 
 export function parseGenerateSpec(spec: string): GenerateOptions {
   const out: GenerateOptions = { accounts: 3, roles: 10, users: 2 };
   for (const part of spec.split(",").filter(Boolean)) {
-    const m = /^(accounts|roles|users)=(\d{1,7})$/.exec(part.trim());
+    const m = /^(accounts|roles|users|ous)=(\d{1,7})$/.exec(part.trim());
     if (!m) {
       throw new GatehouseError(
         "BAD_ARGUMENT",
-        `--generate expects accounts=N,roles=M,users=K; got "${part}"`,
+        `--generate expects accounts=N,roles=M,users=K[,ous=J]; got "${part}"`,
       );
     }
     out[m[1] as keyof GenerateOptions] = Number(m[2]);

@@ -221,6 +221,20 @@ const createRole: Handler = (c) => {
   return { Role: roleXml(acct, role, true) };
 };
 
+const updateAssumeRolePolicy: Handler = (c) => {
+  const name = roleName(c);
+  const acct = c.caller.account;
+  const role = getRoleOrThrow(acct, name);
+  authorize(c.caller, "iam:UpdateAssumeRolePolicy", roleArn(acct.id, role));
+  const trust = c.params.required("PolicyDocument");
+  if (trust.length > 131_072)
+    throw constraint("policyDocument", trust, "Member must have length less than or equal to 131072");
+  parsePolicy(trust, "trust");
+  role.trustPolicy = trust;
+  c.mutated = true;
+  return undefined;
+};
+
 const deleteRole: Handler = (c) => {
   const name = roleName(c);
   const acct = c.caller.account;
@@ -514,6 +528,7 @@ export const IAM_HANDLERS: Record<string, Handler> = {
   GetRole: getRole,
   CreateRole: createRole,
   DeleteRole: deleteRole,
+  UpdateAssumeRolePolicy: updateAssumeRolePolicy,
   ListRoleTags: listRoleTags,
   TagRole: tagRole,
   UntagRole: untagRole,

@@ -47,6 +47,35 @@ export interface Account {
   name: string;
   roles: Map<string, Role>;
   users: Map<string, User>;
+  /** Membership of the AWS Organization, when the world has one. */
+  org?: OrgMembership;
+}
+
+export type AccountStatus = "ACTIVE" | "SUSPENDED" | "PENDING_CLOSURE";
+
+export interface OrgMembership {
+  email: string;
+  status: AccountStatus;
+  /** The root or OU the account sits in. */
+  parentId: string;
+  tags: Tag[];
+}
+
+export interface OrgUnit {
+  id: string;
+  name: string;
+  parentId: string;
+  tags: Tag[];
+}
+
+/** An AWS Organization: its management account, one root, OUs; accounts point at their parent. */
+export interface Organization {
+  id: string;
+  managementAccountId: string;
+  rootId: string;
+  units: Map<string, OrgUnit>;
+  /** Accounts allowed to read the organisation besides the management account. */
+  delegatedAdministrators: string[];
 }
 
 export interface Session {
@@ -94,13 +123,15 @@ export function randomSecret(): string {
 
 export interface StateFileV1 {
   version: 1;
-  accounts: { id: string; name: string; roles: Role[]; users: User[] }[];
+  accounts: { id: string; name: string; roles: Role[]; users: User[]; org?: OrgMembership }[];
   sessions: Session[];
+  organization?: Omit<Organization, "units"> & { units: OrgUnit[] };
 }
 
 export class World {
   readonly accounts = new Map<string, Account>();
   readonly sessions = new Map<string, Session>();
+  organization: Organization | undefined;
   private readonly keyIndex = new Map<string, { account: string; user: string }>();
   private readonly sorted = new Map<string, { roles?: Role[]; users?: User[] }>();
   private statePath: string | undefined;
@@ -171,8 +202,12 @@ export class World {
         name: a.name,
         roles: [...a.roles.values()],
         users: [...a.users.values()],
+        ...(a.org ? { org: a.org } : {}),
       })),
       sessions: [...this.sessions.values()],
+      ...(this.organization
+        ? { organization: { ...this.organization, units: [...this.organization.units.values()] } }
+        : {}),
     };
     const tmp = `${this.statePath}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
@@ -196,6 +231,11 @@ export class World {
       const account = world.addAccount(a.id, a.name);
       for (const r of a.roles) world.putRole(account, r);
       for (const u of a.users) world.putUser(account, u);
+      if (a.org) account.org = a.org;
+    }
+    if (state.organization) {
+      const o = state.organization;
+      world.organization = { ...o, units: new Map(o.units.map((u) => [u.id, u])) };
     }
     for (const s of state.sessions ?? []) world.sessions.set(s.accessKeyId, s);
     return world;

@@ -11,11 +11,19 @@ import { Federation } from "./federation.ts";
 import type { CallContext, Handler } from "./handler.ts";
 import { IAM_HANDLERS, IAM_NAMESPACE, IAM_VERSION } from "./iam.ts";
 import type { World } from "./model.ts";
+import { ORGANIZATIONS_HANDLERS, ORGANIZATIONS_TARGET_PREFIX } from "./organizations.ts";
 import { Params, parseForm, xmlError, xmlResponse } from "./query.ts";
 import { authenticate, scopeService } from "./sigv4.ts";
 import { STS_HANDLERS, STS_NAMESPACE, STS_VERSION } from "./sts.ts";
 
 const MAX_BODY = 1024 * 1024;
+/** SigV4 failures as JSON services name them. */
+const JSON_AUTH_CODES: Record<string, string> = {
+  InvalidClientTokenId: "UnrecognizedClientException",
+  SignatureDoesNotMatch: "InvalidSignatureException",
+  ExpiredToken: "ExpiredTokenException",
+  IncompleteSignature: "IncompleteSignatureException",
+};
 
 interface Service {
   namespace: string;
@@ -180,6 +188,86 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     }
   }
 
+  /**
+   * JSON 1.1 services (`X-Amz-Target: Prefix.Action`, application/x-amz-json-1.1): AWS Organizations.
+   * Errors are `{"__type", "Message"}` with the service's own names for the shared faults.
+   */
+  async function json11(req: IncomingMessage, res: ServerResponse, url: URL, target: string): Promise<void> {
+    const requestId = randomUUID();
+    const serviceName = scopeService(req.headers.authorization) ?? "organizations";
+    const action = target.startsWith(ORGANIZATIONS_TARGET_PREFIX)
+      ? target.slice(ORGANIZATIONS_TARGET_PREFIX.length)
+      : "";
+    let caller: string | null = null;
+    let account: string | null = null;
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": requestId });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      const body = await readBody(req);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
+      const now = Date.now();
+      const auth = await authenticate(
+        { method: req.method ?? "POST", path: url.pathname, query: {}, headers, body },
+        world,
+        now,
+      );
+      caller = auth.caller.arn;
+      account = auth.caller.account.id;
+      const handler = Object.hasOwn(ORGANIZATIONS_HANDLERS, action)
+        ? ORGANIZATIONS_HANDLERS[action]
+        : undefined;
+      if (serviceName !== "organizations" || !handler) {
+        throw new AwsError("UnknownOperationException", 400, `Unknown operation ${target}`);
+      }
+      let input: unknown;
+      try {
+        input = body === "" ? {} : JSON.parse(body);
+      } catch {
+        throw new AwsError("SerializationException", 400, "The request body is not valid JSON");
+      }
+      if (input === null || typeof input !== "object" || Array.isArray(input)) {
+        throw new AwsError("SerializationException", 400, "The request body must be a JSON object");
+      }
+      const f = faults.get();
+      if (f.latencyMs > 0) await new Promise((r) => setTimeout(r, f.latencyMs));
+      faults.check(account, action, Date.now());
+      const result = handler({ input: input as Record<string, unknown>, caller: auth.caller, world });
+      send(200, result);
+      record({ service: serviceName, action, account, caller, status: 200, error: null });
+    } catch (e) {
+      let err =
+        e instanceof AwsError
+          ? e
+          : e instanceof HttpError
+            ? new AwsError(e.status === 413 ? "RequestEntityTooLarge" : "InvalidRequest", e.status, e.message)
+            : new AwsError(
+                "ServiceException",
+                500,
+                "AWS Organizations can't complete your request.",
+                "Receiver",
+              );
+      if (!(e instanceof AwsError) && !(e instanceof HttpError)) console.error("emulator: internal error", e);
+      // The shared faults and the identity-policy check speak the Query services' codes.
+      if (err.code === "Throttling") err = new AwsError("TooManyRequestsException", 400, "Rate exceeded");
+      else if (err.code === "ServiceUnavailable")
+        err = new AwsError("ServiceException", 500, err.message, "Receiver");
+      else if (err.code === "AccessDenied") err = new AwsError("AccessDeniedException", 400, err.message);
+      else if (JSON_AUTH_CODES[err.code])
+        err = new AwsError(JSON_AUTH_CODES[err.code]!, err.status, err.message);
+      const reason = (e as { reason?: string }).reason;
+      send(err.status, {
+        __type: err.code,
+        Message: err.message,
+        ...(err.code === "TooManyRequestsException" ? { Type: "organizations" } : {}),
+        ...(reason ? { Reason: reason } : {}),
+      });
+      record({ service: serviceName, action, account, caller, status: err.status, error: err.code });
+    }
+  }
+
   async function admin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
@@ -258,6 +346,8 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
       return;
     }
+    const target = req.headers["x-amz-target"];
+    if (req.method === "POST" && typeof target === "string") return done(json11(req, res, url, target));
     if (req.method === "POST" || req.method === "GET") return done(query(req, res, url));
     res.writeHead(405, { allow: "GET, POST" }).end();
   });

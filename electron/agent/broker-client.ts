@@ -3,12 +3,16 @@
 
 import type { z } from "zod";
 import {
+  type AccountSync,
+  accountSyncSchema,
   type ConsoleResponse,
   type CredentialsResponse,
   consoleResponseSchema,
   credentialsResponseSchema,
   type Me,
   meSchema,
+  type Organisation,
+  organisationSchema,
   problemSchema,
   type RequestTarget,
   type Role,
@@ -97,6 +101,19 @@ export class BrokerClient {
     if (!parsed.success)
       throw new GatehouseError("INTERNAL", `the broker's answer to ${path} does not match the API`);
     return parsed.data;
+  }
+
+  /** The admins' Organisation view (accounts, sync state, doctor's findings). */
+  organisation(): Promise<Organisation> {
+    return this.call("GET", "/v1/organisation", organisationSchema);
+  }
+
+  runDoctor(): Promise<Organisation> {
+    return this.call("POST", "/v1/organisation/doctor", organisationSchema, {});
+  }
+
+  syncAccount(accountId: string): Promise<AccountSync> {
+    return this.call("POST", `/v1/sync/${encodeURIComponent(accountId)}`, accountSyncSchema, {});
   }
 
   me(): Promise<Me> {

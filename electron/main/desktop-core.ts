@@ -248,6 +248,20 @@ export class DesktopCore {
     }
   }
 
+  // ---- administrators ------------------------------------------------------------------------
+
+  organisation() {
+    return this.agent.broker.organisation();
+  }
+
+  runDoctor() {
+    return this.agent.broker.runDoctor();
+  }
+
+  syncAccount(accountId: string) {
+    return this.agent.broker.syncAccount(accountId);
+  }
+
   requestTargets(query?: string, limit?: number): Promise<RequestTarget[]> {
     return this.agent.broker.targets(query ?? "", limit);
   }

@@ -54,6 +54,9 @@ const IMPL: Impl = {
   },
   heldTagChanges: (core) => core.heldTagChanges(),
   acceptTagChange: (core, a: { id: number }) => core.acceptTagChange(a.id),
+  organisation: (core) => core.organisation(),
+  runDoctor: (core) => core.runDoctor(),
+  syncAccount: (core, a: { accountId: string }) => core.syncAccount(a.accountId),
 };
 
 export interface IpcHandlers {

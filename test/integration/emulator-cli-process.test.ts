@@ -142,7 +142,7 @@ describe("gatehouse-dev aws as a process", () => {
     expect(port.stderr).toMatch(/--port must be 0-65535; got "abc" \[BAD_ARGUMENT\]/);
     expect(generate.code).toBe(2);
     expect(generate.stderr).toMatch(
-      /--generate expects accounts=N,roles=M,users=K; got "foo=1" \[BAD_ARGUMENT\]/,
+      /--generate expects accounts=N,roles=M,users=K\[,ous=J\]; got "foo=1" \[BAD_ARGUMENT\]/,
     );
     expect(fixture.code).toBe(2);
     expect(fixture.stderr).toMatch(/cannot read fixture .*missing\.yaml.* \[BAD_FIXTURE\]/);

@@ -3,14 +3,14 @@
 
 import type { KeyboardEvent } from "react";
 
-export type TabId = "roles" | "request" | "mine" | "approvals" | "tags";
+export type TabId = "roles" | "request" | "mine" | "approvals" | "tags" | "organisation";
 
 interface Props {
   current: TabId;
   /** Whether the person approves anything: the Approvals tab shows only then. */
   approver: boolean;
   pendingApprovals: number;
-  /** Whether the person is a Gatehouse admin: the Tag changes tab shows only then. */
+  /** Whether the person is a Gatehouse admin: the Tag changes and Organisation tabs show only then. */
   admin?: boolean;
   /** Whether the broker has said yet whether the person approves (tests wait for it). */
   loaded: boolean;
@@ -23,12 +23,13 @@ const LABELS: Record<TabId, string> = {
   mine: "My requests",
   approvals: "Approvals",
   tags: "Tag changes",
+  organisation: "Organisation",
 };
 
 export function Tabs({ current, approver, pendingApprovals, admin = false, loaded, onSelect }: Props) {
   const tabs: TabId[] = ["roles", "request", "mine"];
   if (approver) tabs.push("approvals");
-  if (admin) tabs.push("tags");
+  if (admin) tabs.push("tags", "organisation");
   const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.key !== "ArrowRight" && e.key !== "ArrowLeft" && e.key !== "Home" && e.key !== "End") return;
     e.preventDefault();

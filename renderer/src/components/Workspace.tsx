@@ -8,6 +8,7 @@ import type { PermissionRequest } from "../../../shared/requests.ts";
 import { errorCode, gatehouse } from "../gatehouse.ts";
 import { ApprovalsScreen } from "./ApprovalsScreen.tsx";
 import { MyRequestsScreen, requestTitle } from "./MyRequestsScreen.tsx";
+import { OrganisationScreen } from "./OrganisationScreen.tsx";
 import { newDraft, type RequestDraft, RequestScreen } from "./RequestScreen.tsx";
 import { RolesScreen, type RolesScreenProps } from "./RolesScreen.tsx";
 import { type TabId, Tabs } from "./Tabs.tsx";
@@ -67,7 +68,11 @@ export function Workspace(props: Props) {
   }, [context.pendingApprovals]);
 
   useEffect(() => {
-    if ((tab === "approvals" && !context.approver) || (tab === "tags" && !context.admin)) setTab("roles");
+    if (
+      (tab === "approvals" && !context.approver) ||
+      ((tab === "tags" || tab === "organisation") && !context.admin)
+    )
+      setTab("roles");
   }, [tab, context.approver, context.admin]);
 
   const select = useCallback(
@@ -170,6 +175,8 @@ export function Workspace(props: Props) {
           />
         ) : tab === "tags" ? (
           <TagChangesScreen toast={toast} onSignedOut={onSignedOut} />
+        ) : tab === "organisation" ? (
+          <OrganisationScreen toast={toast} onSignedOut={onSignedOut} />
         ) : (
           <ApprovalsScreen
             accounts={accounts}
@@ -189,4 +196,5 @@ const TAB_NAMES: Record<Exclude<TabId, "roles">, string> = {
   mine: "My requests",
   approvals: "Approvals",
   tags: "Tag changes",
+  organisation: "Organisation",
 };

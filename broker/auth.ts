@@ -1,10 +1,21 @@
-// Bearer-token authentication: OIDC access tokens (JWT) checked against the IdP's JWKS from discovery,
-// with issuer, audience, bounded clock skew and a pinned list of asymmetric algorithms.
+// Bearer-token authentication: OIDC access or ID tokens (JWT) checked against the IdP's JWKS from discovery,
+// with issuer, bounded clock skew and a pinned list of asymmetric algorithms; token kind and audience are
+// checked in token-kind.ts, the person read in claims.ts, the groups taken from the configured group source.
 
 import { createHash } from "node:crypto";
-import { createRemoteJWKSet, customFetch, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
+import {
+  createRemoteJWKSet,
+  customFetch,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  errors as joseErrors,
+  jwtVerify,
+} from "jose";
 import { GatehouseError } from "../shared/errors.ts";
+import { readIdentity } from "./claims.ts";
 import type { BrokerConfig } from "./config.ts";
+import { createGroupSource, type GroupSource } from "./groups/index.ts";
+import { checkTokenKind } from "./token-kind.ts";
 
 export interface Principal {
   email: string;
@@ -12,15 +23,6 @@ export interface Principal {
   subject: string;
   /** Epoch milliseconds of the token's `exp`. */
   expiresAt: number;
-}
-
-function claimAt(payload: JWTPayload, path: string): unknown {
-  let v: unknown = payload;
-  for (const part of path.split(".")) {
-    if (v === null || typeof v !== "object" || !Object.hasOwn(v, part)) return undefined;
-    v = (v as Record<string, unknown>)[part];
-  }
-  return v;
 }
 
 const unauthenticated = (why: string, cause?: unknown) =>
@@ -48,7 +50,10 @@ export class TokenVerifier {
    */
   private readonly verified = new Map<string, { principal: Principal; until: number }>();
 
-  constructor(private readonly oidc: BrokerConfig["oidc"]) {}
+  constructor(
+    private readonly oidc: BrokerConfig["oidc"],
+    private readonly groups: GroupSource = createGroupSource(oidc),
+  ) {}
 
   private heldBack(): IdpUnreachable | undefined {
     return Date.now() < this.idpQuietUntil
@@ -111,7 +116,10 @@ export class TokenVerifier {
   async verify(authorization: string | undefined): Promise<Principal> {
     if (!authorization) throw unauthenticated("no Authorization header");
     const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization);
-    if (!m) throw unauthenticated("Authorization must be 'Bearer <JWT>'");
+    if (!m)
+      throw unauthenticated(
+        `Authorization must be 'Bearer <JWT>' (this broker takes the ${this.oidc.token === "id_token" ? "ID token" : "access token"})`,
+      );
     const key = createHash("sha256").update(m[1]!).digest("base64");
     const hit = this.verified.get(key);
     if (hit && hit.until > Date.now()) return hit.principal;
@@ -129,10 +137,11 @@ export class TokenVerifier {
       throw idpUnavailable(e);
     }
     let payload: JWTPayload;
+    let header: JWTHeaderParameters;
     try {
-      ({ payload } = await jwtVerify(token, jwks, {
+      // The audience depends on the token kind (and Cognito's access tokens have none): checkTokenKind does it.
+      ({ payload, protectedHeader: header } = await jwtVerify(token, jwks, {
         issuer: this.oidc.issuer,
-        audience: this.oidc.audience,
         algorithms: this.oidc.algorithms,
         clockTolerance: this.oidc.clock_skew_seconds,
         requiredClaims: ["exp", "iat", "sub"],
@@ -142,16 +151,12 @@ export class TokenVerifier {
       if (e instanceof joseErrors.JOSEError) throw unauthenticated(e.code, e);
       throw unauthenticated("invalid token", e);
     }
-    const email = claimAt(payload, this.oidc.email_claim);
-    if (typeof email !== "string" || !/^[^\s@:]+@[^\s@:]+$/.test(email))
-      throw unauthenticated(`no usable ${this.oidc.email_claim} claim`);
-    const groups = claimAt(payload, this.oidc.groups_claim);
-    if (!Array.isArray(groups) || !groups.every((g) => typeof g === "string")) {
-      throw unauthenticated(`no ${this.oidc.groups_claim} claim (a list of strings)`);
-    }
+    checkTokenKind(header, payload, this.oidc);
+    const who = readIdentity(payload, this.oidc);
+    const groups = await this.groups.groupsFor(payload, who.tokenGroups, who.overage);
     const lower = this.oidc.force_groups_lowercase;
     return {
-      email: email.toLowerCase(),
+      email: who.email,
       groups: groups.map((g) => (lower ? g.toLowerCase() : g)),
       subject: String(payload.sub),
       expiresAt: (payload.exp ?? 0) * 1000,

@@ -6,6 +6,8 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { type Document, isMap, isPair, isScalar, isSeq, parseDocument } from "yaml";
 import { z } from "zod";
 import { GatehouseError } from "../shared/errors.ts";
+import { PROVIDER_NAMES } from "./providers/index.ts";
+import { resolveOidc } from "./providers/resolve.ts";
 
 // An unquoted id is a YAML number (leading zeros gone), so its type error says to quote it; a missing
 // id keeps the default message (undefined), which parseConfig words as "required key is missing".
@@ -27,6 +29,22 @@ const roleArn = z
     "not an IAM role ARN (arn:aws:iam::123456789012:role/Name)",
   );
 const url = z.url({ protocol: /^https?$/ });
+// A claim name: a dotted path as before, or a list of keys for names holding dots, slashes or colons.
+const CLAIM_NAME_HELP =
+  'a dotted path (realm_access.roles), or a list of keys (["https://gatehouse.example.com/groups"]) for a name with dots, slashes or colons';
+const claimName = z.union(
+  [
+    z.string().regex(/^[\w-]+(\.[\w-]+)*$/, CLAIM_NAME_HELP),
+    z.array(z.string().min(1).max(256)).min(1, CLAIM_NAME_HELP).max(8),
+  ],
+  { error: CLAIM_NAME_HELP },
+);
+const domain = z
+  .string()
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i,
+    "a domain name (example.com)",
+  );
 
 const baseIdentity = z.discriminatedUnion("type", [
   z.strictObject({
@@ -54,32 +72,52 @@ export const configSchema = z.strictObject({
   /** A cap on the database's size in MiB: when reached, the broker refuses (503) instead of filling the disk. */
   database_max_mb: z.number().positive().max(1_048_576).optional(),
   log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  oidc: z.strictObject({
-    issuer: url,
-    audience: z.string().min(1),
-    /** Dotted path of the groups claim in the access token, e.g. `groups` or `realm_access.roles`. */
-    groups_claim: z
-      .string()
-      .regex(/^[\w-]+(\.[\w-]+)*$/)
-      .default("groups"),
-    email_claim: z
-      .string()
-      .regex(/^[\w-]+(\.[\w-]+)*$/)
-      .default("email"),
-    force_groups_lowercase: z.boolean().default(false),
-    algorithms: z
-      .array(
-        z.enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]),
-      )
-      .min(1)
-      .default(["RS256", "ES256"]),
-    clock_skew_seconds: z.number().int().min(0).max(60).default(30),
-    /**
-     * An unknown `kid` re-fetches the JWKS at most this often (key rotation without hammering the IdP);
-     * after the IdP fails to answer, the broker also waits this long before asking it again.
-     */
-    jwks_cooldown_seconds: z.number().int().min(1).max(3600).default(30),
-  }),
+  oidc: z
+    .strictObject({
+      /** Fills the defaults this IdP needs (token kind, claims, scopes, parameters); every key below overrides. */
+      provider: z.enum(PROVIDER_NAMES).default("generic"),
+      issuer: url,
+      /** Which token the desktop sends: an access token for `audience`, or its ID token (for `client_id`). */
+      token: z.enum(["access_token", "id_token"]).optional(),
+      /** The API audience of access tokens (`aud`). */
+      audience: z.string().min(1).optional(),
+      /** The desktop's OAuth client id: published to desktops, and the audience of ID tokens. */
+      client_id: z.string().min(1).max(256).optional(),
+      /** Only for providers that want one from a public client (Google "Desktop app"): it is not a secret. */
+      client_secret: z.string().min(1).max(256).optional(),
+      scopes: z
+        .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, "a scope is printable ASCII without spaces"))
+        .min(1)
+        .optional(),
+      /** Extra parameters of the authorization request (Auth0's audience, Google's access_type). */
+      authorization_params: z.record(z.string().regex(/^[\w.-]{1,64}$/), z.string().max(512)).optional(),
+      /** The groups claim: a dotted path (`realm_access.roles`) or a list of keys (`["cognito:groups"]`). */
+      groups_claim: claimName.optional(),
+      email_claim: claimName.optional(),
+      /** Accept only people of these domains (Google's `hd`, else the e-mail's domain). */
+      allowed_domains: z.array(domain).min(1).optional(),
+      /** Accept a mutable claim (Entra's preferred_username/upn) as the e-mail: someone else may hold it later. */
+      allow_mutable_email_claim: z.boolean().default(false),
+      force_groups_lowercase: z.boolean().default(false),
+      algorithms: z
+        .array(
+          z.enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]),
+        )
+        .min(1)
+        .default(["RS256", "ES256"]),
+      clock_skew_seconds: z.number().int().min(0).max(60).default(30),
+      /**
+       * An unknown `kid` re-fetches the JWKS at most this often (key rotation without hammering the IdP);
+       * after the IdP fails to answer, the broker also waits this long before asking it again.
+       */
+      jwks_cooldown_seconds: z.number().int().min(1).max(3600).default(30),
+    })
+    .transform((raw, ctx) => {
+      const { resolved, traps } = resolveOidc(raw);
+      for (const t of traps)
+        ctx.addIssue({ code: "custom", path: t.path.split("."), message: `${raw.provider}: ${t.message}` });
+      return { ...raw, ...resolved, allowed_domains: raw.allowed_domains?.map((d) => d.toLowerCase()) };
+    }),
   aws: z.strictObject({
     region: z
       .string()

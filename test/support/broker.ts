@@ -20,7 +20,8 @@ export function brokerYaml(o: {
   awsUrl: string;
   database: string;
   extra?: string;
-  audience?: string;
+  /** The `oidc.audience` line (default gatehouse-broker); null leaves it out (ID-token providers). */
+  audience?: string | null;
   /** YAML lines added inside the `oidc:` block (e.g. `algorithms: [RS256]`). */
   oidcExtra?: string;
 }): string {
@@ -34,8 +35,7 @@ database: ${o.database}
 log_level: info
 oidc:
   issuer: ${o.issuer}
-  audience: ${o.audience ?? "gatehouse-broker"}
-${oidcExtra}aws:
+${o.audience === null ? "" : `  audience: ${o.audience ?? "gatehouse-broker"}\n`}${oidcExtra}aws:
   endpoint: ${o.awsUrl}
   federation_url: ${o.awsUrl}/federation
   console_url: https://console.aws.amazon.com/
@@ -59,7 +59,7 @@ export async function startTestBroker(o: {
   awsUrl: string;
   extra?: string;
   dir?: string;
-  audience?: string;
+  audience?: string | null;
   oidcExtra?: string;
 }): Promise<StartedBroker> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), "gatehouse-broker-"));

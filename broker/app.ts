@@ -15,6 +15,7 @@ import { RequestService } from "./requests.ts";
 import { openRequestsStore } from "./requests-store.ts";
 import { accessRoutes } from "./routes/access.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { clientConfigRoutes } from "./routes/client-config.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { requestRoutes } from "./routes/requests.ts";
 import { openSqliteStore, type Store } from "./store.ts";
@@ -161,6 +162,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   });
   let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");
   app.register(healthRoutes, { metrics, ready: () => firstSyncDone });
+  app.register(clientConfigRoutes, { oidc: config.oidc });
 
   return {
     app,

@@ -14,6 +14,10 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "The request body must be application/json." },
   PAYLOAD_TOO_LARGE: { status: 413, title: "The request body is too large." },
   NOT_FOUND: { status: 404, title: "No such route." },
+  CLIENT_CONFIG_UNAVAILABLE: {
+    status: 404,
+    title: "This broker publishes no sign-in settings (its oidc.client_id is not set).",
+  },
   AWS_DENIED: { status: 502, title: "AWS refused the request." },
   AWS_UNAVAILABLE: { status: 503, title: "AWS could not be reached or kept failing." },
   SYNC_IN_PROGRESS: { status: 409, title: "A sync is already running." },

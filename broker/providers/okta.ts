@@ -13,7 +13,8 @@ export const okta: ProviderPreset = {
     token: "access_token",
     email_claim: "email",
     groups_claim: "groups",
-    scopes: [...OIDC_SCOPES, "groups"],
+    // No "groups" scope: a custom authorization server has none unless created; the claim is set to any scope.
+    scopes: OIDC_SCOPES,
     authorization_params: {},
     audience_rule: "aud",
     requires_token_use: false,

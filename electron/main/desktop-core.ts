@@ -19,7 +19,7 @@ import { findRole } from "../agent/agent.ts";
 import { profileName } from "../agent/aws-config.ts";
 import { formatExport } from "../agent/export.ts";
 import { type AgentService, startAgentService } from "../agent/service.ts";
-import { loadSettings, saveSettings } from "../agent/settings.ts";
+import { patchSettingsFile } from "../agent/settings.ts";
 
 const RECENT_LIMIT = 8;
 
@@ -187,8 +187,8 @@ export class DesktopCore {
       ...(patch.profileTemplate !== undefined ? { profileTemplate: patch.profileTemplate } : {}),
     };
     if (Object.keys(agentPatch).length > 0) {
-      const next = { ...loadSettings(paths), ...agentPatch };
-      saveSettings(paths, next);
+      // Only the changed keys: writing every default would pin the IdP settings the broker publishes.
+      patchSettingsFile(paths, agentPatch);
       Object.assign(this.agent.settings, agentPatch);
     }
     if (patch.consoleMode) this.state.consoleMode = patch.consoleMode;

@@ -46,7 +46,7 @@ describe("presets fill what each provider needs", () => {
     {
       provider: "okta",
       oidc: "provider: okta\nissuer: https://acme.okta.com/oauth2/default\naudience: api://gatehouse\nclient_id: 0oa1",
-      want: { token: "access_token", scopes: ["openid", "email", "profile", "offline_access", "groups"] },
+      want: { token: "access_token", scopes: ["openid", "email", "profile", "offline_access"] },
     },
     {
       provider: "entra",

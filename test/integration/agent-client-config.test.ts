@@ -222,3 +222,33 @@ describe("ID-token mode (Google)", () => {
     expect(await roles(second)).toBe(200);
   });
 });
+
+describe("the tray's first screen (DesktopCore.setBroker)", () => {
+  it("takes a broker URL, restarts the agent on that broker's IdP and signs in there", {
+    timeout: 60_000,
+  }, async () => {
+    const { DesktopCore } = await import("../../electron/main/desktop-core.ts");
+    // A desktop set up for the generic broker, switched to the Google one by its URL alone.
+    const h = makeHome({ broker: generic, idp: genericIdp }, { issuer: undefined, tokenStore: "file" });
+    const opened: string[] = [];
+    const core = await DesktopCore.start(h.env, { open: async (url) => void opened.push(url) });
+    try {
+      core.setSignInOpener((url) => void new Browser().navigate(new URL(url)).catch(() => undefined));
+      expect(core.service.agent.settings.issuer).toBe(genericIdp.issuer);
+      expect(await codeOf(core.setBroker("http://127.0.0.1:9"))).toBe("BROKER_UNREACHABLE");
+      expect(core.service.agent.settings.brokerUrl).toBe(generic.url);
+
+      expect(await core.setBroker(`${google.url}/`)).toEqual({ brokerUrl: google.url });
+      expect(core.service.agent.settings).toMatchObject({
+        brokerUrl: google.url,
+        issuer: googleIdp.issuer,
+        token: "id_token",
+      });
+      expect(JSON.parse(readFileSync(join(h.home, "settings.json"), "utf8"))).not.toHaveProperty("issuer");
+      expect(await core.signIn()).toEqual({ email: "alice@example.com", groups: [] });
+      expect((await core.status()).brokerUrl).toBe(google.url);
+    } finally {
+      await core.service.stop();
+    }
+  });
+});

@@ -8,6 +8,7 @@ import { AccessIndex } from "./access-index.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
+import { createGroupSource, type GroupSource } from "./groups/index.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
 import { AccessIssuer } from "./issue.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -30,6 +31,8 @@ export interface Broker {
   metrics: Metrics;
   requests: RequestService;
   webhook: Webhook;
+  /** Where people's groups come from (the token, or a directory with its cache). */
+  groups: GroupSource;
   /** Mark the broker ready (/readyz) once a sync has finished. */
   markReady(): void;
   close(): Promise<void>;
@@ -74,7 +77,6 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     },
   });
   syncer.loadFromStore();
-  const verifier = new TokenVerifier(config.oidc);
   const issuer = new AccessIssuer(config, index, aws);
   const adminGroups = new Set(
     config.access.admin_groups.map((g) => (config.oidc.force_groups_lowercase ? g.toLowerCase() : g)),
@@ -98,6 +100,11 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } }
       : {}),
   });
+  const groups = createGroupSource(config, {
+    log: app.log,
+    onOutcome: (outcome) => metrics.directory.inc({ outcome }),
+  });
+  const verifier = new TokenVerifier(config.oidc, groups);
   // JSON only: a text/plain body on a state-changing route is refused with 415, not parsed.
   app.removeContentTypeParser("text/plain");
   installErrorHandling(app);
@@ -151,7 +158,11 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
           action: "signin.seen",
           target: null,
           outcome: "ok",
-          detail: { groups: p.groups },
+          // A directory may list thousands of groups: the audit row keeps the first 200 and the count.
+          detail:
+            p.groups.length > 200
+              ? { groups: p.groups.slice(0, 200), groupCount: p.groups.length }
+              : { groups: p.groups },
         });
       }
     });
@@ -171,6 +182,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     metrics,
     requests,
     webhook,
+    groups,
     markReady: () => {
       firstSyncDone = true;
     },

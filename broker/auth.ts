@@ -5,12 +5,20 @@ import { createHash } from "node:crypto";
 import { createRemoteJWKSet, customFetch, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import { GatehouseError } from "../shared/errors.ts";
 import type { BrokerConfig } from "./config.ts";
+import { type GroupSource, type GroupsQuery, overageMarked } from "./groups/index.ts";
+import { tokenSource } from "./groups/token.ts";
 
 export interface Principal {
   email: string;
   groups: string[];
   subject: string;
   /** Epoch milliseconds of the token's `exp`. */
+  expiresAt: number;
+}
+
+/** A verified token: who it names and what it says of their groups (the group source decides the rest). */
+interface VerifiedToken extends GroupsQuery {
+  subject: string;
   expiresAt: number;
 }
 
@@ -46,9 +54,12 @@ export class TokenVerifier {
    * Verified tokens, keyed by the SHA-256 of the whole token (two different tokens never share an entry),
    * kept until the token expires or at most a minute: a desktop sends the same token on every call.
    */
-  private readonly verified = new Map<string, { principal: Principal; until: number }>();
+  private readonly verified = new Map<string, { token: VerifiedToken; until: number }>();
 
-  constructor(private readonly oidc: BrokerConfig["oidc"]) {}
+  constructor(
+    private readonly oidc: BrokerConfig["oidc"],
+    private readonly groups: GroupSource = tokenSource(),
+  ) {}
 
   private heldBack(): IdpUnreachable | undefined {
     return Date.now() < this.idpQuietUntil
@@ -114,14 +125,26 @@ export class TokenVerifier {
     if (!m) throw unauthenticated("Authorization must be 'Bearer <JWT>'");
     const key = createHash("sha256").update(m[1]!).digest("base64");
     const hit = this.verified.get(key);
-    if (hit && hit.until > Date.now()) return hit.principal;
-    const principal = await this.verifyJwt(m[1]!);
-    if (this.verified.size >= 10_000) this.verified.clear();
-    this.verified.set(key, { principal, until: Math.min(principal.expiresAt, Date.now() + 60_000) });
-    return principal;
+    let token: VerifiedToken;
+    if (hit && hit.until > Date.now()) token = hit.token;
+    else {
+      token = await this.verifyJwt(m[1]!);
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(key, { token, until: Math.min(token.expiresAt, Date.now() + 60_000) });
+    }
+    // Asked on every request, not kept with the token: the group source has its own cache and its own
+    // rules for a directory that fails (a stale answer only up to its maximum age).
+    const groups = await this.groups.groupsFor(token);
+    const lower = this.oidc.force_groups_lowercase;
+    return {
+      email: token.email,
+      groups: lower ? groups.map((g) => g.toLowerCase()) : groups,
+      subject: token.subject,
+      expiresAt: token.expiresAt,
+    };
   }
 
-  private async verifyJwt(token: string): Promise<Principal> {
+  private async verifyJwt(token: string): Promise<VerifiedToken> {
     let jwks: ReturnType<typeof createRemoteJWKSet>;
     try {
       jwks = await this.keys();
@@ -145,14 +168,17 @@ export class TokenVerifier {
     const email = claimAt(payload, this.oidc.email_claim);
     if (typeof email !== "string" || !/^[^\s@:]+@[^\s@:]+$/.test(email))
       throw unauthenticated(`no usable ${this.oidc.email_claim} claim`);
+    // No groups claim is no groups from the token (the group source may ask a directory); a claim that
+    // is there but not a list of strings is a malformed token.
     const groups = claimAt(payload, this.oidc.groups_claim);
-    if (!Array.isArray(groups) || !groups.every((g) => typeof g === "string")) {
-      throw unauthenticated(`no ${this.oidc.groups_claim} claim (a list of strings)`);
+    if (groups !== undefined && (!Array.isArray(groups) || !groups.every((g) => typeof g === "string"))) {
+      throw unauthenticated(`the ${this.oidc.groups_claim} claim is not a list of strings`);
     }
-    const lower = this.oidc.force_groups_lowercase;
     return {
+      claims: payload,
       email: email.toLowerCase(),
-      groups: groups.map((g) => (lower ? g.toLowerCase() : g)),
+      tokenGroups: groups,
+      overage: overageMarked(payload),
       subject: String(payload.sub),
       expiresAt: (payload.exp ?? 0) * 1000,
     };

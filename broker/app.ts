@@ -60,6 +60,12 @@ export const REDACT = [
 
 export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Broker {
   const metrics = createMetrics();
+  // First: a directory's secret that cannot be read stops the start before anything is opened.
+  const groups = createGroupSource(config, {
+    // `app` is built below; the source logs only once requests arrive.
+    log: { warn: (o, m) => app.log.warn(o, m), info: (o, m) => app.log.info(o, m) },
+    onOutcome: (outcome) => metrics.directory.inc({ outcome }),
+  });
   const store = openSqliteStore(config.database, { maxMb: config.database_max_mb });
   const aws = new AwsGateway(config, {
     onStsCall: (kind, outcome) => metrics.stsCalls.inc({ kind, outcome }),
@@ -99,10 +105,6 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     ...(config.tls
       ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } }
       : {}),
-  });
-  const groups = createGroupSource(config, {
-    log: app.log,
-    onOutcome: (outcome) => metrics.directory.inc({ outcome }),
   });
   const verifier = new TokenVerifier(config.oidc, groups);
   // JSON only: a text/plain body on a state-changing route is refused with 415, not parsed.

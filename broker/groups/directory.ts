@@ -34,8 +34,12 @@ export class DirectorySource implements GroupSource {
   private readonly cache: GroupCache;
   private readonly inFlight = new Map<string, Promise<string[]>>();
   private readonly userClaim: string;
-  /** No call to an unreachable directory before this time (ms): an outage is not hammered per request. */
-  private quietUntil = 0;
+  /**
+   * After a failure that is the directory's or the broker's own (unreachable, credentials refused, a
+   * permission missing), nobody asks it again before this time (ms), and the failure is answered
+   * meanwhile: an outage is not hammered per request, nor a token endpoint with a wrong secret.
+   */
+  private quiet: { until: number; failure: GatehouseError } | undefined;
   /** Lookups started (each one a series of pages); for tests and metrics. */
   lookups = 0;
 
@@ -103,13 +107,16 @@ export class DirectorySource implements GroupSource {
   private lookup(key: string): Promise<string[]> {
     const running = this.inFlight.get(key);
     if (running) return running;
-    if (Date.now() < this.quietUntil)
+    if (this.quiet && Date.now() < this.quiet.until) {
+      const { failure, until } = this.quiet;
       return Promise.reject(
         new GatehouseError(
-          "IDP_UNAVAILABLE",
-          `${this.client.label} failed moments ago; it is not asked again before ${new Date(this.quietUntil).toISOString()}`,
+          failure.code,
+          `${failure.message} (not asked again before ${new Date(until).toISOString()})`,
+          { cause: failure },
         ),
       );
+    }
     this.lookups++;
     const p = this.client
       .lookup(key, this.settings.max_groups_per_person)
@@ -119,8 +126,8 @@ export class DirectorySource implements GroupSource {
           return groups;
         },
         (e: unknown) => {
-          if (e instanceof GatehouseError && e.code === "IDP_UNAVAILABLE")
-            this.quietUntil = Date.now() + this.settings.retry_after_seconds * 1000;
+          if (e instanceof GatehouseError && SERVE_STALE.has(e.code))
+            this.quiet = { until: Date.now() + this.settings.retry_after_seconds * 1000, failure: e };
           throw e;
         },
       )

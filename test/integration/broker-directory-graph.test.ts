@@ -266,6 +266,11 @@ describe("when Graph fails", () => {
         code: "DIRECTORY_CREDENTIALS_REJECTED",
       });
       expect(r.json.detail).toContain("AADSTS7000215");
+      // Asked again at once, the broker answers the same failure without calling the token endpoint again.
+      const tokenCalls = graph.calls.token;
+      const again = await get(b, "/v1/roles", await overage(PAGED));
+      expect(again.json.code).toBe("DIRECTORY_CREDENTIALS_REJECTED");
+      expect(graph.calls.token).toBe(tokenCalls);
       expect(JSON.stringify(r.json)).not.toContain("not-the-secret");
       expect(b.logs.join("")).not.toContain("not-the-secret");
     } finally {
@@ -315,16 +320,21 @@ describe("when Graph fails", () => {
     }
   });
 
-  it("getMemberGroups answers the ids of every group, nested ones included", async () => {
+  it("when: overage asks only for marked tokens; getMemberGroups answers every group id, nested ones too", async () => {
     const b = await startDirectoryBroker({
       issuer,
       awsUrl: emulator.url,
       source: "microsoft_graph",
-      directory: `${directoryYaml(graph.url)}\n  method: get_member_groups`,
+      directory: `${directoryYaml(graph.url).replace("when: no_groups_in_token", "when: overage")}\n  method: get_member_groups`,
     });
     try {
-      const token = await tokenFor(issuer, { sub: "n1", oid: NESTED, email: "nested@example.com" });
+      const lookups = graph.calls.lookups;
+      const plain = await tokenFor(issuer, { sub: "n1", oid: NESTED, email: "nested@example.com" });
+      expect(await roleRefs(b, plain)).toEqual([]);
+      expect(graph.calls.lookups).toBe(lookups);
+      const token = await overage(NESTED);
       expect(await roleRefs(b, token)).toEqual(["prod/ReadOnly"]);
+      expect(graph.calls.lookups).toBe(lookups + 1);
       expect(((await get(b, "/v1/me", token)).json.groups as string[]).sort()).toEqual(
         [ENGINEERS, gid(50_000)].sort(),
       );

@@ -21,6 +21,7 @@ const DATA: DirectoryData = {
     "00u1alice": ["Everyone", "engineers"],
     "00u2paged": [...many(449), "platform-admins"],
     "00u3cut": [...many(150), "data"],
+    "00u4tricky": ["x:platform-admins", "platform-admins ", "Platform-Admins", "platform-admins-2"],
   },
 };
 
@@ -81,6 +82,12 @@ describe("groups from the Okta Users API", () => {
   it("with when: always, a token's cut-short groups claim is replaced by the whole list", async () => {
     const token = await oktaToken("00u3cut", "cut@example.com", many(100));
     expect(await roleRefs(broker, token)).toEqual(["staging/DataPipeline"]);
+  });
+
+  it("group names that only look like a tagged group grant nothing", async () => {
+    const token = await oktaToken("00u4tricky", "tricky@example.com");
+    expect(await roleRefs(broker, token)).toEqual([]);
+    expect((await get(broker, "/v1/me", token)).json.admin).toBe(false);
   });
 
   it("an unknown user and a user id that could change the path are refused", async () => {

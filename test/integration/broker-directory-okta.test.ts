@@ -21,7 +21,7 @@ const DATA: DirectoryData = {
     "00u1alice": ["Everyone", "engineers"],
     "00u2paged": [...many(449), "platform-admins"],
     "00u3cut": [...many(150), "data"],
-    "00u4tricky": ["x:platform-admins", "platform-admins ", "Platform-Admins", "platform-admins-2"],
+    "00u4tricky": ["x:platform-admins", "platform-admins:x", "Platform-Admins", "platform-admins-2", "platform"],
   },
 };
 

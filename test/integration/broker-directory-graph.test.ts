@@ -160,6 +160,12 @@ describe("groups from Microsoft Graph", () => {
     // engineers is the 10,000th group: only found when all 11 pages are read.
     expect(await roleRefs(broker, token)).toEqual(["prod/ReadOnly"]);
     expect(graph.calls.pages - pages).toBe(11);
+    // The sign-in's audit row keeps the first 200 groups and the count, not a 400 KB list.
+    const seen = broker.store
+      .listAudit({ afterSeq: 0, limit: 1000 })
+      .find((e) => e.action === "signin.seen" && e.actor === "0004@example.com");
+    expect(seen?.detail).toMatchObject({ groupCount: 10_000 });
+    expect((seen?.detail as { groups: string[] }).groups).toHaveLength(200);
     const stats = (broker.groups as unknown as { stats(): { entries: number; groups: number } }).stats();
     expect(stats.entries).toBeLessThanOrEqual(3);
     expect(stats.groups).toBeLessThanOrEqual(12_000);

@@ -8,6 +8,7 @@ import { AccessIndex } from "./access-index.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
+import { createGroupSource, type GroupSource } from "./groups/index.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
 import { AccessIssuer } from "./issue.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -31,6 +32,8 @@ export interface Broker {
   metrics: Metrics;
   requests: RequestService;
   webhook: Webhook;
+  /** Where people's groups come from (the token, or a directory with its cache). */
+  groups: GroupSource;
   /** Mark the broker ready (/readyz) once a sync has finished. */
   markReady(): void;
   close(): Promise<void>;
@@ -58,6 +61,12 @@ export const REDACT = [
 
 export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Broker {
   const metrics = createMetrics();
+  // First: a directory's secret that cannot be read stops the start before anything is opened.
+  const groups = createGroupSource(config, {
+    // `app` is built below; the source logs only once requests arrive.
+    log: { warn: (o, m) => app.log.warn(o, m), info: (o, m) => app.log.info(o, m) },
+    onOutcome: (outcome) => metrics.directory.inc({ outcome }),
+  });
   const store = openSqliteStore(config.database, { maxMb: config.database_max_mb });
   const aws = new AwsGateway(config, {
     onStsCall: (kind, outcome) => metrics.stsCalls.inc({ kind, outcome }),
@@ -75,7 +84,6 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     },
   });
   syncer.loadFromStore();
-  const verifier = new TokenVerifier(config.oidc);
   const issuer = new AccessIssuer(config, index, aws);
   const adminGroups = new Set(
     config.access.admin_groups.map((g) => (config.oidc.force_groups_lowercase ? g.toLowerCase() : g)),
@@ -99,6 +107,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } }
       : {}),
   });
+  const verifier = new TokenVerifier(config.oidc, groups);
   // JSON only: a text/plain body on a state-changing route is refused with 415, not parsed.
   app.removeContentTypeParser("text/plain");
   installErrorHandling(app);
@@ -152,7 +161,11 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
           action: "signin.seen",
           target: null,
           outcome: "ok",
-          detail: { groups: p.groups },
+          // A directory may list thousands of groups: the audit row keeps the first 200 and the count.
+          detail:
+            p.groups.length > 200
+              ? { groups: p.groups.slice(0, 200), groupCount: p.groups.length }
+              : { groups: p.groups },
         });
       }
     });
@@ -173,6 +186,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     metrics,
     requests,
     webhook,
+    groups,
     markReady: () => {
       firstSyncDone = true;
     },

@@ -14,7 +14,8 @@ import {
 import { GatehouseError } from "../shared/errors.ts";
 import { readIdentity } from "./claims.ts";
 import type { BrokerConfig } from "./config.ts";
-import { createGroupSource, type GroupSource } from "./groups/index.ts";
+import type { GroupSource, GroupsQuery } from "./groups/index.ts";
+import { tokenSource } from "./groups/token.ts";
 import { checkTokenKind } from "./token-kind.ts";
 
 export interface Principal {
@@ -22,6 +23,12 @@ export interface Principal {
   groups: string[];
   subject: string;
   /** Epoch milliseconds of the token's `exp`. */
+  expiresAt: number;
+}
+
+/** A verified token: who it names and what it says of their groups (the group source decides the rest). */
+interface VerifiedToken extends GroupsQuery {
+  subject: string;
   expiresAt: number;
 }
 
@@ -48,11 +55,11 @@ export class TokenVerifier {
    * Verified tokens, keyed by the SHA-256 of the whole token (two different tokens never share an entry),
    * kept until the token expires or at most a minute: a desktop sends the same token on every call.
    */
-  private readonly verified = new Map<string, { principal: Principal; until: number }>();
+  private readonly verified = new Map<string, { token: VerifiedToken; until: number }>();
 
   constructor(
     private readonly oidc: BrokerConfig["oidc"],
-    private readonly groups: GroupSource = createGroupSource(oidc),
+    private readonly groups: GroupSource = tokenSource(),
   ) {}
 
   private heldBack(): IdpUnreachable | undefined {
@@ -122,14 +129,26 @@ export class TokenVerifier {
       );
     const key = createHash("sha256").update(m[1]!).digest("base64");
     const hit = this.verified.get(key);
-    if (hit && hit.until > Date.now()) return hit.principal;
-    const principal = await this.verifyJwt(m[1]!);
-    if (this.verified.size >= 10_000) this.verified.clear();
-    this.verified.set(key, { principal, until: Math.min(principal.expiresAt, Date.now() + 60_000) });
-    return principal;
+    let token: VerifiedToken;
+    if (hit && hit.until > Date.now()) token = hit.token;
+    else {
+      token = await this.verifyJwt(m[1]!);
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(key, { token, until: Math.min(token.expiresAt, Date.now() + 60_000) });
+    }
+    // Asked on every request, not kept with the token: the group source has its own cache and its own
+    // rules for a directory that fails (a stale answer only up to its maximum age).
+    const groups = await this.groups.groupsFor(token);
+    const lower = this.oidc.force_groups_lowercase;
+    return {
+      email: token.email,
+      groups: lower ? groups.map((g) => g.toLowerCase()) : groups,
+      subject: token.subject,
+      expiresAt: token.expiresAt,
+    };
   }
 
-  private async verifyJwt(token: string): Promise<Principal> {
+  private async verifyJwt(token: string): Promise<VerifiedToken> {
     let jwks: ReturnType<typeof createRemoteJWKSet>;
     try {
       jwks = await this.keys();
@@ -152,12 +171,14 @@ export class TokenVerifier {
       throw unauthenticated("invalid token", e);
     }
     checkTokenKind(header, payload, this.oidc);
+    // No groups claim is no groups from the token (the group source may ask a directory); a claim that
+    // is there but not a list of strings is a malformed token (refused in readIdentity).
     const who = readIdentity(payload, this.oidc);
-    const groups = await this.groups.groupsFor(payload, who.tokenGroups, who.overage);
-    const lower = this.oidc.force_groups_lowercase;
     return {
+      claims: payload,
       email: who.email,
-      groups: groups.map((g) => (lower ? g.toLowerCase() : g)),
+      tokenGroups: who.tokenGroups,
+      overage: who.overage,
       subject: String(payload.sub),
       expiresAt: (payload.exp ?? 0) * 1000,
     };

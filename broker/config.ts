@@ -60,6 +60,90 @@ const baseIdentity = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("default_chain") }),
 ]);
 
+export const GROUP_SOURCES = ["token", "google_directory", "microsoft_graph", "okta_api"] as const;
+
+/** A secret is never written in the YAML: it comes from an environment variable or a file. */
+const secretRef = (what: string) =>
+  z
+    .strictObject({
+      env: z
+        .string()
+        .regex(/^[A-Z_][A-Z0-9_]*$/, "an environment variable name (A-Z, 0-9, _)")
+        .optional(),
+      file: z.string().min(1).optional(),
+    })
+    .refine((s) => (s.env === undefined) !== (s.file === undefined), {
+      message: `give exactly one of env or file for the ${what}`,
+    });
+
+const directorySchema = z.strictObject({
+  /**
+   * When the directory is asked: `no_groups_in_token` (the token carries no groups claim or marks an
+   * overage), `overage` (only when it marks one: Entra's `_claim_names.groups` or `hasgroups`), `always`
+   * (the directory alone decides; the token's groups are not used).
+   */
+  when: z.enum(["no_groups_in_token", "overage", "always"]).default("no_groups_in_token"),
+  /**
+   * The claim naming the person in the directory, a dotted path or a list of keys like the oidc claims;
+   * default per directory (email: the person's verified e-mail as read by oidc.email_claim; oid; uid).
+   */
+  user_claim: claimName.optional(),
+  /** A person's groups are kept this long before the directory is asked again. */
+  cache_seconds: z.number().int().min(1).max(86_400).default(300),
+  /** While the directory fails, a cached answer is served until it is this old (then 503). */
+  max_stale_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(3600),
+  /** Persons kept in the cache (least recently used go first)… */
+  max_entries: z.number().int().min(1).max(1_000_000).default(10_000),
+  /** …and group names kept in all (a bound on memory whatever the persons' group counts). */
+  max_cached_groups: z.number().int().min(1).max(50_000_000).default(2_000_000),
+  /** A person in more groups than this is refused (DIRECTORY_TOO_MANY_GROUPS), never cut short. */
+  max_groups_per_person: z.number().int().min(1).max(1_000_000).default(20_000),
+  /** Each HTTP call to the directory (token endpoint, one page) gives up after this long. */
+  timeout_seconds: z.number().positive().max(120).default(10),
+  /** After the directory could not be reached, it is not asked again for this long. */
+  retry_after_seconds: z.number().min(0).max(3600).default(5),
+  google_directory: z
+    .strictObject({
+      /** The service account's JSON key. */
+      service_account_key: secretRef("service account key"),
+      /** A Workspace admin the service account acts for (domain-wide delegation); omit for an admin-role service account. */
+      subject: z.email().optional(),
+      /** Also read nested groups with Cloud Identity's searchTransitiveGroups (a premium edition). */
+      transitive: z.boolean().default(false),
+      token_url: url.default("https://oauth2.googleapis.com/token"),
+      directory_url: url.default("https://admin.googleapis.com"),
+      cloud_identity_url: url.default("https://cloudidentity.googleapis.com"),
+      page_size: z.number().int().min(1).max(200).default(200),
+    })
+    .optional(),
+  microsoft_graph: z
+    .strictObject({
+      tenant_id: z.string().regex(/^[\w.-]{1,100}$/, "a tenant id (GUID) or domain"),
+      client_id: z.string().min(1).max(100),
+      client_secret: secretRef("client secret"),
+      /** `transitive_member_of` (paged, nested groups) or `get_member_groups` (ids only, up to 11,000). */
+      method: z.enum(["transitive_member_of", "get_member_groups"]).default("transitive_member_of"),
+      login_url: url.default("https://login.microsoftonline.com"),
+      graph_url: url.default("https://graph.microsoft.com"),
+      scope: z.string().min(1).default("https://graph.microsoft.com/.default"),
+      page_size: z.number().int().min(1).max(999).default(999),
+    })
+    .optional(),
+  okta_api: z
+    .strictObject({
+      /** The Okta org, e.g. https://example.okta.com. */
+      org_url: url,
+      api_token: secretRef("API token"),
+      page_size: z.number().int().min(1).max(200).default(200),
+    })
+    .optional(),
+});
+
 export const configSchema = z.strictObject({
   listen: z
     .strictObject({
@@ -111,6 +195,8 @@ export const configSchema = z.strictObject({
        * after the IdP fails to answer, the broker also waits this long before asking it again.
        */
       jwks_cooldown_seconds: z.number().int().min(1).max(3600).default(30),
+      /** Where a person's groups come from: the token's claim, or a directory (configured in `directory`). */
+      groups_source: z.enum(GROUP_SOURCES).default("token"),
     })
     .transform((raw, ctx) => {
       const { resolved, traps } = resolveOidc(raw);
@@ -118,6 +204,7 @@ export const configSchema = z.strictObject({
         ctx.addIssue({ code: "custom", path: t.path.split("."), message: `${raw.provider}: ${t.message}` });
       return { ...raw, ...resolved, allowed_domains: raw.allowed_domains?.map((d) => d.toLowerCase()) };
     }),
+  directory: directorySchema.optional(),
   aws: z.strictObject({
     region: z
       .string()
@@ -307,10 +394,28 @@ export function parseConfig(text: string, file: string): BrokerConfig {
       `plain HTTP is allowed only on loopback; set tls.cert and tls.key to listen on ${config.listen.host}`,
     );
   }
+  const source = config.oidc.groups_source;
+  const dir = config.directory;
+  if (source !== "token" && !dir?.[source])
+    fail(["oidc", "groups_source"], `groups_source ${source} needs a directory.${source} block`);
+  for (const kind of GROUP_SOURCES) {
+    if (kind !== "token" && kind !== source && dir?.[kind])
+      fail(
+        ["directory", kind],
+        `directory.${kind} is set but oidc.groups_source is ${source}: it would be unused`,
+      );
+  }
+  if (dir && source === "token") fail(["directory"], "directory is set but oidc.groups_source is token");
   const base = dirname(resolve(file));
   const rel = (p: string) => (isAbsolute(p) || p === ":memory:" ? p : resolve(base, p));
   config.database = rel(config.database);
   if (config.tls) config.tls = { cert: rel(config.tls.cert), key: rel(config.tls.key) };
+  for (const d of [
+    dir?.google_directory?.service_account_key,
+    dir?.microsoft_graph?.client_secret,
+    dir?.okta_api?.api_token,
+  ])
+    if (d?.file) d.file = rel(d.file);
   return config;
 }
 

@@ -36,7 +36,13 @@ export function createMetrics() {
     labelNames: ["account"] as const,
     registers: [registry],
   });
-  return { registry, requests, latency, stsCalls, syncDuration, syncErrors };
+  const directory = new Counter({
+    name: "gatehouse_directory_answers_total",
+    help: "Groups answered by the group directory: cached, looked_up, stale (directory failing) or failed",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  return { registry, requests, latency, stsCalls, syncDuration, syncErrors, directory };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -23,6 +23,19 @@ export const ERRORS = {
   SYNC_IN_PROGRESS: { status: 409, title: "A sync is already running." },
   NOT_READY: { status: 503, title: "The broker has not finished its first sync." },
   IDP_UNAVAILABLE: { status: 503, title: "The identity provider could not be reached." },
+  DIRECTORY_CREDENTIALS_REJECTED: {
+    status: 502,
+    title: "The group directory refused the broker's credentials; an administrator must fix them.",
+  },
+  DIRECTORY_FORBIDDEN: {
+    status: 502,
+    title: "The group directory refused the broker's request (permission, scope or edition missing).",
+  },
+  DIRECTORY_USER_UNKNOWN: { status: 403, title: "The group directory does not know this person." },
+  DIRECTORY_TOO_MANY_GROUPS: {
+    status: 502,
+    title: "The person is in more groups than the broker is configured to read from the directory.",
+  },
   AUDIT_BROKEN: { status: 500, title: "The audit chain does not verify." },
   STORE_UNAVAILABLE: {
     status: 503,

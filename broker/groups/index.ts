@@ -1,28 +1,45 @@
-// Where a person's groups come from: one source per kind (the token's claim; directories plug in here), by name.
+// Where a person's groups come from: one group source per kind, chosen by name from this registry
+// (`oidc.groups_source`): the token's claim, or a directory asked through its API.
 
 import type { JWTPayload } from "jose";
 import type { BrokerConfig } from "../config.ts";
-import { tokenGroups } from "./token.ts";
+import { type DirectoryClient, DirectorySource, type DirectorySourceDeps } from "./directory.ts";
+import { googleDirectory } from "./google.ts";
+import { microsoftGraph } from "./microsoft-graph.ts";
+import { oktaApi } from "./okta.ts";
+import { tokenSource } from "./token.ts";
 
-export interface GroupSource {
-  readonly name: string;
+/** What the broker knows of a person once their token is verified. */
+export interface GroupsQuery {
+  claims: JWTPayload;
+  email: string;
+  /** The token's groups claim; undefined when the token has none. */
+  tokenGroups: string[] | undefined;
   /**
-   * The person's groups. `tokenGroups` is the token's groups claim (undefined when it has none); `overage` says
-   * the IdP left groups out because there were too many (Entra): a directory must then be asked, and an answer
-   * it cannot give is an error (IDP_UNAVAILABLE), never an empty list.
+   * The token has no groups claim and says the IdP left them out for being too many (Entra's overage
+   * markers, read by isGroupsOverage in ../claims.ts): a directory must then be asked.
    */
-  groupsFor(claims: JWTPayload, tokenGroups: string[] | undefined, overage: boolean): Promise<string[]>;
+  overage: boolean;
 }
 
-/** Builds a source from the broker's oidc settings (a directory's credentials and cache live there). */
-export type GroupSourceFactory = (oidc: BrokerConfig["oidc"]) => GroupSource;
+export interface GroupSource {
+  /** The person's groups as role tags name them; throws a GatehouseError (never answers a silent []). */
+  groupsFor(q: GroupsQuery): Promise<string[]>;
+}
 
-export const GROUP_SOURCES = {
-  token: (_oidc: BrokerConfig["oidc"]) => tokenGroups,
-} as const satisfies Record<string, GroupSourceFactory>;
+export type GroupSourceName = BrokerConfig["oidc"]["groups_source"];
+type Directory = NonNullable<BrokerConfig["directory"]>;
 
-export type GroupSourceName = keyof typeof GROUP_SOURCES;
+const directories: Record<Exclude<GroupSourceName, "token">, (d: Directory) => DirectoryClient> = {
+  google_directory: (d) => googleDirectory(d.google_directory!, d.timeout_seconds * 1000),
+  microsoft_graph: (d) => microsoftGraph(d.microsoft_graph!, d.timeout_seconds * 1000),
+  okta_api: (d) => oktaApi(d.okta_api!, d.timeout_seconds * 1000),
+};
 
-export function createGroupSource(oidc: BrokerConfig["oidc"], name: GroupSourceName = "token"): GroupSource {
-  return GROUP_SOURCES[name](oidc);
+/** The configured source; a directory's secrets are read here, so a missing one stops the broker at start. */
+export function createGroupSource(config: BrokerConfig, deps: DirectorySourceDeps): GroupSource {
+  const name = config.oidc.groups_source;
+  if (name === "token") return tokenSource(deps.log);
+  const d = config.directory!;
+  return new DirectorySource(directories[name](d), d, deps);
 }

@@ -192,7 +192,7 @@ class SdkSync {
 }
 
 /** A keep-alive JSON client for the broker with a bearer token: one per simulated desktop. */
-function brokerClient(base: string, token: string) {
+export function brokerClient(base: string, token: string) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const target = new URL(base);
   const call = <T>(method: string, path: string, body?: unknown) =>
@@ -228,7 +228,7 @@ function brokerClient(base: string, token: string) {
 }
 
 /** Pino's output, dropped: the broker still formats every log line, as it would for stdout. */
-const discard = () =>
+export const discard = () =>
   new Writable({
     write(_chunk, _enc, cb) {
       cb();

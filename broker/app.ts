@@ -12,6 +12,7 @@ import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
 import { RefusedTokens } from "./denials.ts";
+import { createGroupSource, type GroupSource } from "./groups/index.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
 import { AccessIssuer } from "./issue.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -20,6 +21,7 @@ import { RequestService } from "./requests.ts";
 import { openRequestsStore } from "./requests-store.ts";
 import { accessRoutes } from "./routes/access.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { clientConfigRoutes } from "./routes/client-config.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { requestRoutes } from "./routes/requests.ts";
 import { openSqliteStore, type Store } from "./store.ts";
@@ -40,6 +42,8 @@ export interface Broker {
   webhook: Webhook;
   /** The audit log's integrity checks and signed checkpoints. */
   audit: AuditGuard;
+  /** Where people's groups come from (the token, or a directory with its cache). */
+  groups: GroupSource;
   /** Mark the broker ready (/readyz) once a sync has finished. */
   markReady(): void;
   close(): Promise<void>;
@@ -67,6 +71,12 @@ export const REDACT = [
 
 export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Broker {
   const metrics = createMetrics();
+  // First: a directory's secret that cannot be read stops the start before anything is opened.
+  const groups = createGroupSource(config, {
+    // `app` is built below; the source logs only once requests arrive.
+    log: { warn: (o, m) => app.log.warn(o, m), info: (o, m) => app.log.info(o, m) },
+    onOutcome: (outcome) => metrics.directory.inc({ outcome }),
+  });
   let guard: AuditGuard | undefined;
   const store = openSqliteStore(config.database, {
     maxMb: config.database_max_mb,
@@ -114,7 +124,6 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     accounts,
   );
   syncer.loadFromStore();
-  const verifier = new TokenVerifier(config.oidc);
   const issuer = new AccessIssuer(config, index, aws);
   const adminGroups = new Set(
     config.access.admin_groups.map((g) => (config.oidc.force_groups_lowercase ? g.toLowerCase() : g)),
@@ -162,6 +171,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     throw e;
   }
   const audit = guard;
+  const verifier = new TokenVerifier(config.oidc, groups);
   // JSON only: a text/plain body on a state-changing route is refused with 415, not parsed.
   app.removeContentTypeParser("text/plain");
   installErrorHandling(app);
@@ -228,7 +238,11 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
           action: "signin.seen",
           target: null,
           outcome: "ok",
-          detail: { groups: p.groups },
+          // A directory may list thousands of groups: the audit row keeps the first 200 and the count.
+          detail:
+            p.groups.length > 200
+              ? { groups: p.groups.slice(0, 200), groupCount: p.groups.length }
+              : { groups: p.groups },
         });
       }
       // After an integrity failure (on_tamper: refuse) nothing changes and nothing is handed out until
@@ -245,6 +259,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   });
   let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");
   app.register(healthRoutes, { metrics, ready: () => firstSyncDone, auditProblem: () => audit.problem });
+  app.register(clientConfigRoutes, { oidc: config.oidc });
 
   return {
     app,
@@ -258,6 +273,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     requests,
     webhook,
     audit,
+    groups,
     markReady: () => {
       firstSyncDone = true;
     },

@@ -1,11 +1,23 @@
-// Bearer-token authentication: OIDC access tokens (JWT) checked against the IdP's JWKS from discovery,
-// with issuer, audience, bounded clock skew and a pinned list of asymmetric algorithms.
+// Bearer-token authentication: OIDC access or ID tokens (JWT) checked against the IdP's JWKS from discovery,
+// with issuer, bounded clock skew and a pinned list of asymmetric algorithms; token kind and audience are
+// checked in token-kind.ts, the person read in claims.ts, the groups taken from the configured group source.
 
 import { createHash } from "node:crypto";
-import { createRemoteJWKSet, customFetch, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
+import {
+  createRemoteJWKSet,
+  customFetch,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  errors as joseErrors,
+  jwtVerify,
+} from "jose";
 import { GatehouseError } from "../shared/errors.ts";
+import { readIdentity } from "./claims.ts";
 import type { BrokerConfig } from "./config.ts";
+import type { GroupSource, GroupsQuery } from "./groups/index.ts";
+import { tokenSource } from "./groups/token.ts";
 import { accessTokenTypeRefusal, tokenTimesRefusal } from "./token-claims.ts";
+import { checkTokenKind } from "./token-kind.ts";
 
 export interface Principal {
   email: string;
@@ -15,13 +27,10 @@ export interface Principal {
   expiresAt: number;
 }
 
-function claimAt(payload: JWTPayload, path: string): unknown {
-  let v: unknown = payload;
-  for (const part of path.split(".")) {
-    if (v === null || typeof v !== "object" || !Object.hasOwn(v, part)) return undefined;
-    v = (v as Record<string, unknown>)[part];
-  }
-  return v;
+/** A verified token: who it names and what it says of their groups (the group source decides the rest). */
+interface VerifiedToken extends GroupsQuery {
+  subject: string;
+  expiresAt: number;
 }
 
 const unauthenticated = (why: string, cause?: unknown) =>
@@ -47,9 +56,12 @@ export class TokenVerifier {
    * Verified tokens, keyed by the SHA-256 of the whole token (two different tokens never share an entry),
    * kept until the token expires or at most a minute: a desktop sends the same token on every call.
    */
-  private readonly verified = new Map<string, { principal: Principal; until: number }>();
+  private readonly verified = new Map<string, { token: VerifiedToken; until: number }>();
 
-  constructor(private readonly oidc: BrokerConfig["oidc"]) {}
+  constructor(
+    private readonly oidc: BrokerConfig["oidc"],
+    private readonly groups: GroupSource = tokenSource(),
+  ) {}
 
   private heldBack(): IdpUnreachable | undefined {
     return Date.now() < this.idpQuietUntil
@@ -112,17 +124,32 @@ export class TokenVerifier {
   async verify(authorization: string | undefined): Promise<Principal> {
     if (!authorization) throw unauthenticated("no Authorization header");
     const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization);
-    if (!m) throw unauthenticated("Authorization must be 'Bearer <JWT>'");
+    if (!m)
+      throw unauthenticated(
+        `Authorization must be 'Bearer <JWT>' (this broker takes the ${this.oidc.token === "id_token" ? "ID token" : "access token"})`,
+      );
     const key = createHash("sha256").update(m[1]!).digest("base64");
     const hit = this.verified.get(key);
-    if (hit && hit.until > Date.now()) return hit.principal;
-    const principal = await this.verifyJwt(m[1]!);
-    if (this.verified.size >= 10_000) this.verified.clear();
-    this.verified.set(key, { principal, until: Math.min(principal.expiresAt, Date.now() + 60_000) });
-    return principal;
+    let token: VerifiedToken;
+    if (hit && hit.until > Date.now()) token = hit.token;
+    else {
+      token = await this.verifyJwt(m[1]!);
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(key, { token, until: Math.min(token.expiresAt, Date.now() + 60_000) });
+    }
+    // Asked on every request, not kept with the token: the group source has its own cache and its own
+    // rules for a directory that fails (a stale answer only up to its maximum age).
+    const groups = await this.groups.groupsFor(token);
+    const lower = this.oidc.force_groups_lowercase;
+    return {
+      email: token.email,
+      groups: lower ? groups.map((g) => g.toLowerCase()) : groups,
+      subject: token.subject,
+      expiresAt: token.expiresAt,
+    };
   }
 
-  private async verifyJwt(token: string): Promise<Principal> {
+  private async verifyJwt(token: string): Promise<VerifiedToken> {
     let jwks: ReturnType<typeof createRemoteJWKSet>;
     try {
       jwks = await this.keys();
@@ -130,11 +157,11 @@ export class TokenVerifier {
       throw idpUnavailable(e);
     }
     let payload: JWTPayload;
-    let header: { typ?: string | undefined };
+    let header: JWTHeaderParameters;
     try {
+      // The audience depends on the token kind (and Cognito's access tokens have none): checkTokenKind does it.
       ({ payload, protectedHeader: header } = await jwtVerify(token, jwks, {
         issuer: this.oidc.issuer,
-        audience: this.oidc.audience,
         algorithms: this.oidc.algorithms,
         clockTolerance: this.oidc.clock_skew_seconds,
         requiredClaims: ["exp", "iat", "sub"],
@@ -144,23 +171,22 @@ export class TokenVerifier {
       if (e instanceof joseErrors.JOSEError) throw unauthenticated(e.code, e);
       throw unauthenticated("invalid token", e);
     }
+    // Times and the header's type first (SECURITY 37): an access token must say it is one, where it says.
     const refused =
       tokenTimesRefusal(payload, {
         skewSeconds: this.oidc.clock_skew_seconds,
         maxLifetimeSeconds: this.oidc.max_token_lifetime_seconds,
-      }) ?? accessTokenTypeRefusal(header);
+      }) ?? (this.oidc.token === "access_token" ? accessTokenTypeRefusal(header) : null);
     if (refused) throw unauthenticated(refused);
-    const email = claimAt(payload, this.oidc.email_claim);
-    if (typeof email !== "string" || !/^[^\s@:]+@[^\s@:]+$/.test(email))
-      throw unauthenticated(`no usable ${this.oidc.email_claim} claim`);
-    const groups = claimAt(payload, this.oidc.groups_claim);
-    if (!Array.isArray(groups) || !groups.every((g) => typeof g === "string")) {
-      throw unauthenticated(`no ${this.oidc.groups_claim} claim (a list of strings)`);
-    }
-    const lower = this.oidc.force_groups_lowercase;
+    checkTokenKind(header, payload, this.oidc);
+    // No groups claim is no groups from the token (the group source may ask a directory); a claim that
+    // is there but not a list of strings is a malformed token (refused in readIdentity).
+    const who = readIdentity(payload, this.oidc);
     return {
-      email: email.toLowerCase(),
-      groups: groups.map((g) => (lower ? g.toLowerCase() : g)),
+      claims: payload,
+      email: who.email,
+      tokenGroups: who.tokenGroups,
+      overage: who.overage,
       subject: String(payload.sub),
       expiresAt: (payload.exp ?? 0) * 1000,
     };

@@ -8,6 +8,8 @@ import { z } from "zod";
 import { GatehouseError } from "../shared/errors.ts";
 import { databaseFolder } from "./audit/keys.ts";
 import { sinkConfigSchema } from "./audit/sinks/index.ts";
+import { PROVIDER_NAMES } from "./providers/index.ts";
+import { resolveOidc } from "./providers/resolve.ts";
 
 // An unquoted id is a YAML number (leading zeros gone), so its type error says to quote it; a missing
 // id keeps the default message (undefined), which parseConfig words as "required key is missing".
@@ -29,6 +31,22 @@ const roleArn = z
     "not an IAM role ARN (arn:aws:iam::123456789012:role/Name)",
   );
 const url = z.url({ protocol: /^https?$/ });
+// A claim name: a dotted path as before, or a list of keys for names holding dots, slashes or colons.
+const CLAIM_NAME_HELP =
+  'a dotted path (realm_access.roles), or a list of keys (["https://gatehouse.example.com/groups"]) for a name with dots, slashes or colons';
+const claimName = z.union(
+  [
+    z.string().regex(/^[\w-]+(\.[\w-]+)*$/, CLAIM_NAME_HELP),
+    z.array(z.string().min(1).max(256)).min(1, CLAIM_NAME_HELP).max(8),
+  ],
+  { error: CLAIM_NAME_HELP },
+);
+const domain = z
+  .string()
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i,
+    "a domain name (example.com)",
+  );
 
 /** An OU by id (`ou-…`, `r-…`) or by its path of names from the root (`Workloads/Prod`). */
 const ouRef = z
@@ -71,6 +89,90 @@ const baseIdentity = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("default_chain") }),
 ]);
 
+export const GROUP_SOURCES = ["token", "google_directory", "microsoft_graph", "okta_api"] as const;
+
+/** A secret is never written in the YAML: it comes from an environment variable or a file. */
+const secretRef = (what: string) =>
+  z
+    .strictObject({
+      env: z
+        .string()
+        .regex(/^[A-Z_][A-Z0-9_]*$/, "an environment variable name (A-Z, 0-9, _)")
+        .optional(),
+      file: z.string().min(1).optional(),
+    })
+    .refine((s) => (s.env === undefined) !== (s.file === undefined), {
+      message: `give exactly one of env or file for the ${what}`,
+    });
+
+const directorySchema = z.strictObject({
+  /**
+   * When the directory is asked: `no_groups_in_token` (the token carries no groups claim or marks an
+   * overage), `overage` (only when it marks one: Entra's `_claim_names.groups` or `hasgroups`), `always`
+   * (the directory alone decides; the token's groups are not used).
+   */
+  when: z.enum(["no_groups_in_token", "overage", "always"]).default("no_groups_in_token"),
+  /**
+   * The claim naming the person in the directory, a dotted path or a list of keys like the oidc claims;
+   * default per directory (email: the person's verified e-mail as read by oidc.email_claim; oid; uid).
+   */
+  user_claim: claimName.optional(),
+  /** A person's groups are kept this long before the directory is asked again. */
+  cache_seconds: z.number().int().min(1).max(86_400).default(300),
+  /** While the directory fails, a cached answer is served until it is this old (then 503). */
+  max_stale_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(3600),
+  /** Persons kept in the cache (least recently used go first)… */
+  max_entries: z.number().int().min(1).max(1_000_000).default(10_000),
+  /** …and group names kept in all (a bound on memory whatever the persons' group counts). */
+  max_cached_groups: z.number().int().min(1).max(50_000_000).default(2_000_000),
+  /** A person in more groups than this is refused (DIRECTORY_TOO_MANY_GROUPS), never cut short. */
+  max_groups_per_person: z.number().int().min(1).max(1_000_000).default(20_000),
+  /** Each HTTP call to the directory (token endpoint, one page) gives up after this long. */
+  timeout_seconds: z.number().positive().max(120).default(10),
+  /** After the directory could not be reached, it is not asked again for this long. */
+  retry_after_seconds: z.number().min(0).max(3600).default(5),
+  google_directory: z
+    .strictObject({
+      /** The service account's JSON key. */
+      service_account_key: secretRef("service account key"),
+      /** A Workspace admin the service account acts for (domain-wide delegation); omit for an admin-role service account. */
+      subject: z.email().optional(),
+      /** Also read nested groups with Cloud Identity's searchTransitiveGroups (a premium edition). */
+      transitive: z.boolean().default(false),
+      token_url: url.default("https://oauth2.googleapis.com/token"),
+      directory_url: url.default("https://admin.googleapis.com"),
+      cloud_identity_url: url.default("https://cloudidentity.googleapis.com"),
+      page_size: z.number().int().min(1).max(200).default(200),
+    })
+    .optional(),
+  microsoft_graph: z
+    .strictObject({
+      tenant_id: z.string().regex(/^[\w.-]{1,100}$/, "a tenant id (GUID) or domain"),
+      client_id: z.string().min(1).max(100),
+      client_secret: secretRef("client secret"),
+      /** `transitive_member_of` (paged, nested groups) or `get_member_groups` (ids only, up to 11,000). */
+      method: z.enum(["transitive_member_of", "get_member_groups"]).default("transitive_member_of"),
+      login_url: url.default("https://login.microsoftonline.com"),
+      graph_url: url.default("https://graph.microsoft.com"),
+      scope: z.string().min(1).default("https://graph.microsoft.com/.default"),
+      page_size: z.number().int().min(1).max(999).default(999),
+    })
+    .optional(),
+  okta_api: z
+    .strictObject({
+      /** The Okta org, e.g. https://example.okta.com. */
+      org_url: url,
+      api_token: secretRef("API token"),
+      page_size: z.number().int().min(1).max(200).default(200),
+    })
+    .optional(),
+});
+
 export const configSchema = z.strictObject({
   listen: z
     .strictObject({
@@ -83,39 +185,62 @@ export const configSchema = z.strictObject({
   /** A cap on the database's size in MiB: when reached, the broker refuses (503) instead of filling the disk. */
   database_max_mb: z.number().positive().max(1_048_576).optional(),
   log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  oidc: z.strictObject({
-    issuer: url,
-    audience: z.string().min(1),
-    /** Dotted path of the groups claim in the access token, e.g. `groups` or `realm_access.roles`. */
-    groups_claim: z
-      .string()
-      .regex(/^[\w-]+(\.[\w-]+)*$/)
-      .default("groups"),
-    email_claim: z
-      .string()
-      .regex(/^[\w-]+(\.[\w-]+)*$/)
-      .default("email"),
-    force_groups_lowercase: z.boolean().default(false),
-    algorithms: z
-      .array(
-        z.enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]),
-      )
-      .min(1)
-      .default(["RS256", "ES256"]),
-    clock_skew_seconds: z.number().int().min(0).max(60).default(30),
-    /** A token valid for longer than this (`exp - iat`) is refused, whatever its signature (SECURITY 37). */
-    max_token_lifetime_seconds: z
-      .number()
-      .int()
-      .min(60)
-      .max(30 * 86_400)
-      .default(86_400),
-    /**
-     * An unknown `kid` re-fetches the JWKS at most this often (key rotation without hammering the IdP);
-     * after the IdP fails to answer, the broker also waits this long before asking it again.
-     */
-    jwks_cooldown_seconds: z.number().int().min(1).max(3600).default(30),
-  }),
+  oidc: z
+    .strictObject({
+      /** Fills the defaults this IdP needs (token kind, claims, scopes, parameters); every key below overrides. */
+      provider: z.enum(PROVIDER_NAMES).default("generic"),
+      issuer: url,
+      /** Which token the desktop sends: an access token for `audience`, or its ID token (for `client_id`). */
+      token: z.enum(["access_token", "id_token"]).optional(),
+      /** The API audience of access tokens (`aud`). */
+      audience: z.string().min(1).optional(),
+      /** The desktop's OAuth client id: published to desktops, and the audience of ID tokens. */
+      client_id: z.string().min(1).max(256).optional(),
+      /** Only for providers that want one from a public client (Google "Desktop app"): it is not a secret. */
+      client_secret: z.string().min(1).max(256).optional(),
+      scopes: z
+        .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, "a scope is printable ASCII without spaces"))
+        .min(1)
+        .optional(),
+      /** Extra parameters of the authorization request (Auth0's audience, Google's access_type). */
+      authorization_params: z.record(z.string().regex(/^[\w.-]{1,64}$/), z.string().max(512)).optional(),
+      /** The groups claim: a dotted path (`realm_access.roles`) or a list of keys (`["cognito:groups"]`). */
+      groups_claim: claimName.optional(),
+      email_claim: claimName.optional(),
+      /** Accept only people of these domains (Google's `hd`, else the e-mail's domain). */
+      allowed_domains: z.array(domain).min(1).optional(),
+      /** Accept a mutable claim (Entra's preferred_username/upn) as the e-mail: someone else may hold it later. */
+      allow_mutable_email_claim: z.boolean().default(false),
+      force_groups_lowercase: z.boolean().default(false),
+      algorithms: z
+        .array(
+          z.enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]),
+        )
+        .min(1)
+        .default(["RS256", "ES256"]),
+      clock_skew_seconds: z.number().int().min(0).max(60).default(30),
+      /** A token valid for longer than this (`exp - iat`) is refused, whatever its signature (SECURITY 37). */
+      max_token_lifetime_seconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(30 * 86_400)
+        .default(86_400),
+      /**
+       * An unknown `kid` re-fetches the JWKS at most this often (key rotation without hammering the IdP);
+       * after the IdP fails to answer, the broker also waits this long before asking it again.
+       */
+      jwks_cooldown_seconds: z.number().int().min(1).max(3600).default(30),
+      /** Where a person's groups come from: the token's claim, or a directory (configured in `directory`). */
+      groups_source: z.enum(GROUP_SOURCES).default("token"),
+    })
+    .transform((raw, ctx) => {
+      const { resolved, traps } = resolveOidc(raw);
+      for (const t of traps)
+        ctx.addIssue({ code: "custom", path: t.path.split("."), message: `${raw.provider}: ${t.message}` });
+      return { ...raw, ...resolved, allowed_domains: raw.allowed_domains?.map((d) => d.toLowerCase()) };
+    }),
+  directory: directorySchema.optional(),
   aws: z.strictObject({
     region: z
       .string()
@@ -378,6 +503,18 @@ export function parseConfig(text: string, file: string): BrokerConfig {
       ["requests", "targets_visible_groups"],
       `targets_visible_groups applies only with targets_visible_to: groups (it is ${rq.targets_visible_to})`,
     );
+  const source = config.oidc.groups_source;
+  const dir = config.directory;
+  if (source !== "token" && !dir?.[source])
+    fail(["oidc", "groups_source"], `groups_source ${source} needs a directory.${source} block`);
+  for (const kind of GROUP_SOURCES) {
+    if (kind !== "token" && kind !== source && dir?.[kind])
+      fail(
+        ["directory", kind],
+        `directory.${kind} is set but oidc.groups_source is ${source}: it would be unused`,
+      );
+  }
+  if (dir && source === "token") fail(["directory"], "directory is set but oidc.groups_source is token");
   const base = dirname(resolve(file));
   const rel = (p: string) => (isAbsolute(p) || p === ":memory:" ? p : resolve(base, p));
   config.database = rel(config.database);
@@ -400,6 +537,12 @@ export function parseConfig(text: string, file: string): BrokerConfig {
         );
     });
   }
+  for (const d of [
+    dir?.google_directory?.service_account_key,
+    dir?.microsoft_graph?.client_secret,
+    dir?.okta_api?.api_token,
+  ])
+    if (d?.file) d.file = rel(d.file);
   return config;
 }
 

@@ -83,6 +83,12 @@ export function createMetrics() {
     help: "Number of the last signed audit checkpoint",
     registers: [registry],
   });
+  const directory = new Counter({
+    name: "gatehouse_directory_answers_total",
+    help: "Groups answered by the group directory: cached, looked_up, stale (directory failing) or failed",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
   return {
     registry,
     requests,
@@ -98,6 +104,7 @@ export function createMetrics() {
     auditChecks,
     auditCheckpoints,
     auditCheckpointNumber,
+    directory,
   };
 }
 

@@ -7,6 +7,8 @@ tools:
           gatehouse-dev aws --help
   idp     development OpenID Provider: demo users and groups, the desktop client, JWT access tokens
           gatehouse-dev idp --help
+  directories  a stand-in of Google's Directory API, Microsoft Graph or Okta's Users API
+          gatehouse-dev directories --help
   stack   the whole demo: emulator, IdP and broker (what \`npm start\` runs)
           gatehouse-dev stack --help
   token   sign a demo user in at the IdP and print the access token for the broker
@@ -20,6 +22,9 @@ switch (tool) {
     break;
   case "idp":
     await (await import("./idp/command.ts")).runIdpCommand(rest);
+    break;
+  case "directories":
+    await (await import("./directories/command.ts")).runDirectoriesCommand(rest);
     break;
   case "stack":
     await (await import("./stack.ts")).runStack(rest);

@@ -115,8 +115,8 @@ export async function runStack(argv: string[]): Promise<void> {
         settingsPath,
         `${JSON.stringify(
           {
+            // Only the broker: it publishes the IdP, the client and the scopes (/v1/client-config).
             brokerUrl: broker.url,
-            issuer: idp.issuer,
             tokenStore: "file",
             manageAwsConfig: true,
             awsConfigFile: awsConfig,

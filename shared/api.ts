@@ -215,3 +215,18 @@ export const tagChangesQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
 export const tagChangeIdSchema = z.strictObject({ id: z.coerce.number().int().min(1) });
+
+/**
+ * GET /v1/client-config (no authentication): how a desktop signs in to this broker's IdP, so that people type
+ * only the broker's URL. Nothing in it is secret (a Google Desktop app's client secret is not one).
+ */
+export const clientConfigSchema = z.object({
+  issuer: z.url({ protocol: /^https?$/ }),
+  clientId: z.string().min(1).max(256),
+  clientSecret: z.string().min(1).max(256).optional(),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/)).min(1),
+  authorizationParams: z.record(z.string().regex(/^[\w.-]{1,64}$/), z.string().max(512)),
+  /** Which token the desktop sends to the broker. */
+  token: z.enum(["access_token", "id_token"]),
+});
+export type ClientConfig = z.infer<typeof clientConfigSchema>;

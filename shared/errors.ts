@@ -14,11 +14,28 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "The request body must be application/json." },
   PAYLOAD_TOO_LARGE: { status: 413, title: "The request body is too large." },
   NOT_FOUND: { status: 404, title: "No such route." },
+  CLIENT_CONFIG_UNAVAILABLE: {
+    status: 404,
+    title: "This broker publishes no sign-in settings (its oidc.client_id is not set).",
+  },
   AWS_DENIED: { status: 502, title: "AWS refused the request." },
   AWS_UNAVAILABLE: { status: 503, title: "AWS could not be reached or kept failing." },
   SYNC_IN_PROGRESS: { status: 409, title: "A sync is already running." },
   NOT_READY: { status: 503, title: "The broker has not finished its first sync." },
   IDP_UNAVAILABLE: { status: 503, title: "The identity provider could not be reached." },
+  DIRECTORY_CREDENTIALS_REJECTED: {
+    status: 502,
+    title: "The group directory refused the broker's credentials; an administrator must fix them.",
+  },
+  DIRECTORY_FORBIDDEN: {
+    status: 502,
+    title: "The group directory refused the broker's request (permission, scope or edition missing).",
+  },
+  DIRECTORY_USER_UNKNOWN: { status: 403, title: "The group directory does not know this person." },
+  DIRECTORY_TOO_MANY_GROUPS: {
+    status: 502,
+    title: "The person is in more groups than the broker is configured to read from the directory.",
+  },
   AUDIT_BROKEN: { status: 500, title: "The audit chain does not verify." },
   AUDIT_TAMPERED: {
     status: 503,

@@ -93,6 +93,11 @@ export type RequestContext = z.infer<typeof requestContextSchema>;
 export const IPC = {
   status: { args: none, result: statusSchema },
   signIn: { args: none, result: z.object({ email: z.string(), groups: z.array(z.string()) }) },
+  /** The first screen's broker URL: checked, remembered, and the agent restarted on its sign-in settings. */
+  setBroker: {
+    args: z.strictObject({ brokerUrl: z.url({ protocol: /^https?$/ }).max(2048) }),
+    result: z.object({ brokerUrl: z.string() }),
+  },
   signOut: { args: none, result: z.object({ signedIn: z.literal(false) }) },
   roles: {
     args: z.strictObject({ refresh: z.boolean().optional() }).optional(),

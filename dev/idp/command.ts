@@ -13,6 +13,7 @@ import {
   isLoopbackHost,
 } from "./config.ts";
 import type { IdpOptions } from "./provider.ts";
+import { SHAPE_NAMES, type ShapeName } from "./shapes/index.ts";
 import { DEMO_USERS, findUserByEmail } from "./users.ts";
 
 const USAGE = `usage: gatehouse-dev idp [options]
@@ -24,6 +25,7 @@ const USAGE = `usage: gatehouse-dev idp [options]
   --issuer URL            issuer to advertise instead of http://HOST:PORT (an origin, e.g. behind a TLS proxy)
   --access-token-ttl S    access token lifetime in seconds (default ${DEFAULT_ACCESS_TOKEN_TTL})
   --audience AUD          aud of access tokens (default ${BROKER_AUDIENCE})
+  --shape NAME            issue one provider's token shapes: ${SHAPE_NAMES.join(", ")} (default generic)
 
 Client: ${DESKTOP_CLIENT_ID} (public, PKCE S256, redirect ${DESKTOP_REDIRECT_URI} on any port).
 Users: ${DEMO_USERS.map((u) => `${u.email} (${u.groups.join(", ") || "no groups"})`).join(", ")}.`;
@@ -41,6 +43,7 @@ export function parseIdpArgs(argv: string[]): IdpOptions | "help" {
         issuer: { type: "string" },
         "access-token-ttl": { type: "string" },
         audience: { type: "string" },
+        shape: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -71,10 +74,17 @@ export function parseIdpArgs(argv: string[]): IdpOptions | "help" {
   const accessTokenTtl = ttlFlag === undefined ? DEFAULT_ACCESS_TOKEN_TTL : Number(ttlFlag);
   if (!Number.isInteger(accessTokenTtl) || accessTokenTtl < 1 || accessTokenTtl > 86400)
     throw new GatehouseError("BAD_ARGUMENT", "--access-token-ttl must be whole seconds, 1-86400");
+  const shape = values.shape as ShapeName | undefined;
+  if (shape !== undefined && !SHAPE_NAMES.includes(shape))
+    throw new GatehouseError(
+      "BAD_ARGUMENT",
+      `--shape must be one of ${SHAPE_NAMES.join(", ")}; got "${shape}"`,
+    );
   return {
     port,
     host,
     accessTokenTtl,
+    ...(shape !== undefined ? { shape } : {}),
     ...(autoLogin !== undefined ? { autoLogin } : {}),
     ...(values.issuer !== undefined ? { issuerUrl: values.issuer } : {}),
     ...(values.audience !== undefined ? { audience: values.audience } : {}),

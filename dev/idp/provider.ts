@@ -26,6 +26,8 @@ import {
 } from "./config.ts";
 import { createMemoryStore } from "./memory-adapter.ts";
 import { loginPage, messagePage, PAGE_HEADERS, page } from "./pages.ts";
+import { SHAPE_NAMES, type ShapeName, tokenShape } from "./shapes/index.ts";
+import type { TokenShape } from "./shapes/types.ts";
 import { type DemoUser, findUserByEmail, findUserBySub } from "./users.ts";
 
 export {
@@ -59,6 +61,8 @@ export interface IdpOptions {
   accessTokenTtl?: number;
   /** `aud` of access tokens (default BROKER_AUDIENCE). */
   audience?: string;
+  /** Which provider's token shapes to issue (default generic): auth0, cognito, google, entra-overage, … */
+  shape?: ShapeName;
 }
 
 export interface DevIdp {
@@ -80,6 +84,11 @@ function checkOptions(opts: IdpOptions): { autoLoginUser?: DemoUser; issuerUrl?:
     throw new GatehouseError("BAD_ARGUMENT", `access token lifetime must be 1-86400 seconds; got "${ttl}"`);
   if (opts.audience !== undefined && opts.audience.trim() === "")
     throw new GatehouseError("BAD_ARGUMENT", "audience must not be empty");
+  if (opts.shape !== undefined && !SHAPE_NAMES.includes(opts.shape))
+    throw new GatehouseError(
+      "BAD_ARGUMENT",
+      `shape must be one of ${SHAPE_NAMES.join(", ")}; got "${opts.shape}"`,
+    );
   let autoLoginUser: DemoUser | undefined;
   if (opts.autoLogin !== undefined) {
     if (!isLoopbackHost(host)) {
@@ -114,21 +123,21 @@ async function signingKey(alg: "RS256" | "ES256"): Promise<JWK> {
   return { ...jwk, alg, use: "sig", kid: `${alg.toLowerCase()}-${thumbprint.slice(0, 16)}` };
 }
 
-function accountFor(sub: string) {
+function accountFor(sub: string, shape: TokenShape) {
   const user = findUserBySub(sub);
   if (!user) return undefined;
   return {
     accountId: user.sub,
     // oidc-provider keeps only the claims the granted scopes (and claims parameter) allow.
-    claims: () => ({
-      sub: user.sub,
-      email: user.email,
-      email_verified: true,
-      name: user.name,
-      preferred_username: user.email.split("@")[0],
-      groups: [...user.groups],
-    }),
+    claims: () => ({ sub: user.sub, ...shape.idClaims(user) }),
   };
+}
+
+/** The claims each scope releases: the standard ones plus the shape's own (cognito:groups, hd, namespaced…). */
+function scopeClaims(shape: TokenShape): Record<string, string[]> {
+  const out: Record<string, string[]> = { openid: ["sub"], email: [], profile: [], groups: [] };
+  for (const [claim, scope] of Object.entries(shape.claimScopes)) out[scope] = [...(out[scope] ?? []), claim];
+  return out;
 }
 
 function htmlBody(ctx: KoaContextWithOIDC, html: string): void {
@@ -167,10 +176,11 @@ interface ProviderInput {
   audience: string;
   accessTokenTtl: number;
   behindProxy: boolean;
+  shape: TokenShape;
 }
 
 function createProvider(input: ProviderInput): Provider {
-  const { accessTokenTtl, audience } = input;
+  const { accessTokenTtl, audience, shape } = input;
   const policy = interactionPolicy.base();
   // oidc-provider asks a native client's user to confirm every authorization, because anyone can claim a
   // native client's id. This dev IdP has one first-party client and must work with SSO and auto-login.
@@ -185,7 +195,9 @@ function createProvider(input: ProviderInput): Provider {
         client_id: DESKTOP_CLIENT_ID,
         client_name: "Gatehouse",
         application_type: "native",
-        token_endpoint_auth_method: "none",
+        ...(shape.clientSecret
+          ? { token_endpoint_auth_method: "client_secret_post" as const, client_secret: shape.clientSecret }
+          : { token_endpoint_auth_method: "none" as const }),
         grant_types: ["authorization_code", "refresh_token"],
         response_types: ["code"],
         redirect_uris: [DESKTOP_REDIRECT_URI],
@@ -195,12 +207,7 @@ function createProvider(input: ProviderInput): Provider {
     ],
     responseTypes: ["code"],
     scopes: [...IDP_SCOPES],
-    claims: {
-      openid: ["sub"],
-      email: ["email", "email_verified"],
-      profile: ["name", "preferred_username"],
-      groups: ["groups"],
-    },
+    claims: scopeClaims(shape),
     // Put the granted claims (groups…) in the ID token too, not only at the userinfo endpoint.
     conformIdTokenClaims: false,
     pkce: { required: () => true }, // oidc-provider 9 only implements S256; "plain" is refused.
@@ -215,11 +222,11 @@ function createProvider(input: ProviderInput): Provider {
     expiresWithSession: (ctx, code) =>
       ctx.oidc.client?.clientId !== DESKTOP_CLIENT_ID && !code.scopes.has("offline_access"),
     loadExistingGrant,
-    findAccount: (_ctx: unknown, sub: string) => accountFor(sub),
+    findAccount: (_ctx: unknown, sub: string) => accountFor(sub, shape),
     extraTokenClaims: (_ctx, token) => {
       if (token.kind !== "AccessToken" || !token.accountId) return undefined;
       const user = findUserBySub(token.accountId);
-      return user ? { email: user.email, groups: [...user.groups] } : undefined;
+      return user ? shape.accessClaims(user) : undefined;
     },
     interactions: {
       policy,
@@ -242,7 +249,7 @@ function createProvider(input: ProviderInput): Provider {
           return {
             scope: IDP_SCOPES.join(" "),
             audience,
-            accessTokenFormat: "jwt",
+            accessTokenFormat: shape.opaqueAccessToken ? "opaque" : "jwt",
             accessTokenTTL: accessTokenTtl,
             jwt: { sign: { alg: "RS256" } },
           };
@@ -343,6 +350,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<DevIdp> {
       audience,
       accessTokenTtl,
       behindProxy: issuerUrl?.startsWith("https:") ?? false,
+      shape: tokenShape(opts.shape),
     });
     return { provider, handle: provider.callback() };
   };

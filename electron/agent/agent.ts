@@ -152,7 +152,24 @@ export class Agent {
   }
 
   async login(): Promise<{ email: string; groups: string[] }> {
-    const who = await this.session.login();
+    let who = await this.session.login();
+    // The broker's view is the one that counts (namespaced claims, groups from a directory); the token's own
+    // claims are shown when the broker cannot be asked.
+    try {
+      const me = await this.broker.me();
+      who = { email: me.email, groups: me.groups };
+    } catch (e) {
+      // Signed in at the IdP but refused by the broker (e-mail not verified, wrong domain, wrong token kind):
+      // the person hears why now, not at their first AWS call.
+      if (e instanceof GatehouseError && e.code === "UNAUTHENTICATED")
+        throw new GatehouseError(
+          "SIGNIN_FAILED",
+          `signed in at the IdP, but the broker refuses it: ${e.message}`,
+          {
+            cause: e,
+          },
+        );
+    }
     if (this.opts.signedInMarker)
       writeFileSync(this.opts.signedInMarker, `${new Date().toISOString()}\n`, { mode: 0o600 });
     this.rolesCache = undefined;

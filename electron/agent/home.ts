@@ -9,6 +9,8 @@ export interface AgentPaths {
   /** The agent's local endpoint: a Unix socket (0600) inside the 0700 home; a named pipe on Windows. */
   socket: string;
   settings: string;
+  /** The broker's published sign-in settings (/v1/client-config) and the broker URL they came from. */
+  clientConfig: string;
   /** The opt-in file store for the refresh token (0600), used only when settings choose it. */
   tokenFile: string;
   log: string;
@@ -29,6 +31,7 @@ export function agentPaths(env: NodeJS.ProcessEnv = process.env): AgentPaths {
     home,
     socket,
     settings: join(home, "settings.json"),
+    clientConfig: join(home, "client-config.json"),
     tokenFile: join(home, "refresh-token"),
     log: join(home, "agent.log"),
     signedInMarker: join(home, "signed-in"),

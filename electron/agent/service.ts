@@ -5,10 +5,11 @@ import { existsSync } from "node:fs";
 import { GatehouseError } from "../../shared/errors.ts";
 import { Agent } from "./agent.ts";
 import { BrokerClient } from "./broker-client.ts";
+import { withClientConfig } from "./client-config.ts";
 import { type Endpoint, startEndpoint } from "./endpoint.ts";
 import { type AgentPaths, agentPaths, ensureHome } from "./home.ts";
 import { Session } from "./session.ts";
-import { loadSettings } from "./settings.ts";
+import { loadSettings, pinnedKeys } from "./settings.ts";
 import { defaultBrowserOpener } from "./signin.ts";
 import { openTokenStore } from "./token-store.ts";
 
@@ -27,7 +28,8 @@ export async function startAgentService(
 ): Promise<AgentService> {
   const paths = agentPaths(env);
   ensureHome(paths);
-  const settings = loadSettings(paths);
+  // Pinned sign-in settings win; the rest come from the broker, asked on first run and when its URL changes.
+  const settings = await withClientConfig(paths, loadSettings(paths), pinnedKeys(paths));
   const store = await openTokenStore(settings, paths, {
     warn: opts.warn ?? ((m) => console.error(`gatehouse agent: ${m}`)),
   });

@@ -1,4 +1,5 @@
-// The person's OIDC session in the agent: a valid access token on demand (in memory only), silent refresh with a
+// The person's OIDC session in the agent: a valid broker token on demand (the access token, or the ID token where the
+// broker takes ID tokens; in memory only), silent refresh with a
 // rotating refresh token kept in the TokenStore, and one shared refresh / one shared sign-in however many wait.
 
 import { decodeJwt } from "jose";
@@ -12,7 +13,8 @@ import type { TokenStore } from "./token-store.ts";
 export const MIN_ACCESS_TOKEN_LIFETIME_MS = 60_000;
 
 export interface SessionOptions {
-  settings: Pick<Settings, "issuer" | "clientId" | "scopes" | "signInTimeoutSeconds">;
+  settings: Pick<Settings, "issuer" | "clientId" | "scopes" | "signInTimeoutSeconds"> &
+    Partial<Pick<Settings, "clientSecret" | "authorizationParams" | "token">>;
   store: TokenStore;
   openBrowser: (url: string) => Promise<void> | void;
   /** Clock in epoch milliseconds; tests move it forward instead of waiting. */
@@ -136,7 +138,7 @@ export class Session {
 
   #configuration(): Promise<client.Configuration> {
     if (!this.#config) {
-      this.#config = discover(this.#settings.issuer, this.#settings.clientId);
+      this.#config = discover(this.#settings.issuer, this.#settings.clientId, this.#settings.clientSecret);
       // A failed discovery (IdP down) is not remembered: the next call tries again.
       this.#config.catch(() => {
         this.#config = undefined;
@@ -202,7 +204,9 @@ export class Session {
         const tokens = await signIn({
           issuer: this.#settings.issuer,
           clientId: this.#settings.clientId,
+          clientSecret: this.#settings.clientSecret,
           scopes: this.#settings.scopes,
+          authorizationParams: this.#settings.authorizationParams ?? {},
           openBrowser: this.#openBrowser,
           timeoutMs: this.#settings.signInTimeoutSeconds * 1000,
           signal: abort.signal,
@@ -236,7 +240,6 @@ export class Session {
     tokens: TokenResponse,
     ctx: { epoch: number; previous?: string; fromSignIn?: boolean },
   ): Promise<{ access: AccessToken; replaced: string | null } | undefined> {
-    const access = this.#describe(tokens);
     return this.#serialized(async () => {
       if (ctx.epoch !== this.#epoch) return undefined;
       const previous = ctx.fromSignIn ? await this.#store.get().catch(() => null) : ctx.previous;
@@ -252,6 +255,8 @@ export class Session {
         // A refresh still running on the old grant must not write over this sign-in.
         this.#epoch++;
       }
+      // After the refresh token is safe: a response without the token the broker takes loses nothing else.
+      const access = this.#describe(tokens);
       this.#access = access;
       const replaced = ctx.fromSignIn && previous && previous !== tokens.refresh_token ? previous : null;
       return { access, replaced };
@@ -259,7 +264,15 @@ export class Session {
   }
 
   #describe(tokens: TokenResponse): AccessToken {
-    const token = tokens.access_token;
+    // The broker takes the ID token (Google, JumpCloud, Cognito) or the access token; a refresh that gives no new
+    // ID token leaves nothing to send, so it is a failed sign-in rather than an old token sent on.
+    const idMode = this.#settings.token === "id_token";
+    if (idMode && !tokens.id_token)
+      throw new GatehouseError(
+        "SIGNIN_FAILED",
+        "the IdP returned no ID token, which this broker needs: sign in again (gatehouse login)",
+      );
+    const token = idMode ? tokens.id_token! : tokens.access_token;
     let exp: number | undefined;
     let email: string | undefined;
     let groups: string[] | undefined;

@@ -10,6 +10,12 @@ export const settingsSchema = z.strictObject({
   issuer: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:7421"),
   clientId: z.string().min(1).default("gatehouse-desktop"),
   scopes: z.string().min(1).default("openid email profile groups offline_access"),
+  /** Only for IdPs that want one from a desktop client (Google "Desktop app"); it is not a real secret. */
+  clientSecret: z.string().min(1).max(256).optional(),
+  /** Extra parameters of the authorization request (Auth0's audience, Google's access_type). */
+  authorizationParams: z.record(z.string().regex(/^[\w.-]{1,64}$/), z.string().max(512)).default({}),
+  /** Which token the broker takes: the access token, or the ID token (Google, JumpCloud, Cognito). */
+  token: z.enum(["access_token", "id_token"]).default("access_token"),
   /** Credentials are refreshed in the background when less than this many seconds remain. */
   refreshWindowSeconds: z.number().int().min(60).max(3000).default(600),
   /** Profile names in ~/.aws/config: {account} (name), {accountId}, {role}. */
@@ -37,6 +43,43 @@ export const settingsSchema = z.strictObject({
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
+
+/** The sign-in settings a broker publishes (/v1/client-config); the ones written in settings.json win. */
+export const SIGN_IN_KEYS = [
+  "issuer",
+  "clientId",
+  "clientSecret",
+  "scopes",
+  "authorizationParams",
+  "token",
+] as const satisfies readonly (keyof Settings)[];
+
+/** The keys settings.json itself sets (a managed deployment pins them), as opposed to defaults. */
+export function pinnedKeys(paths: AgentPaths): Set<string> {
+  if (!existsSync(paths.settings)) return new Set();
+  try {
+    const raw = JSON.parse(readFileSync(paths.settings, "utf8")) as unknown;
+    return new Set(raw && typeof raw === "object" && !Array.isArray(raw) ? Object.keys(raw) : []);
+  } catch {
+    return new Set(); // loadSettings reports the broken file
+  }
+}
+
+/** Changes keys in settings.json as written, leaving every other key unpinned (not filled with defaults). */
+export function patchSettingsFile(paths: AgentPaths, patch: Partial<Settings>): void {
+  const raw = existsSync(paths.settings)
+    ? (JSON.parse(readFileSync(paths.settings, "utf8")) as Record<string, unknown>)
+    : {};
+  const next = { ...raw, ...patch };
+  const parsed = settingsSchema.safeParse(next);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    throw new GatehouseError("SETTINGS_INVALID", `${i.path.join(".") || "(top)"}: ${i.message}`);
+  }
+  const tmp = `${paths.settings}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, paths.settings);
+}
 
 export function loadSettings(paths: AgentPaths): Settings {
   if (!existsSync(paths.settings)) return settingsSchema.parse({});

@@ -13,7 +13,11 @@ export type TokenResponse = client.TokenEndpointResponse & client.TokenEndpointR
 export interface SignInOptions {
   issuer: string;
   clientId: string;
+  /** Only for IdPs that want one from a desktop client (Google "Desktop app"). */
+  clientSecret?: string | undefined;
   scopes: string;
+  /** Extra authorization request parameters (Auth0's audience, Google's access_type). */
+  authorizationParams?: Readonly<Record<string, string>>;
   /** Shows the authorization URL to the person: the system browser, or printing it (`--no-browser`). */
   openBrowser: (url: string) => Promise<void> | void;
   /** How long to wait for the person to finish in the browser. */
@@ -71,10 +75,16 @@ export function idpError(e: unknown, doing: string): GatehouseError {
 }
 
 /** Reads the issuer's discovery document (the issuer in it must be exactly the configured one). */
-export async function discover(issuer: string, clientId: string): Promise<client.Configuration> {
+export async function discover(
+  issuer: string,
+  clientId: string,
+  clientSecret?: string,
+): Promise<client.Configuration> {
   const url = checkIssuer(issuer);
   try {
-    return await client.discovery(url, clientId, undefined, client.None(), {
+    // A public client authenticates with PKCE alone; Google's Desktop app clients also send their (non-)secret.
+    const auth = clientSecret ? client.ClientSecretPost(clientSecret) : client.None();
+    return await client.discovery(url, clientId, undefined, auth, {
       // Only for the loopback http issuer that checkIssuer let through; an https issuer keeps TLS-only requests.
       ...(url.protocol === "http:" ? { execute: [client.allowInsecureRequests] } : {}),
       timeout: 15,
@@ -154,7 +164,7 @@ export async function signIn(opts: SignInOptions): Promise<TokenResponse> {
   const cancelled = () => new GatehouseError("SIGNIN_FAILED", "sign-in cancelled");
   if (signal?.aborted) throw cancelled();
 
-  const config = await discover(opts.issuer, opts.clientId);
+  const config = await discover(opts.issuer, opts.clientId, opts.clientSecret);
   if (signal?.aborted) throw cancelled();
 
   const verifier = client.randomPKCECodeVerifier();
@@ -266,6 +276,8 @@ export async function signIn(opts: SignInOptions): Promise<TokenResponse> {
 
   try {
     const authUrl = client.buildAuthorizationUrl(config, {
+      // First, so that none of them can replace PKCE, state, nonce or the redirect (the broker refuses those too).
+      ...opts.authorizationParams,
       redirect_uri: redirectUri,
       scope: opts.scopes,
       response_type: "code",

@@ -7,6 +7,7 @@ import { report } from "./io.ts";
 const USAGE = `usage: gatehouse <command> [options]
 
   login [--no-browser]              sign in through your company's SSO
+        [--broker URL]              (the first time: your broker's URL is all you type)
   logout                            revoke and forget the sign-in
   status [--json]                   who is signed in, broker, cached credentials
   roles [--json] [filter]           the AWS roles you may use

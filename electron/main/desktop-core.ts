@@ -17,9 +17,10 @@ import type {
 } from "../../shared/requests.ts";
 import { findRole } from "../agent/agent.ts";
 import { commandLine, profileName } from "../agent/aws-config.ts";
+import { fetchClientConfig } from "../agent/client-config.ts";
 import { formatExport } from "../agent/export.ts";
 import { type AgentService, startAgentService } from "../agent/service.ts";
-import { loadSettings, saveSettings } from "../agent/settings.ts";
+import { patchSettingsFile } from "../agent/settings.ts";
 
 const RECENT_LIMIT = 8;
 
@@ -48,11 +49,17 @@ export class DesktopCore {
   private state: UiState;
   private readonly statePath: string;
 
+  private current: AgentService;
+  /** Where sign-in URLs go (set again on the agent that replaces one for a new broker). */
+  private signInOpener: ((url: string) => void) | undefined;
+
   constructor(
-    readonly service: AgentService,
+    service: AgentService,
     private readonly opener: ConsoleOpener,
     private readonly hooks: DesktopHooks = {},
+    private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
+    this.current = service;
     this.statePath = join(service.paths.home, "ui.json");
     this.state = {
       favourites: [],
@@ -74,7 +81,32 @@ export class DesktopCore {
   }
 
   static async start(env: NodeJS.ProcessEnv, opener: ConsoleOpener, hooks: DesktopHooks = {}) {
-    return new DesktopCore(await startAgentService(env, { warn: () => undefined }), opener, hooks);
+    return new DesktopCore(await startAgentService(env, { warn: () => undefined }), opener, hooks, env);
+  }
+
+  /** The agent service now running (replaced when the broker URL changes). */
+  get service(): AgentService {
+    return this.current;
+  }
+
+  setSignInOpener(open: ((url: string) => void) | undefined): void {
+    this.signInOpener = open;
+    this.current.setOpener(open);
+  }
+
+  /**
+   * Points the desktop at a broker (the first screen asks only for its URL): the URL must answer as a broker,
+   * then it is written to settings.json and the agent restarts, reading the broker's sign-in settings.
+   */
+  async setBroker(brokerUrl: string): Promise<{ brokerUrl: string }> {
+    const url = brokerUrl.replace(/\/+$/, "");
+    if (url === this.agent.settings.brokerUrl) return { brokerUrl: url };
+    await fetchClientConfig(url);
+    patchSettingsFile(this.current.paths, { brokerUrl: url });
+    await this.current.stop();
+    this.current = await startAgentService(this.env, { warn: () => undefined });
+    this.current.setOpener(this.signInOpener);
+    return { brokerUrl: url };
   }
 
   private save(): void {
@@ -196,8 +228,8 @@ export class DesktopCore {
       ...(patch.profileTemplate !== undefined ? { profileTemplate: patch.profileTemplate } : {}),
     };
     if (Object.keys(agentPatch).length > 0) {
-      const next = { ...loadSettings(paths), ...agentPatch };
-      saveSettings(paths, next);
+      // Only the changed keys: writing every default would pin the IdP settings the broker publishes.
+      patchSettingsFile(paths, agentPatch);
       Object.assign(this.agent.settings, agentPatch);
     }
     if (patch.consoleMode) this.state.consoleMode = patch.consoleMode;

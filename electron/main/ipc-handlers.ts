@@ -22,6 +22,7 @@ type Impl = { [C in Channel]: (core: DesktopCore, args: never) => unknown };
 const IMPL: Impl = {
   status: (core) => core.status(),
   signIn: (core) => core.signIn(),
+  setBroker: (core, args: { brokerUrl: string }) => core.setBroker(args.brokerUrl),
   signOut: (core) => core.signOut(),
   roles: (core, a: { refresh?: boolean } | undefined) => core.roles(a?.refresh),
   openConsole: (core, a: { role: string; region?: string }) => core.openConsole(a.role, a.region),

@@ -108,7 +108,7 @@ async function start(): Promise<void> {
   });
   core = desktop;
   // Sign-in opens the IdP through the same allow-list as everything else.
-  desktop.service.setOpener((url) => void openExternal(url).catch((e: Error) => report(e.message)));
+  desktop.setSignInOpener((url) => void openExternal(url).catch((e: Error) => report(e.message)));
 
   const handlers = createIpcHandlers(desktop, isAppUrl);
   for (const channel of CHANNELS) {

@@ -179,6 +179,23 @@ test("carol, who may use no role, sees the empty state", async ({ app, desktop }
   await screenshot(app, "empty-state", info);
 });
 
+test("the first screen asks for the broker's URL; one that is not a broker is refused with its code", async ({
+  app,
+  desktop,
+}) => {
+  const field = app.getByLabel("Your company's Gatehouse URL");
+  const brokerUrl = desktop.core.service.agent.settings.brokerUrl;
+  await expect(field).toHaveValue(brokerUrl);
+  await field.fill("http://127.0.0.1:9");
+  await app.getByRole("button", { name: "Sign in with SSO" }).click();
+  await expect(app.getByRole("alert")).toContainText("BROKER_UNREACHABLE");
+  // Nothing was changed: the same broker is still the one in use, and signing in there still works.
+  expect(desktop.core.service.agent.settings.brokerUrl).toBe(brokerUrl);
+  await field.fill(brokerUrl);
+  await signIn(app, desktop, "alice@example.com");
+  await expect.poll(() => accountRoleRefs(app)).toEqual(ALICE_ROLES);
+});
+
 test("a cancelled sign-in says so and can be tried again", async ({ app, desktop }) => {
   await app.getByRole("button", { name: "Sign in with SSO" }).click();
   await expect(app.getByText("Waiting for your browser…")).toBeVisible();

@@ -89,7 +89,7 @@ describe("the local endpoint", () => {
     expect((await gatehouse(home, "credential-process", "--role", "staging/Developer")).code).toBe(0);
     const files = filesUnder(home.home);
     expect(files.map((f) => f.slice(home.home.length + 1)).sort()).toEqual(
-      ["agent.log", "agent.sock", "settings.json", "signed-in"].sort(),
+      ["agent.log", "agent.sock", "client-config.json", "settings.json", "signed-in"].sort(),
     );
     for (const f of [home.home, ...files])
       expect({ f, mode: lstatSync(f).mode & 0o077 }).toEqual({ f, mode: 0 });

@@ -20,7 +20,8 @@ export function brokerYaml(o: {
   awsUrl: string;
   database: string;
   extra?: string;
-  audience?: string;
+  /** The `oidc.audience` line (default gatehouse-broker); null leaves it out (ID-token providers). */
+  audience?: string | null;
   /** YAML lines added inside the `oidc:` block (e.g. `algorithms: [RS256]`). */
   oidcExtra?: string;
   /** YAML lines added inside the `access:` block (e.g. `external_tag_changes: hold`). */
@@ -36,8 +37,7 @@ database: ${o.database}
 log_level: info
 oidc:
   issuer: ${o.issuer}
-  audience: ${o.audience ?? "gatehouse-broker"}
-${oidcExtra}aws:
+${o.audience === null ? "" : `  audience: ${o.audience ?? "gatehouse-broker"}\n`}${oidcExtra}aws:
   endpoint: ${o.awsUrl}
   federation_url: ${o.awsUrl}/federation
   console_url: https://console.aws.amazon.com/
@@ -65,7 +65,7 @@ export async function startTestBroker(o: {
   awsUrl: string;
   extra?: string;
   dir?: string;
-  audience?: string;
+  audience?: string | null;
   oidcExtra?: string;
   accessExtra?: string;
 }): Promise<StartedBroker> {

@@ -87,7 +87,7 @@ export const outputs: string[] = [];
  * cookie jar (outside the home), which completes the IdP's auto-login at the agent's loopback callback.
  */
 export function makeHome(
-  system: System,
+  system: Pick<System, "broker" | "idp">,
   settings: Partial<Settings> = {},
   opts: { homeMode?: number; autostart?: boolean } = {},
 ): Home {

@@ -31,8 +31,12 @@ export interface TestIssuer {
   close(): Promise<void>;
 }
 
-/** `ecKey` also publishes an ES256 key (after the RSA one, so RS256 stays the default). */
-export async function startTestIssuer(o: { ecKey?: boolean } = {}): Promise<TestIssuer> {
+/**
+ * `ecKey` also publishes an ES256 key (after the RSA one, so RS256 stays the default); `path` puts the issuer
+ * under a path, as real IdPs do (`/realms/acme`, `/oauth2/default`, `/<tenant>/v2.0`).
+ */
+export async function startTestIssuer(o: { ecKey?: boolean; path?: string } = {}): Promise<TestIssuer> {
+  const path = o.path ?? "";
   let keys: { kid: string; privateKey: CryptoKey; jwk: JWK }[] = [];
   let fetches = 0;
   let discoveries = 0;
@@ -49,12 +53,12 @@ export async function startTestIssuer(o: { ecKey?: boolean } = {}): Promise<Test
   if (o.ecKey) await addKey("ES256");
   let issuer = "";
   const server: Server = createServer((req, res) => {
-    if (req.url === "/.well-known/openid-configuration") {
+    if (req.url === `${path}/.well-known/openid-configuration`) {
       discoveries++;
       if (down === "discovery") return void res.writeHead(503).end();
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
-    } else if (req.url === "/jwks") {
+    } else if (req.url === `${path}/jwks`) {
       fetches++;
       if (down === "jwks") return void res.writeHead(503).end();
       res.writeHead(200, { "content-type": "application/json" });
@@ -64,7 +68,7 @@ export async function startTestIssuer(o: { ecKey?: boolean } = {}): Promise<Test
     }
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
   const { createPublicKey } = await import("node:crypto");
   const publicPem = createPublicKey({ key: keys[0]!.jwk as import("node:crypto").JsonWebKey, format: "jwk" })
     .export({ type: "spki", format: "pem" })

@@ -16,28 +16,32 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Stops the running agent and returns once its process is gone, so a new one can start straight after. */
+export async function stopAgent(): Promise<number | "not-running" | "stuck"> {
+  let pid: number;
+  try {
+    pid = ((await agentRequest("GET", "/v1/status")) as { pid: number }).pid;
+  } catch (e) {
+    if (!noAgent(e)) throw e;
+    return "not-running";
+  }
+  await agentRequest("POST", "/v1/shutdown", {}).catch(() => undefined);
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && alive(pid)) await new Promise((r) => setTimeout(r, 50));
+  return alive(pid) ? "stuck" : pid;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = flags(argv, {}, USAGE);
   if (values.help) return helped(USAGE);
   const [sub] = positionals;
   if (sub === "stop") {
-    let pid: number;
-    try {
-      pid = ((await agentRequest("GET", "/v1/status")) as { pid: number }).pid;
-    } catch (e) {
-      if (!noAgent(e)) throw e;
-      console.log("gatehouse agent not running");
-      return 0;
-    }
-    await agentRequest("POST", "/v1/shutdown", {}).catch(() => undefined);
-    // Returns once the process is gone, so a script can start another one straight after.
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && alive(pid)) await new Promise((r) => setTimeout(r, 50));
-    if (alive(pid)) {
-      console.error(`gatehouse: the agent (pid ${pid}) is still running after 10 s [AGENT_UNREACHABLE]`);
+    const stopped = await stopAgent();
+    if (stopped === "not-running") console.log("gatehouse agent not running");
+    else if (stopped === "stuck") {
+      console.error("gatehouse: the agent is still running after 10 s [AGENT_UNREACHABLE]");
       return 1;
-    }
-    console.log(`gatehouse agent stopped (pid ${pid})`);
+    } else console.log(`gatehouse agent stopped (pid ${stopped})`);
     return 0;
   }
   if (sub === "status") {

@@ -1,4 +1,5 @@
-// The first screen: one button that signs in through the company's SSO in the system browser.
+// The first screen: the broker's URL (all a person types; the broker names the IdP) and one button that signs
+// in through the company's SSO in the system browser.
 
 import { useRef, useState } from "react";
 import { errorCode, errorText, gatehouse } from "../gatehouse.ts";
@@ -13,13 +14,19 @@ interface Props {
 export function SignInScreen({ brokerUrl, onSignedIn, onOpenSettings }: Props) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ code?: string; text: string } | null>(null);
+  const [url, setUrl] = useState(brokerUrl ?? "");
   const cancelled = useRef(false);
 
-  const signIn = async () => {
+  const signIn = async (e?: React.FormEvent) => {
+    e?.preventDefault();
     setBusy(true);
     setError(null);
     cancelled.current = false;
     try {
+      const wanted = url.trim();
+      if (!URL.canParse(wanted) || !/^https?:$/.test(new URL(wanted).protocol))
+        throw new Error("Enter your company's Gatehouse URL (https://…).");
+      if (wanted !== brokerUrl) await gatehouse().setBroker({ brokerUrl: wanted });
       await gatehouse().signIn();
       onSignedIn();
     } catch (e) {
@@ -68,8 +75,20 @@ export function SignInScreen({ brokerUrl, onSignedIn, onOpenSettings }: Props) {
             </div>
           </div>
         ) : null}
-        <div className="signin-actions">
-          <button type="button" className="btn primary large" onClick={signIn} disabled={busy}>
+        <form className="signin-actions" onSubmit={signIn}>
+          <label htmlFor="signin-broker">Your company's Gatehouse URL</label>
+          <input
+            id="signin-broker"
+            className="mono"
+            type="url"
+            inputMode="url"
+            placeholder="https://gatehouse.example.com"
+            value={url}
+            onChange={(e) => setUrl(e.target.value)}
+            disabled={busy}
+            required
+          />
+          <button type="submit" className="btn primary large" disabled={busy}>
             <Icon name="key" />
             Sign in with SSO
           </button>
@@ -78,13 +97,8 @@ export function SignInScreen({ brokerUrl, onSignedIn, onOpenSettings }: Props) {
               Cancel
             </button>
           ) : null}
-        </div>
+        </form>
         <p className="signin-foot">
-          {brokerUrl ? (
-            <>
-              Broker <span className="mono">{brokerUrl}</span> ·{" "}
-            </>
-          ) : null}
           <button type="button" className="link" onClick={onOpenSettings}>
             Settings
           </button>

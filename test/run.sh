@@ -13,9 +13,12 @@ mkdir -p .tmp
 rm -f .tmp/vitest.json .tmp/playwright.json
 # The single-file `gatehouse` (dist/cli/gatehouse) that test/integration/cli-single-file.test.ts runs.
 npm run --silent build:cli || { echo "0 passed, 1 failed"; exit 1; }
-# The keyring's password only unlocks this throw-away session's keyring.
-dbus-run-session -- bash -c '
-  printf "gatehouse-test\n" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+# The keyring's password only unlocks this throw-away session's keyring, kept in a folder of its own: a
+# login keyring left in ~/.local/share/keyrings with another password would otherwise stay locked.
+keyrings=$(mktemp -d)
+trap 'rm -rf "$keyrings"' EXIT
+dbus-run-session -- env GATEHOUSE_TEST_KEYRINGS="$keyrings" bash -c '
+  printf "gatehouse-test\n" | XDG_DATA_HOME="$GATEHOUSE_TEST_KEYRINGS" gnome-keyring-daemon --unlock --components=secrets >/dev/null
   npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
   vitest=$?
   npm run --silent test:e2e

@@ -246,6 +246,37 @@ const listUsers: Handler = (c) => {
   return { Users: page.map((u) => userXml(acct, u, false)), IsTruncated: truncated, Marker: marker };
 };
 
+const createUser: Handler = (c) => {
+  const name = userName(c);
+  const acct = c.caller.account;
+  const path = c.params.optional("Path") ?? "/";
+  checkName("path", path, 512, PATH_RE);
+  const tags = checkTags(c.params.structs("Tags") ?? [], "tags");
+  authorize(
+    c.caller,
+    "iam:CreateUser",
+    `arn:aws:iam::${acct.id}:user${path}${name}`,
+    requestTagContext(tags),
+  );
+  if (tags.length > TAG_LIMIT) throw limitExceeded(`Cannot exceed quota for TagsPerUser: ${TAG_LIMIT}`);
+  if (acct.users.has(name.toLowerCase()))
+    throw new AwsError("EntityAlreadyExists", 409, `User with name ${name} already exists.`);
+  const user: User = {
+    name,
+    path,
+    id: stableId("AIDA", acct.id, name, String(c.now)),
+    createDate: isoSeconds(c.now),
+    tags,
+    inlinePolicies: {},
+    managedPolicies: [],
+    accessKeys: [],
+    groups: [],
+  };
+  c.world.putUser(acct, user);
+  c.mutated = true;
+  return { User: userXml(acct, user, true) };
+};
+
 const getUser: Handler = (c) => {
   const acct = c.caller.account;
   const given = c.params.optional("UserName");
@@ -484,6 +515,7 @@ export const IAM_HANDLERS: Record<string, Handler> = {
   DeleteRolePolicy: deleteRolePolicy,
   ListUsers: listUsers,
   GetUser: getUser,
+  CreateUser: createUser,
   ListUserTags: listUserTags,
   TagUser: tagUser,
   UntagUser: untagUser,

@@ -188,10 +188,22 @@ function policiesOf(
   for (const text of Object.values(holder.inlinePolicies)) out.push(parsePolicy(text, "identity"));
   for (const arn of holder.managedPolicies) {
     const p = findManagedPolicy(account, arn);
-    if (p) out.push(parsePolicy(p.document, "identity"));
+    if (!p) continue;
+    if (p.customer) {
+      out.push(parsePolicy(p.document, "identity"));
+      continue;
+    }
+    // AWS-managed documents never change within a run, and some (ReadOnlyAccess: 90 kB) cost to parse.
+    let parsed = awsParsed.get(arn);
+    if (!parsed) {
+      parsed = parsePolicy(p.document, "identity");
+      awsParsed.set(arn, parsed);
+    }
+    out.push(parsed);
   }
   return out;
 }
+const awsParsed = new Map<string, Policy>();
 
 /** A user's effective identity policies: its own and those of every group it is in, as IAM counts them. */
 function userPolicies(account: Account, user: User): Policy[] {

@@ -200,6 +200,7 @@ const assumeRole: Handler = ({ params, caller, world, now }) => {
     tags,
     transitiveTagKeys: transitiveKeys,
     chained,
+    issuedAt: now,
     ...(effectiveSourceIdentity !== undefined ? { sourceIdentity: effectiveSourceIdentity } : {}),
     ...(policyText !== undefined ? { sessionPolicy: policyText } : {}),
   };

@@ -192,6 +192,16 @@ export function worldFromFixture(fixture: Fixture): World {
         managedPolicies: checkAttached(g.managed_policies, where, account.quotas.attachedPoliciesPerGroup),
       });
     }
+    const checkGroups = (names: string[], where: string) => {
+      if (new Set(names.map((n) => n.toLowerCase())).size !== names.length)
+        throw new GatehouseError("BAD_FIXTURE", `${where}: a group is listed twice`);
+      if (names.length > account.quotas.groupsPerUser)
+        throw new GatehouseError(
+          "BAD_FIXTURE",
+          `${where}: in more than ${account.quotas.groupsPerUser} groups`,
+        );
+      return names;
+    };
     for (const r of a.roles) {
       const where = `account ${a.id} role ${r.name}`;
       if (account.roles.has(r.name.toLowerCase()))
@@ -231,7 +241,7 @@ export function worldFromFixture(fixture: Fixture): World {
         tags: toTags(u.tags),
         inlinePolicies: inline,
         managedPolicies: checkAttached(u.managed_policies, where, account.quotas.attachedPoliciesPerUser),
-        groups: u.groups.map((n) => {
+        groups: checkGroups(u.groups, where).map((n) => {
           const g = account.groups.get(n.toLowerCase());
           if (!g)
             throw new GatehouseError(

@@ -1,11 +1,23 @@
 // IAM groups in the emulator: CreateGroup, GetGroup, AddUserToGroup, RemoveUserFromGroup,
-// ListGroupsForUser, and the group's inline and attached policies that count for its members.
+// ListGroupsForUser, and the group's inline and attached policies (which count for its members).
 
 import { authorize } from "./authorize.ts";
 import { AwsError, limitExceeded, noSuchEntity } from "./errors.ts";
 import type { CallContext, Handler } from "./handler.ts";
-import { checkName, getUserOrThrow, PATH_RE, paginate, userName, userXml } from "./iam-common.ts";
+import {
+  attachedList,
+  checkName,
+  checkPolicyDocument,
+  getUserOrThrow,
+  PATH_RE,
+  paginate,
+  policyName,
+  userName,
+  userXml,
+} from "./iam-common.ts";
+import { findManagedPolicy, policyArnParam } from "./iam-policies.ts";
 import { type Account, type Group, groupArn, stableId, type User } from "./model.ts";
+import { policySize } from "./policy.ts";
 import type { XmlValue } from "./query.ts";
 import { isoSeconds } from "./sts.ts";
 
@@ -115,10 +127,86 @@ const listGroupsForUser: Handler = (c) => {
   return { Groups: page.map((g) => groupXml(acct, g)), IsTruncated: truncated, Marker: marker };
 };
 
+const GROUP_POLICY_LIMIT = 5_120;
+
+const putGroupPolicy: Handler = (c) => {
+  const name = groupName(c);
+  const pName = policyName(c);
+  const acct = c.caller.account;
+  const doc = checkPolicyDocument(c);
+  const group = getGroupOrThrow(acct, name);
+  authorize(c.caller, "iam:PutGroupPolicy", groupArn(acct.id, group));
+  let total = policySize(doc);
+  for (const [n, d] of Object.entries(group.inlinePolicies)) if (n !== pName) total += policySize(d);
+  if (total > GROUP_POLICY_LIMIT)
+    throw limitExceeded(
+      `Maximum policy size of ${GROUP_POLICY_LIMIT} bytes exceeded for group ${group.name}`,
+    );
+  group.inlinePolicies = { ...group.inlinePolicies, [pName]: doc };
+  c.mutated = true;
+  return undefined;
+};
+
+const deleteGroupPolicy: Handler = (c) => {
+  const name = groupName(c);
+  const pName = policyName(c);
+  const acct = c.caller.account;
+  const group = getGroupOrThrow(acct, name);
+  authorize(c.caller, "iam:DeleteGroupPolicy", groupArn(acct.id, group));
+  if (!Object.hasOwn(group.inlinePolicies, pName))
+    throw noSuchEntity(`The group policy with name ${pName} cannot be found.`);
+  const { [pName]: _dropped, ...rest } = group.inlinePolicies;
+  group.inlinePolicies = rest;
+  c.mutated = true;
+  return undefined;
+};
+
+const attachGroupPolicy: Handler = (c) => {
+  const name = groupName(c);
+  const arn = policyArnParam(c);
+  const acct = c.caller.account;
+  const group = getGroupOrThrow(acct, name);
+  authorize(c.caller, "iam:AttachGroupPolicy", groupArn(acct.id, group), { "iam:PolicyARN": arn });
+  if (!findManagedPolicy(acct, arn)) throw noSuchEntity(`Policy ${arn} does not exist or is not attachable.`);
+  if (group.managedPolicies.includes(arn)) return undefined;
+  const quota = acct.quotas.attachedPoliciesPerGroup;
+  if (group.managedPolicies.length >= quota)
+    throw limitExceeded(`Cannot exceed quota for PoliciesPerGroup: ${quota}`);
+  group.managedPolicies = [...group.managedPolicies, arn];
+  c.mutated = true;
+  return undefined;
+};
+
+const detachGroupPolicy: Handler = (c) => {
+  const name = groupName(c);
+  const arn = policyArnParam(c);
+  const acct = c.caller.account;
+  const group = getGroupOrThrow(acct, name);
+  authorize(c.caller, "iam:DetachGroupPolicy", groupArn(acct.id, group), { "iam:PolicyARN": arn });
+  if (!group.managedPolicies.includes(arn)) throw noSuchEntity(`Policy ${arn} was not found.`);
+  group.managedPolicies = group.managedPolicies.filter((a) => a !== arn);
+  c.mutated = true;
+  return undefined;
+};
+
+const listAttachedGroupPolicies: Handler = (c) => {
+  const name = groupName(c);
+  const acct = c.caller.account;
+  const group = getGroupOrThrow(acct, name);
+  authorize(c.caller, "iam:ListAttachedGroupPolicies", groupArn(acct.id, group));
+  const { page, truncated, marker } = paginate(c, group.managedPolicies, (a) => a);
+  return { AttachedPolicies: attachedList(page), IsTruncated: truncated, Marker: marker };
+};
+
 export const IAM_GROUP_HANDLERS: Record<string, Handler> = {
   CreateGroup: createGroup,
   GetGroup: getGroup,
   AddUserToGroup: addUserToGroup,
   RemoveUserFromGroup: removeUserFromGroup,
   ListGroupsForUser: listGroupsForUser,
+  PutGroupPolicy: putGroupPolicy,
+  DeleteGroupPolicy: deleteGroupPolicy,
+  AttachGroupPolicy: attachGroupPolicy,
+  DetachGroupPolicy: detachGroupPolicy,
+  ListAttachedGroupPolicies: listAttachedGroupPolicies,
 };

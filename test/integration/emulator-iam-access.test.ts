@@ -9,10 +9,13 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import {
   AddUserToGroupCommand,
+  AttachGroupPolicyCommand,
   AttachRolePolicyCommand,
   AttachUserPolicyCommand,
   CreateGroupCommand,
   CreatePolicyCommand,
+  DeleteGroupPolicyCommand,
+  DetachGroupPolicyCommand,
   DetachRolePolicyCommand,
   DetachUserPolicyCommand,
   GetAccountAuthorizationDetailsCommand,
@@ -21,11 +24,13 @@ import {
   GetPolicyCommand,
   GetPolicyVersionCommand,
   type IAMClient,
+  ListAttachedGroupPoliciesCommand,
   ListAttachedRolePoliciesCommand,
   ListAttachedUserPoliciesCommand,
   ListGroupsForUserCommand,
   ListPoliciesCommand,
   ListRolesCommand,
+  PutGroupPolicyCommand,
   RemoveUserFromGroupCommand,
 } from "@aws-sdk/client-iam";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -288,6 +293,34 @@ describe("IAM groups", () => {
     await admin.send(new RemoveUserFromGroupCommand({ GroupName: "iam-readers", UserName: "carol" }));
   });
 
+  it("a group's policies put and attached at run time count for members, and stop when taken away", async () => {
+    await admin.send(new CreateGroupCommand({ GroupName: "runtime" }));
+    await admin.send(new AddUserToGroupCommand({ GroupName: "runtime", UserName: "carol" }));
+    await expectAwsError(carol.send(new ListRolesCommand({})), "AccessDenied", 403);
+    await admin.send(
+      new PutGroupPolicyCommand({
+        GroupName: "runtime",
+        PolicyName: "list",
+        PolicyDocument: JSON.stringify(allow("iam:ListRoles")),
+      }),
+    );
+    await carol.send(new ListRolesCommand({}));
+    await admin.send(new DeleteGroupPolicyCommand({ GroupName: "runtime", PolicyName: "list" }));
+    await expectAwsError(carol.send(new ListRolesCommand({})), "AccessDenied", 403);
+    await admin.send(new AttachGroupPolicyCommand({ GroupName: "runtime", PolicyArn: AWS_RO }));
+    const attached = await admin.send(new ListAttachedGroupPoliciesCommand({ GroupName: "runtime" }));
+    expect(attached.AttachedPolicies?.map((p) => p.PolicyArn)).toEqual([AWS_RO]);
+    await carol.send(new ListRolesCommand({}));
+    await admin.send(new DetachGroupPolicyCommand({ GroupName: "runtime", PolicyArn: AWS_RO }));
+    await expectAwsError(carol.send(new ListRolesCommand({})), "AccessDenied", 403);
+    await expectAwsError(
+      admin.send(new DetachGroupPolicyCommand({ GroupName: "runtime", PolicyArn: AWS_RO })),
+      "NoSuchEntity",
+      404,
+    );
+    await admin.send(new RemoveUserFromGroupCommand({ GroupName: "runtime", UserName: "carol" }));
+  });
+
   it("CreateGroup, duplicates, unknown groups, and 10 groups per user with LimitExceeded", async () => {
     const made = await admin.send(new CreateGroupCommand({ GroupName: "g-00", Path: "/teams/" }));
     expect(made.Group).toMatchObject({ GroupName: "g-00", Arn: `arn:aws:iam::${ACCT}:group/teams/g-00` });
@@ -392,6 +425,14 @@ describe("fixtures with groups and managed policies are parsed strictly", () => 
     ["a malformed customer policy", { policies: [{ name: "p", document: { Statement: 3 } }] }, /policy p/],
     ["a quota above what AWS allows", { quotas: { attached_policies_per_role: 21 } }, /quotas/],
     ["a group listed twice", { groups: [{ name: "g" }, { name: "G" }] }, /listed twice/],
+    [
+      "a user in more than 10 groups",
+      {
+        groups: Array.from({ length: 11 }, (_, i) => ({ name: `g${i}` })),
+        users: [{ name: "u", groups: Array.from({ length: 11 }, (_, i) => `g${i}`) }],
+      },
+      /more than 10 groups/,
+    ],
   ])("refuses %s", (_what, account, message) => {
     expect(() => worldFromObject(base(account))).toThrow(message);
   });

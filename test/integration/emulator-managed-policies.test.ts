@@ -149,6 +149,31 @@ describe("attaching AWS-managed policies by ARN", () => {
     );
   });
 
+  it("hostile ARNs (prototype names, another partition, wildcards) are refused without a crash", async () => {
+    for (const arn of [
+      "arn:aws:iam::aws:policy/__proto__",
+      "arn:aws:iam::aws:policy/constructor",
+      `arn:aws:iam::${PROD}:policy/__proto__`,
+    ]) {
+      await expectAwsError(
+        admin.send(new AttachRolePolicyCommand({ RoleName: "Billing", PolicyArn: arn })),
+        "NoSuchEntity",
+        404,
+      );
+    }
+    for (const arn of [
+      "arn:aws-cn:iam::aws:policy/ReadOnlyAccess",
+      "arn:aws:iam::aws:policy/*",
+      "ReadOnlyAccess",
+    ]) {
+      await expectAwsError(
+        admin.send(new AttachRolePolicyCommand({ RoleName: "Billing", PolicyArn: arn })),
+        arn.length < 20 ? "ValidationError" : "InvalidInput",
+        400,
+      );
+    }
+  });
+
   it("GetPolicy and GetPolicyVersion report the dataset's default version and document", async () => {
     const arn = "arn:aws:iam::aws:policy/PowerUserAccess";
     const policy = (await admin.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!;

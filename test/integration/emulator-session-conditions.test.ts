@@ -2,6 +2,8 @@
 // aws:TokenIssueTime (with DateLessThan / DateGreaterThan) and aws:PrincipalTag/* — what a per-person
 // "revoke sessions issued before T" deny policy relies on.
 
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import {
   DeleteRolePolicyCommand,
   type IAMClient,
@@ -22,6 +24,7 @@ import {
 } from "../support/aws.ts";
 import { type Credentials, iam, startDemoEmulator } from "../support/emulator.ts";
 
+const run = promisify(execFile);
 let e: Emulator;
 let spoke: IAMClient;
 let central: Credentials;
@@ -32,6 +35,13 @@ async function developerSession(
   email: string,
   tags: { Key: string; Value: string }[] = [],
 ): Promise<IAMClient> {
+  return iam(e, await developerCredentials(email, tags), 1);
+}
+
+async function developerCredentials(
+  email: string,
+  tags: { Key: string; Value: string }[] = [],
+): Promise<Credentials> {
   const out = await assumeRole(e, central, {
     RoleArn: DEVELOPER,
     RoleSessionName: email.replace("@", "_"),
@@ -39,7 +49,7 @@ async function developerSession(
     ...(tags.length > 0 ? { Tags: tags } : {}),
   });
   expect(out.SourceIdentity).toBe(email);
-  return iam(e, credentialsOf(out), 1);
+  return credentialsOf(out);
 }
 
 const denyAll = (condition: Record<string, Record<string, string>>) =>
@@ -126,6 +136,44 @@ describe("aws:SourceIdentity and aws:TokenIssueTime", () => {
       }),
     );
     await lookalike.send(new ListRolesCommand({}));
+  });
+});
+
+describe("through the real aws CLI", () => {
+  it("alice's session issued before T gets AccessDenied from `aws iam list-roles`; dave's lists roles", async () => {
+    const alice = await developerCredentials("alice@example.com");
+    const dave = await developerCredentials("dave@example.com");
+    const revokedAt = await nextSecond();
+    await spoke.send(
+      new PutRolePolicyCommand({
+        RoleName: "Developer",
+        PolicyName: "GatehouseRevoke",
+        PolicyDocument: denyAll({
+          StringEquals: { "aws:SourceIdentity": "alice@example.com" },
+          DateLessThan: { "aws:TokenIssueTime": iso(revokedAt) },
+        }),
+      }),
+    );
+    const cli = (c: Credentials) =>
+      run("/usr/bin/aws", ["iam", "list-roles", "--endpoint-url", e.url, "--output", "json"], {
+        env: {
+          ...process.env,
+          AWS_ACCESS_KEY_ID: c.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
+          AWS_SESSION_TOKEN: c.sessionToken ?? "",
+          AWS_DEFAULT_REGION: "us-east-1",
+          AWS_CONFIG_FILE: "/dev/null",
+          AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+          AWS_PAGER: "",
+        },
+      });
+    const denied = await cli(alice).then(
+      () => undefined,
+      (err: { stderr: string; code: number }) => err,
+    );
+    expect(denied?.code).not.toBe(0);
+    expect(denied?.stderr).toMatch(/AccessDenied.*iam:ListRoles/s);
+    expect(JSON.parse((await cli(dave)).stdout).Roles.length).toBeGreaterThan(0);
   });
 });
 

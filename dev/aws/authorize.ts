@@ -17,6 +17,11 @@ export function callerContext(caller: Caller): Context {
   for (const t of caller.role?.tags ?? []) ctx[`aws:PrincipalTag/${t.Key}`] = t.Value;
   for (const t of tags) ctx[`aws:PrincipalTag/${t.Key}`] = t.Value;
   if (caller.session?.sourceIdentity) ctx["aws:SourceIdentity"] = caller.session.sourceIdentity;
+  // Whole seconds, as AWS writes it: a Deny "issued before T" spares sessions issued within T's second.
+  if (caller.session?.issuedAt !== undefined)
+    ctx["aws:TokenIssueTime"] = new Date(Math.floor(caller.session.issuedAt / 1000) * 1000)
+      .toISOString()
+      .replace(".000Z", "Z");
   return ctx;
 }
 

@@ -5,6 +5,7 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { GatehouseError } from "../../shared/errors.ts";
 import { AwsError } from "./errors.ts";
+import { findManagedPolicy } from "./iam-policies.ts";
 import { type Account, type Organization, type Role, stableId, type Tag, type User, World } from "./model.ts";
 import { orgId } from "./organizations.ts";
 import { parsePolicy } from "./policy.ts";
@@ -35,9 +36,37 @@ const userSchema = z.strictObject({
   tags,
   policies: z.record(z.string(), policyDoc).default({}),
   managed_policies: z.array(z.string().startsWith("arn:aws:iam::")).default([]),
+  /** IAM groups of the same account the user is in. */
+  groups: z.array(z.string()).default([]),
   access_keys: z
     .array(z.strictObject({ id: z.string().regex(/^AKIA[A-Z0-9]{12,124}$/), secret: z.string().min(8) }))
     .default([]),
+});
+
+const groupSchema = z.strictObject({
+  name: z.string().regex(/^[\w+=,.@-]{1,128}$/, "1-128 characters of [A-Za-z0-9_+=,.@-]"),
+  path,
+  policies: z.record(z.string(), policyDoc).default({}),
+  managed_policies: z.array(z.string().startsWith("arn:aws:iam::")).default([]),
+});
+
+/** A customer-managed policy: its ARN is arn:aws:iam::ACCOUNT:policy{path}{name}. */
+const customerPolicySchema = z.strictObject({
+  name: z.string().regex(/^[\w+=,.@-]{1,128}$/, "1-128 characters of [A-Za-z0-9_+=,.@-]"),
+  path,
+  description: z.string().max(1000).optional(),
+  document: policyDoc,
+});
+
+const quota = (max: number) => z.number().int().min(1).max(max).optional();
+/** IAM quotas that can be raised through Service Quotas (GetAccountSummary reports them). */
+const quotasSchema = z.strictObject({
+  attached_policies_per_role: quota(20),
+  attached_policies_per_user: quota(20),
+  attached_policies_per_group: quota(20),
+  groups_per_user: quota(10),
+  groups: quota(500),
+  policies: quota(5000),
 });
 
 const accountIdSchema = z.string().regex(/^\d{12}$/, "an account id is 12 digits");
@@ -78,6 +107,9 @@ const fixtureSchema = z.strictObject({
         tags: z.record(z.string(), z.string()).optional(),
         roles: z.array(roleSchema).default([]),
         users: z.array(userSchema).default([]),
+        groups: z.array(groupSchema).default([]),
+        policies: z.array(customerPolicySchema).default([]),
+        quotas: quotasSchema.optional(),
       }),
     )
     .min(1),
@@ -104,6 +136,72 @@ export function worldFromFixture(fixture: Fixture): World {
   for (const a of fixture.accounts) {
     if (world.accounts.has(a.id)) throw new GatehouseError("BAD_FIXTURE", `account ${a.id} is listed twice`);
     const account = world.addAccount(a.id, a.name);
+    const q = a.quotas ?? {};
+    account.quotas = {
+      attachedPoliciesPerRole: q.attached_policies_per_role ?? account.quotas.attachedPoliciesPerRole,
+      attachedPoliciesPerUser: q.attached_policies_per_user ?? account.quotas.attachedPoliciesPerUser,
+      attachedPoliciesPerGroup: q.attached_policies_per_group ?? account.quotas.attachedPoliciesPerGroup,
+      groupsPerUser: q.groups_per_user ?? account.quotas.groupsPerUser,
+      groups: q.groups ?? account.quotas.groups,
+      policies: q.policies ?? account.quotas.policies,
+    };
+    for (const p of a.policies) {
+      const where = `account ${a.id} policy ${p.name}`;
+      if (account.policies.has(p.name.toLowerCase()))
+        throw new GatehouseError("BAD_FIXTURE", `${where} is listed twice`);
+      world.putPolicy(account, {
+        name: p.name,
+        path: p.path,
+        id: stableId("ANPA", a.id, p.name),
+        ...(p.description !== undefined ? { description: p.description } : {}),
+        createDate: FIXED_DATE,
+        updateDate: FIXED_DATE,
+        defaultVersionId: "v1",
+        versions: [
+          {
+            versionId: "v1",
+            document: checkPolicy(toText(p.document), "identity", where),
+            createDate: FIXED_DATE,
+          },
+        ],
+      });
+    }
+    const checkAttached = (arns: string[], where: string, quota: number) => {
+      for (const arn of arns)
+        if (!findManagedPolicy(account, arn))
+          throw new GatehouseError("BAD_FIXTURE", `${where}: managed policy ${arn} does not exist`);
+      if (new Set(arns).size !== arns.length)
+        throw new GatehouseError("BAD_FIXTURE", `${where}: a managed policy is listed twice`);
+      if (arns.length > quota)
+        throw new GatehouseError("BAD_FIXTURE", `${where}: more than ${quota} managed policies attached`);
+      return arns;
+    };
+    for (const g of a.groups) {
+      const where = `account ${a.id} group ${g.name}`;
+      if (account.groups.has(g.name.toLowerCase()))
+        throw new GatehouseError("BAD_FIXTURE", `${where} is listed twice`);
+      const inline: Record<string, string> = {};
+      for (const [n, d] of Object.entries(g.policies))
+        inline[n] = checkPolicy(toText(d), "identity", `${where} policy ${n}`);
+      world.putGroup(account, {
+        name: g.name,
+        path: g.path,
+        id: stableId("AGPA", a.id, g.name),
+        createDate: FIXED_DATE,
+        inlinePolicies: inline,
+        managedPolicies: checkAttached(g.managed_policies, where, account.quotas.attachedPoliciesPerGroup),
+      });
+    }
+    const checkGroups = (names: string[], where: string) => {
+      if (new Set(names.map((n) => n.toLowerCase())).size !== names.length)
+        throw new GatehouseError("BAD_FIXTURE", `${where}: a group is listed twice`);
+      if (names.length > account.quotas.groupsPerUser)
+        throw new GatehouseError(
+          "BAD_FIXTURE",
+          `${where}: in more than ${account.quotas.groupsPerUser} groups`,
+        );
+      return names;
+    };
     for (const r of a.roles) {
       const where = `account ${a.id} role ${r.name}`;
       if (account.roles.has(r.name.toLowerCase()))
@@ -121,7 +219,7 @@ export function worldFromFixture(fixture: Fixture): World {
         tags: toTags(r.tags),
         trustPolicy: checkPolicy(toText(r.trust), "trust", `${where} trust policy`),
         inlinePolicies: inline,
-        managedPolicies: r.managed_policies,
+        managedPolicies: checkAttached(r.managed_policies, where, account.quotas.attachedPoliciesPerRole),
       });
     }
     for (const u of a.users) {
@@ -142,7 +240,16 @@ export function worldFromFixture(fixture: Fixture): World {
         createDate: FIXED_DATE,
         tags: toTags(u.tags),
         inlinePolicies: inline,
-        managedPolicies: u.managed_policies,
+        managedPolicies: checkAttached(u.managed_policies, where, account.quotas.attachedPoliciesPerUser),
+        groups: checkGroups(u.groups, where).map((n) => {
+          const g = account.groups.get(n.toLowerCase());
+          if (!g)
+            throw new GatehouseError(
+              "BAD_FIXTURE",
+              `${where}: group ${n} is not one of the account's groups`,
+            );
+          return g.name;
+        }),
         accessKeys: u.access_keys.map((k) => ({
           id: k.id,
           secret: k.secret,
@@ -390,6 +497,7 @@ export function addCentralAccount(world: World): Account {
     },
     managedPolicies: [],
     accessKeys: [{ id: DEMO_KEY.id, secret: DEMO_KEY.secret, status: "Active", createDate: FIXED_DATE }],
+    groups: [],
   };
   world.putUser(central, brokerUser);
   world.putRole(central, {
@@ -505,6 +613,7 @@ export function generateWorld(opts: GenerateOptions): World {
         inlinePolicies: {},
         managedPolicies: [],
         accessKeys: [],
+        groups: [],
       });
     }
   }

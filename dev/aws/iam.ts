@@ -2,165 +2,58 @@
 // limits, paging and error codes; GetAccountAuthorizationDetails for bulk reads.
 
 import { authorize } from "./authorize.ts";
-import { AwsError, checkField, constraint, limitExceeded, noSuchEntity, validation } from "./errors.ts";
-import type { CallContext, Handler } from "./handler.ts";
-import { managedPolicyName } from "./managed-policies.ts";
-import { type Account, type Role, roleArn, stableId, type Tag, type User, userArn } from "./model.ts";
-import { parsePolicy, policySize } from "./policy.ts";
+import { AwsError, constraint, limitExceeded, noSuchEntity, validation } from "./errors.ts";
+import type { Handler } from "./handler.ts";
+import {
+  attachedList,
+  checkName,
+  checkPolicyDocument,
+  getRoleOrThrow,
+  getUserOrThrow,
+  inlineSizeAfter,
+  mergeTags,
+  PATH_RE,
+  paginate,
+  policyList,
+  policyName,
+  ROLE_POLICY_LIMIT,
+  requiredTags,
+  roleName,
+  roleResource,
+  roleXml,
+  TAG_LIMIT,
+  tagKeys,
+  tagsXml,
+  USER_POLICY_LIMIT,
+  userName,
+  userResource,
+  userXml,
+} from "./iam-common.ts";
+import { groupsOf, IAM_GROUP_HANDLERS } from "./iam-groups.ts";
+import {
+  type AttachablePolicy,
+  attachedAwsPolicies,
+  findManagedPolicy,
+  IAM_POLICY_HANDLERS,
+  policyXml,
+} from "./iam-policies.ts";
+import {
+  customerPolicyArn,
+  type Group,
+  groupArn,
+  type Role,
+  roleArn,
+  stableId,
+  type Tag,
+  type User,
+  userArn,
+} from "./model.ts";
+import { parsePolicy } from "./policy.ts";
 import type { XmlValue } from "./query.ts";
 import { checkTags, isoSeconds } from "./sts.ts";
 
 export const IAM_NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/";
 export const IAM_VERSION = "2010-05-08";
-
-const ROLE_POLICY_LIMIT = 10_240;
-const USER_POLICY_LIMIT = 2_048;
-const TAG_LIMIT = 50;
-const NAME_RE = /^[\w+=,.@-]+$/;
-const PATH_RE = /^(\/|\/[\u0021-\u007E]+\/)$/;
-
-function checkName(field: string, value: string, max: number, re = NAME_RE): string {
-  return checkField(field, value, 1, max, re);
-}
-
-const roleName = (c: CallContext) => checkName("roleName", c.params.required("RoleName"), 64);
-const userName = (c: CallContext) => checkName("userName", c.params.required("UserName"), 64);
-const policyName = (c: CallContext) => checkName("policyName", c.params.required("PolicyName"), 128);
-
-function roleResource(account: Account, name: string): string {
-  const r = account.roles.get(name.toLowerCase());
-  return r ? roleArn(account.id, r) : `arn:aws:iam::${account.id}:role/${name}`;
-}
-function userResource(account: Account, name: string): string {
-  const u = account.users.get(name.toLowerCase());
-  return u ? userArn(account.id, u) : `arn:aws:iam::${account.id}:user/${name}`;
-}
-
-function getRoleOrThrow(account: Account, name: string): Role {
-  const r = account.roles.get(name.toLowerCase());
-  if (!r) throw noSuchEntity(`The role with name ${name} cannot be found.`);
-  return r;
-}
-function getUserOrThrow(account: Account, name: string): User {
-  const u = account.users.get(name.toLowerCase());
-  if (!u) throw noSuchEntity(`The user with name ${name} cannot be found.`);
-  return u;
-}
-
-const tagsXml = (tags: Tag[]) =>
-  tags.length > 0 ? tags.map((t) => ({ Key: t.Key, Value: t.Value })) : undefined;
-
-function roleXml(account: Account, r: Role, withTags: boolean): XmlValue {
-  return {
-    Path: r.path,
-    RoleName: r.name,
-    RoleId: r.id,
-    Arn: roleArn(account.id, r),
-    CreateDate: r.createDate,
-    AssumeRolePolicyDocument: encodeURIComponent(r.trustPolicy),
-    Description: r.description,
-    MaxSessionDuration: r.maxSessionDuration,
-    Tags: withTags ? tagsXml(r.tags) : undefined,
-    RoleLastUsed: {},
-  };
-}
-
-function userXml(account: Account, u: User, withTags: boolean): XmlValue {
-  return {
-    Path: u.path,
-    UserName: u.name,
-    UserId: u.id,
-    Arn: userArn(account.id, u),
-    CreateDate: u.createDate,
-    Tags: withTags ? tagsXml(u.tags) : undefined,
-  };
-}
-
-/** Stable, opaque paging: the marker names the last item returned. */
-function paginate<T>(c: CallContext, items: readonly T[], key: (t: T) => string, defaultMax = 100) {
-  const max = c.params.int("MaxItems", 1, 1000) ?? defaultMax;
-  const marker = c.params.optional("Marker");
-  let start = 0;
-  if (marker !== undefined) {
-    const after = decodeMarker(marker);
-    start = lowerBound(items, key, after);
-  }
-  const page = items.slice(start, start + max);
-  const truncated = start + max < items.length;
-  return { page, truncated, marker: truncated ? encodeMarker(key(page[page.length - 1]!)) : undefined };
-}
-
-function encodeMarker(s: string): string {
-  return Buffer.from(`v1:${s}`).toString("base64url");
-}
-function decodeMarker(m: string): string {
-  const s = Buffer.from(m, "base64url").toString();
-  if (!s.startsWith("v1:")) throw validation("Invalid Marker.");
-  return s.slice(3);
-}
-/** First index whose key sorts after `after` (items are sorted by lower-cased key). */
-function lowerBound<T>(items: readonly T[], key: (t: T) => string, after: string): number {
-  const target = after.toLowerCase();
-  let lo = 0;
-  let hi = items.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (key(items[mid]!).toLowerCase() <= target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function checkPolicyDocument(c: CallContext): string {
-  const doc = c.params.required("PolicyDocument");
-  if (doc.length > 131_072)
-    throw constraint("policyDocument", doc, "Member must have length less than or equal to 131072");
-  parsePolicy(doc, "identity");
-  return doc;
-}
-
-function mergeTags(existing: Tag[], added: Tag[], limitName: string): Tag[] {
-  const out = [...existing];
-  for (const t of added) {
-    const i = out.findIndex((o) => o.Key.toLowerCase() === t.Key.toLowerCase());
-    if (i >= 0) out[i] = t;
-    else out.push(t);
-  }
-  if (out.length > TAG_LIMIT) throw limitExceeded(`Cannot exceed quota for ${limitName}: ${TAG_LIMIT}`);
-  return out;
-}
-
-function tagKeys(c: CallContext): string[] {
-  const keys = c.params.list("TagKeys");
-  if (!keys) return c.params.required("TagKeys") as never;
-  if (keys.length > 50)
-    throw constraint("tagKeys", `${keys.length} keys`, "Member must have length less than or equal to 50");
-  return keys.map((k, i) => checkName(`tagKeys.${i + 1}.member`, k, 128, /^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u));
-}
-
-function requiredTags(c: CallContext): Tag[] {
-  const raw = c.params.structs("Tags");
-  if (!raw) return c.params.required("Tags") as never;
-  if (raw.length > 50)
-    throw constraint("tags", `${raw.length} tags`, "Member must have length less than or equal to 50");
-  return checkTags(raw, "tags");
-}
-
-function inlineSizeAfter(policies: Record<string, string>, name: string, doc: string): number {
-  let total = policySize(doc);
-  for (const [n, d] of Object.entries(policies)) if (n !== name) total += policySize(d);
-  return total;
-}
-
-function policyList(policies: Record<string, string>): XmlValue {
-  return Object.entries(policies).map(([PolicyName, d]) => ({
-    PolicyName,
-    PolicyDocument: encodeURIComponent(d),
-  }));
-}
-function attachedList(arns: string[]): XmlValue {
-  return arns.map((PolicyArn) => ({ PolicyName: managedPolicyName(PolicyArn), PolicyArn }));
-}
 
 // ----- roles
 
@@ -353,6 +246,37 @@ const listUsers: Handler = (c) => {
   return { Users: page.map((u) => userXml(acct, u, false)), IsTruncated: truncated, Marker: marker };
 };
 
+const createUser: Handler = (c) => {
+  const name = userName(c);
+  const acct = c.caller.account;
+  const path = c.params.optional("Path") ?? "/";
+  checkName("path", path, 512, PATH_RE);
+  const tags = checkTags(c.params.structs("Tags") ?? [], "tags");
+  authorize(
+    c.caller,
+    "iam:CreateUser",
+    `arn:aws:iam::${acct.id}:user${path}${name}`,
+    requestTagContext(tags),
+  );
+  if (tags.length > TAG_LIMIT) throw limitExceeded(`Cannot exceed quota for TagsPerUser: ${TAG_LIMIT}`);
+  if (acct.users.has(name.toLowerCase()))
+    throw new AwsError("EntityAlreadyExists", 409, `User with name ${name} already exists.`);
+  const user: User = {
+    name,
+    path,
+    id: stableId("AIDA", acct.id, name, String(c.now)),
+    createDate: isoSeconds(c.now),
+    tags,
+    inlinePolicies: {},
+    managedPolicies: [],
+    accessKeys: [],
+    groups: [],
+  };
+  c.world.putUser(acct, user);
+  c.mutated = true;
+  return { User: userXml(acct, user, true) };
+};
+
 const getUser: Handler = (c) => {
   const acct = c.caller.account;
   const given = c.params.optional("UserName");
@@ -470,17 +394,43 @@ const getAccountAuthorizationDetails: Handler = (c) => {
       );
     }
   }
-  const wantUsers = filter.length === 0 || filter.includes("User");
-  const wantRoles = filter.length === 0 || filter.includes("Role");
-  type Item = { kind: "U"; user: User } | { kind: "R"; role: Role };
+  const want = (kind: string) => filter.length === 0 || filter.includes(kind);
+  type Item =
+    | { kind: "U"; user: User }
+    | { kind: "G"; group: Group }
+    | { kind: "R"; role: Role }
+    | { kind: "P"; policy: AttachablePolicy };
   const items: Item[] = [];
-  if (wantUsers) for (const user of c.world.sortedUsers(acct)) items.push({ kind: "U", user });
-  if (wantRoles) for (const role of c.world.sortedRoles(acct)) items.push({ kind: "R", role });
-  // Users sort before roles: "U:" and "R:" prefixes would not, so key on an order-preserving tag.
-  const key = (i: Item) => (i.kind === "U" ? `0:${i.user.name}` : `1:${i.role.name}`);
+  if (want("User")) for (const user of c.world.sortedUsers(acct)) items.push({ kind: "U", user });
+  if (want("Group")) {
+    const groups = [...acct.groups.values()].sort((a, b) =>
+      a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1,
+    );
+    for (const group of groups) items.push({ kind: "G", group });
+  }
+  if (want("Role")) for (const role of c.world.sortedRoles(acct)) items.push({ kind: "R", role });
+  const policies: AttachablePolicy[] = [];
+  if (want("LocalManagedPolicy"))
+    for (const p of acct.policies.values())
+      policies.push(findManagedPolicy(acct, customerPolicyArn(acct.id, p))!);
+  if (want("AWSManagedPolicy"))
+    for (const arn of attachedAwsPolicies(acct)) policies.push(findManagedPolicy(acct, arn)!);
+  policies.sort((a, b) => (a.arn.toLowerCase() < b.arn.toLowerCase() ? -1 : 1));
+  for (const policy of policies) items.push({ kind: "P", policy });
+  // Users, groups, roles, policies in that order: key on an order-preserving prefix.
+  const key = (i: Item) =>
+    i.kind === "U"
+      ? `0:${i.user.name}`
+      : i.kind === "G"
+        ? `1:${i.group.name}`
+        : i.kind === "R"
+          ? `2:${i.role.name}`
+          : `3:${i.policy.arn}`;
   const { page, truncated, marker } = paginate(c, items, key);
   const users: XmlValue[] = [];
+  const groups: XmlValue[] = [];
   const roles: XmlValue[] = [];
+  const policyDetails: XmlValue[] = [];
   for (const item of page) {
     if (item.kind === "U") {
       const u = item.user;
@@ -491,11 +441,22 @@ const getAccountAuthorizationDetails: Handler = (c) => {
         Arn: userArn(acct.id, u),
         CreateDate: u.createDate,
         UserPolicyList: policyList(u.inlinePolicies),
-        GroupList: [],
+        GroupList: groupsOf(acct, u).map((g) => g.name),
         AttachedManagedPolicies: attachedList(u.managedPolicies),
         Tags: tagsXml(u.tags),
       });
-    } else {
+    } else if (item.kind === "G") {
+      const g = item.group;
+      groups.push({
+        Path: g.path,
+        GroupName: g.name,
+        GroupId: g.id,
+        Arn: groupArn(acct.id, g),
+        CreateDate: g.createDate,
+        GroupPolicyList: policyList(g.inlinePolicies),
+        AttachedManagedPolicies: attachedList(g.managedPolicies),
+      });
+    } else if (item.kind === "R") {
       const r = item.role;
       roles.push({
         Path: r.path,
@@ -510,13 +471,28 @@ const getAccountAuthorizationDetails: Handler = (c) => {
         Tags: tagsXml(r.tags),
         RoleLastUsed: {},
       });
+    } else {
+      const p = item.policy;
+      const versions = p.customer?.versions ?? [
+        { versionId: p.defaultVersionId, document: p.document, createDate: p.updateDate },
+      ];
+      const { Description: _d, ...summary } = policyXml(acct, p) as Record<string, XmlValue>;
+      policyDetails.push({
+        ...summary,
+        PolicyVersionList: versions.map((v) => ({
+          Document: encodeURIComponent(v.document),
+          VersionId: v.versionId,
+          IsDefaultVersion: v.versionId === p.defaultVersionId,
+          CreateDate: v.createDate,
+        })),
+      });
     }
   }
   return {
     UserDetailList: users,
-    GroupDetailList: [],
+    GroupDetailList: groups,
     RoleDetailList: roles,
-    Policies: [],
+    Policies: policyDetails,
     IsTruncated: truncated,
     Marker: marker,
   };
@@ -539,6 +515,7 @@ export const IAM_HANDLERS: Record<string, Handler> = {
   DeleteRolePolicy: deleteRolePolicy,
   ListUsers: listUsers,
   GetUser: getUser,
+  CreateUser: createUser,
   ListUserTags: listUserTags,
   TagUser: tagUser,
   UntagUser: untagUser,
@@ -546,4 +523,6 @@ export const IAM_HANDLERS: Record<string, Handler> = {
   GetUserPolicy: getUserPolicy,
   PutUserPolicy: putUserPolicy,
   DeleteUserPolicy: deleteUserPolicy,
+  ...IAM_POLICY_HANDLERS,
+  ...IAM_GROUP_HANDLERS,
 };

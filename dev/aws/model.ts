@@ -40,13 +40,65 @@ export interface User {
   inlinePolicies: Record<string, string>;
   managedPolicies: string[];
   accessKeys: AccessKey[];
+  /** Names of the IAM groups the user is in, in the order they were added. */
+  groups: string[];
 }
+
+export interface Group {
+  name: string;
+  path: string;
+  id: string;
+  createDate: string;
+  inlinePolicies: Record<string, string>;
+  managedPolicies: string[];
+}
+
+export interface PolicyVersion {
+  versionId: string;
+  document: string;
+  createDate: string;
+}
+
+/** A customer-managed policy of one account; AWS-managed ones come from the dataset (managed-policies.ts). */
+export interface CustomerPolicy {
+  name: string;
+  path: string;
+  id: string;
+  description?: string;
+  createDate: string;
+  updateDate: string;
+  defaultVersionId: string;
+  versions: PolicyVersion[];
+}
+
+/** Per-account IAM quotas that GetAccountSummary reports and the attach/add calls enforce. */
+export interface Quotas {
+  attachedPoliciesPerRole: number;
+  attachedPoliciesPerUser: number;
+  attachedPoliciesPerGroup: number;
+  groupsPerUser: number;
+  groups: number;
+  policies: number;
+}
+
+export const DEFAULT_QUOTAS: Quotas = {
+  attachedPoliciesPerRole: 10,
+  attachedPoliciesPerUser: 10,
+  attachedPoliciesPerGroup: 10,
+  groupsPerUser: 10,
+  groups: 300,
+  policies: 1500,
+};
 
 export interface Account {
   id: string;
   name: string;
   roles: Map<string, Role>;
   users: Map<string, User>;
+  groups: Map<string, Group>;
+  /** Customer-managed policies by lower-cased name. */
+  policies: Map<string, CustomerPolicy>;
+  quotas: Quotas;
   /** Membership of the AWS Organization, when the world has one. */
   org?: OrgMembership;
 }
@@ -95,12 +147,18 @@ export interface Session {
   /** Issued to a caller that was itself a role session (role chaining). */
   chained: boolean;
   sessionPolicy?: string;
+  /** Epoch milliseconds when the credentials were issued (aws:TokenIssueTime). */
+  issuedAt?: number;
 }
 
 export const roleArn = (account: string, r: Pick<Role, "path" | "name">) =>
   `arn:aws:iam::${account}:role${r.path}${r.name}`;
 export const userArn = (account: string, u: Pick<User, "path" | "name">) =>
   `arn:aws:iam::${account}:user${u.path}${u.name}`;
+export const groupArn = (account: string, g: Pick<Group, "path" | "name">) =>
+  `arn:aws:iam::${account}:group${g.path}${g.name}`;
+export const customerPolicyArn = (account: string, p: Pick<CustomerPolicy, "path" | "name">) =>
+  `arn:aws:iam::${account}:policy${p.path}${p.name}`;
 export const assumedRoleArn = (s: Pick<Session, "account" | "roleName" | "sessionName">) =>
   `arn:aws:sts::${s.account}:assumed-role/${s.roleName}/${s.sessionName}`;
 
@@ -123,7 +181,17 @@ export function randomSecret(): string {
 
 export interface StateFileV1 {
   version: 1;
-  accounts: { id: string; name: string; roles: Role[]; users: User[]; org?: OrgMembership }[];
+  accounts: {
+    id: string;
+    name: string;
+    roles: Role[];
+    users: User[];
+    /** Absent in state files written before groups and customer-managed policies existed. */
+    groups?: Group[];
+    policies?: CustomerPolicy[];
+    quotas?: Quotas;
+    org?: OrgMembership;
+  }[];
   sessions: Session[];
   organization?: Omit<Organization, "units"> & { units: OrgUnit[] };
 }
@@ -137,7 +205,15 @@ export class World {
   private statePath: string | undefined;
 
   addAccount(id: string, name: string): Account {
-    const account: Account = { id, name, roles: new Map(), users: new Map() };
+    const account: Account = {
+      id,
+      name,
+      roles: new Map(),
+      users: new Map(),
+      groups: new Map(),
+      policies: new Map(),
+      quotas: { ...DEFAULT_QUOTAS },
+    };
     this.accounts.set(id, account);
     return account;
   }
@@ -150,6 +226,14 @@ export class World {
   deleteRole(account: Account, name: string): void {
     account.roles.delete(name.toLowerCase());
     this.sorted.delete(account.id);
+  }
+
+  putGroup(account: Account, group: Group): void {
+    account.groups.set(group.name.toLowerCase(), group);
+  }
+
+  putPolicy(account: Account, policy: CustomerPolicy): void {
+    account.policies.set(policy.name.toLowerCase(), policy);
   }
 
   putUser(account: Account, user: User): void {
@@ -202,6 +286,9 @@ export class World {
         name: a.name,
         roles: [...a.roles.values()],
         users: [...a.users.values()],
+        groups: [...a.groups.values()],
+        policies: [...a.policies.values()],
+        quotas: a.quotas,
         ...(a.org ? { org: a.org } : {}),
       })),
       sessions: [...this.sessions.values()],
@@ -230,7 +317,10 @@ export class World {
     for (const a of state.accounts) {
       const account = world.addAccount(a.id, a.name);
       for (const r of a.roles) world.putRole(account, r);
-      for (const u of a.users) world.putUser(account, u);
+      for (const u of a.users) world.putUser(account, { ...u, groups: u.groups ?? [] });
+      for (const g of a.groups ?? []) world.putGroup(account, g);
+      for (const p of a.policies ?? []) world.putPolicy(account, p);
+      if (a.quotas) account.quotas = { ...DEFAULT_QUOTAS, ...a.quotas };
       if (a.org) account.org = a.org;
     }
     if (state.organization) {

@@ -3,7 +3,13 @@
 
 import { AwsError, constraint } from "./errors.ts";
 
+/** An XML map as AWS's Query protocol writes it: `<entry><key>…</key><value>…</value></entry>`. */
+export class XmlEntries {
+  constructor(readonly entries: readonly [string, string | number][]) {}
+}
+
 export type XmlValue =
+  | XmlEntries
   | string
   | number
   | boolean
@@ -25,6 +31,12 @@ export function escapeXml(s: string): string {
 
 export function toXml(name: string, value: XmlValue): string {
   if (value === undefined || value === null) return "";
+  if (value instanceof XmlEntries) {
+    let inner = "";
+    for (const [k, v] of value.entries)
+      inner += `<entry><key>${escapeXml(k)}</key><value>${v}</value></entry>`;
+    return `<${name}>${inner}</${name}>`;
+  }
   if (Array.isArray(value)) {
     let inner = "";
     for (const v of value) inner += toXml("member", v);

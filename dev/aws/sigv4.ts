@@ -6,7 +6,7 @@ import { Hash } from "@smithy/hash-node";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { AwsError } from "./errors.ts";
-import { MANAGED_POLICIES } from "./managed-policies.ts";
+import { findManagedPolicy } from "./managed-policies.ts";
 import {
   type Account,
   assumedRoleArn,
@@ -179,12 +179,38 @@ function signatureMismatch(): AwsError {
   );
 }
 
-function policiesOf(inline: Record<string, string>, managed: string[]): Policy[] {
-  const out: Policy[] = [];
-  for (const text of Object.values(inline)) out.push(parsePolicy(text, "identity"));
-  for (const arn of managed) {
-    const doc = MANAGED_POLICIES[arn];
-    if (doc) out.push(parsePolicy(doc, "identity"));
+/** Identity policies of a role, user or group: inline, then attached managed ones that still exist. */
+function policiesOf(
+  account: Account,
+  holder: { inlinePolicies: Record<string, string>; managedPolicies: string[] },
+  out: Policy[] = [],
+): Policy[] {
+  for (const text of Object.values(holder.inlinePolicies)) out.push(parsePolicy(text, "identity"));
+  for (const arn of holder.managedPolicies) {
+    const p = findManagedPolicy(account, arn);
+    if (!p) continue;
+    if (p.customer) {
+      out.push(parsePolicy(p.document, "identity"));
+      continue;
+    }
+    // AWS-managed documents never change within a run, and some (ReadOnlyAccess: 90 kB) cost to parse.
+    let parsed = awsParsed.get(arn);
+    if (!parsed) {
+      parsed = parsePolicy(p.document, "identity");
+      awsParsed.set(arn, parsed);
+    }
+    out.push(parsed);
+  }
+  return out;
+}
+const awsParsed = new Map<string, Policy>();
+
+/** A user's effective identity policies: its own and those of every group it is in, as IAM counts them. */
+function userPolicies(account: Account, user: User): Policy[] {
+  const out = policiesOf(account, user);
+  for (const name of user.groups) {
+    const g = account.groups.get(name.toLowerCase());
+    if (g) policiesOf(account, g, out);
   }
   return out;
 }
@@ -201,8 +227,7 @@ function resolveKey(
     if (!account) throw invalidToken();
     const role = account.roles.get(session.roleName.toLowerCase());
     // A deleted role leaves its sessions without permissions, as in AWS.
-    const policies =
-      role && role.id === session.roleId ? policiesOf(role.inlinePolicies, role.managedPolicies) : [];
+    const policies = role && role.id === session.roleId ? policiesOf(account, role) : [];
     const caller: Caller = {
       kind: "session",
       account,
@@ -229,7 +254,7 @@ function resolveKey(
       principalArn: arn,
       userId: hit.user.id,
       user: hit.user,
-      policies: policiesOf(hit.user.inlinePolicies, hit.user.managedPolicies),
+      policies: userPolicies(hit.account, hit.user),
     },
   };
 }

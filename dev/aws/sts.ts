@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { callerContext, identityDecision } from "./authorize.ts";
 import { AwsError, accessDenied, checkField, constraint, validation } from "./errors.ts";
 import type { Handler } from "./handler.ts";
-import { MANAGED_POLICIES } from "./managed-policies.ts";
+import { findManagedPolicy } from "./managed-policies.ts";
 import { assumedRoleArn, randomAccessKeyId, randomSecret, roleArn, type Session, type Tag } from "./model.ts";
 import { type Context, evaluateTrust, parsePolicy } from "./policy.ts";
 
@@ -172,7 +172,7 @@ const assumeRole: Handler = ({ params, caller, world, now }) => {
     throw validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
   }
   for (const p of policyArns) {
-    if (!MANAGED_POLICIES[p])
+    if (!findManagedPolicy(account, p))
       throw new AwsError("InvalidParameterValue", 400, `Policy ${p} does not exist or is not attachable.`);
   }
   const tagBytes = tags.reduce((n, t) => n + t.Key.length + t.Value.length, 0);
@@ -200,6 +200,7 @@ const assumeRole: Handler = ({ params, caller, world, now }) => {
     tags,
     transitiveTagKeys: transitiveKeys,
     chained,
+    issuedAt: now,
     ...(effectiveSourceIdentity !== undefined ? { sourceIdentity: effectiveSourceIdentity } : {}),
     ...(policyText !== undefined ? { sessionPolicy: policyText } : {}),
   };

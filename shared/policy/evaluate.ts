@@ -231,17 +231,17 @@ function testOperator(base: string, policyValue: string, actual: string): boolea
     case "NumericGreaterThanEquals":
       return Number(actual) >= Number(policyValue);
     case "DateEquals":
-      return Date.parse(actual) === Date.parse(policyValue);
+      return dateOf(actual) === dateOf(policyValue);
     case "DateNotEquals":
-      return Date.parse(actual) !== Date.parse(policyValue);
+      return dateOf(actual) !== dateOf(policyValue);
     case "DateLessThan":
-      return Date.parse(actual) < Date.parse(policyValue);
+      return dateOf(actual) < dateOf(policyValue);
     case "DateLessThanEquals":
-      return Date.parse(actual) <= Date.parse(policyValue);
+      return dateOf(actual) <= dateOf(policyValue);
     case "DateGreaterThan":
-      return Date.parse(actual) > Date.parse(policyValue);
+      return dateOf(actual) > dateOf(policyValue);
     case "DateGreaterThanEquals":
-      return Date.parse(actual) >= Date.parse(policyValue);
+      return dateOf(actual) >= dateOf(policyValue);
     default:
       // IpAddress and the like have no context in the emulator: never satisfied.
       return false;
@@ -263,6 +263,11 @@ function lookup(context: Context, key: string): ContextValue {
   const lower = key.toLowerCase();
   for (const [k, v] of Object.entries(context)) if (k.toLowerCase() === lower) return v;
   return undefined;
+}
+
+/** A date condition value: ISO 8601, or epoch seconds as AWS also accepts (NaN never matches). */
+function dateOf(value: string): number {
+  return /^\d{1,12}$/.test(value) ? Number(value) * 1000 : Date.parse(value);
 }
 
 export function conditionsMatch(condition: Statement["Condition"], context: Context): boolean {

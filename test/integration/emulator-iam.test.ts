@@ -139,13 +139,16 @@ describe("GetAccountAuthorizationDetails", () => {
     ).toBe("arn:aws:s3:::prod-artifacts/*");
   });
 
-  it("pages with MaxItems and Marker through every item once, users then roles", async () => {
+  it("pages with MaxItems and Marker through every item once, users, roles, then managed policies", async () => {
     const all = await spoke.send(new GetAccountAuthorizationDetailsCommand({ MaxItems: 1000 }));
     const expected = [
       ...all.UserDetailList!.map((u) => `user:${u.UserName}`),
       ...all.RoleDetailList!.map((r) => `role:${r.RoleName}`),
+      ...all.Policies!.map((p) => `policy:${p.Arn}`),
     ];
-    expect(expected).toHaveLength(1 + 4 + EXTRA_ROLES);
+    // The AWS-managed policies attached in the account come last, as AWS lists them.
+    expect(all.Policies!.length).toBeGreaterThan(0);
+    expect(expected).toHaveLength(1 + 4 + EXTRA_ROLES + all.Policies!.length);
 
     const seen: string[] = [];
     let marker: string | undefined;
@@ -157,6 +160,7 @@ describe("GetAccountAuthorizationDetails", () => {
       const items = [
         ...last.UserDetailList!.map((u) => `user:${u.UserName}`),
         ...last.RoleDetailList!.map((r) => `role:${r.RoleName}`),
+        ...last.Policies!.map((p) => `policy:${p.Arn}`),
       ];
       expect(items.length).toBeLessThanOrEqual(4);
       expect(items.length).toBeGreaterThan(0);

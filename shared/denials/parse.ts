@@ -23,8 +23,11 @@ const TYPE_BY_PHRASE = new Map(
   Object.entries(POLICY_TYPES).map(([k, t]) => [t.phrase.toLowerCase(), k as PolicyType]),
 );
 
-/** After "perform": the action, then an optional resource (quoted, as S3 writes it, or bare). */
-const ACTION = /:?\s+([A-Za-z0-9-]+:[A-Za-z0-9*?]+)/y;
+/**
+ * After "perform": the action, then an optional resource (quoted, as S3 writes it, or bare). AWS names the
+ * one action it evaluated, never a wildcard: `iam:*` in a "denial" is a made-up text, and is not read.
+ */
+const ACTION = /:?\s+([A-Za-z0-9-]+:[A-Za-z0-9]+)(?![*?\w:-])/y;
 /** IAM names some resources by kind and name ("on resource: role Deploy"): kept as "role Deploy". */
 const RESOURCE =
   /\s+on\s+(?:resource:?\s*(?:"([^"\n]*)"|((?:role|user|group|policy|instance-profile)\s+[\w+=,.@-]+(?=\s+(?:because|with)\b))|([^\s"]+))|(the\s+resource\s+associated\s+with\s+this\s+ciphertext))/y;

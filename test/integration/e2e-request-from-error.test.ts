@@ -187,6 +187,18 @@ describe("gatehouse request from-error", () => {
       /not a role Gatehouse manages/,
     ],
     [
+      "Gatehouse's own spoke role (never a request target)",
+      `User: arn:aws:sts::${STAGING}:assumed-role/GatehouseSpoke/x is not authorized to perform: iam:PutRolePolicy on resource: arn:aws:iam::${STAGING}:role/Admin because no identity-based policy allows the iam:PutRolePolicy action`,
+      /DENIAL_TARGET_UNKNOWN/,
+      /GatehouseSpoke/,
+    ],
+    [
+      "a made-up wildcard action",
+      `User: ${SESSION} is not authorized to perform: iam:* on resource: * because no identity-based policy allows the iam:* action`,
+      /NO_DENIAL/,
+      /no AWS access-denied/,
+    ],
+    [
       "an account Gatehouse does not manage",
       `User: arn:aws:sts::999999999999:assumed-role/Developer/alice is not authorized to perform: s3:ListBucket because no identity-based policy allows the s3:ListBucket action`,
       /DENIAL_TARGET_UNKNOWN/,

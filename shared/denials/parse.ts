@@ -41,13 +41,25 @@ const EXPLICIT = new RegExp(
 );
 /** KMS: "…on the resource associated with this ciphertext because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access". */
 const KMS_REASON = /\s*because\s+the\s+resource\s+does\s+not\s+exist[^.]*?resource-based\s+polic/iy;
-const AUTHORIZATION_ID_NEAR = /(?:[^\n]|\n(?!\n)){0,400}?authorization\s+id:\s*([A-Za-z0-9_-]{6,200})/iy;
+/** The newest form's id, within a few hundred characters after the reason (AWS writes it in lower case). */
+const AUTHORIZATION_ID = /authorization\s+id:\s*([A-Za-z0-9_-]{6,200})/y;
+const AUTHORIZATION_ID_WINDOW = 600;
+/** How far from a match the surrounding "line" is looked for: a one-line log of megabytes stays linear. */
+const LINE_WINDOW = 1000;
 const ENCODED = /Encoded\s+authorization\s+failure\s+message:\s*([A-Za-z0-9_+/=-]{8,})/g;
 const OPERATION = /when\s+calling\s+the\s+(\w+)\s+operation/g;
 /** S3's short form (and the SDKs' renderings of it); it names neither principal nor action. */
 const BARE = /\bAccess\s+Denied\b(?!\s+error)/g;
 
 const collapse = (s: string) => s.replace(/\s+/g, " ").trim();
+
+/** The line around index `i`, at most LINE_WINDOW characters each way. */
+function lineAround(text: string, i: number): [number, number] {
+  const from = Math.max(0, i - LINE_WINDOW);
+  const start = text.slice(from, i).lastIndexOf("\n");
+  const end = text.slice(i, i + LINE_WINDOW).indexOf("\n");
+  return [start < 0 ? from : from + start + 1, end < 0 ? Math.min(text.length, i + LINE_WINDOW) : i + end];
+}
 /** A trailing period or comma belongs to the sentence, not to the ARN. */
 const trimArn = (s: string) => s.replace(/[.,;)]+$/, "");
 
@@ -99,19 +111,24 @@ function principalBefore(text: string, at: number): { principal: string | null; 
 
 /** Where the operation named by the CLI wrapper before `at` (on the same line), if any. */
 function operationBefore(text: string, at: number): string | null {
-  const lineStart = text.lastIndexOf("\n", at - 1) + 1;
+  const [lineStart] = lineAround(text, at);
+  const before = text.slice(lineStart, at);
   let found: string | null = null;
-  OPERATION.lastIndex = lineStart;
-  for (let m = OPERATION.exec(text); m && m.index < at; m = OPERATION.exec(text)) found = m[1]!;
+  OPERATION.lastIndex = 0;
+  for (let m = OPERATION.exec(before); m; m = OPERATION.exec(before)) found = m[1]!;
   return found;
 }
 
 /** Every "is not authorized to perform" denial, in order. */
 function authorizationDenials(text: string): { denial: Denial; start: number; end: number }[] {
   const found: { denial: Denial; start: number; end: number }[] = [];
+  const phrases: [number, number][] = [];
   PHRASE.lastIndex = 0;
-  for (let m = PHRASE.exec(text); m; m = PHRASE.exec(text)) {
-    let at = m.index + m[0].length;
+  for (let m = PHRASE.exec(text); m; m = PHRASE.exec(text)) phrases.push([m.index, m.index + m[0].length]);
+  for (const [k, [index, after]] of phrases.entries()) {
+    const m = { index };
+    const nextStart = phrases[k + 1]?.[0] ?? text.length;
+    let at = after;
     ACTION.lastIndex = at;
     const action = ACTION.exec(text);
     // "You are not authorized to perform this operation" (EC2) names no action: the encoded scan takes it.
@@ -153,12 +170,16 @@ function authorizationDenials(text: string): { denial: Denial; start: number; en
       }
     }
     let authorizationId: string | null = null;
-    AUTHORIZATION_ID_NEAR.lastIndex = at;
-    const next = text.slice(at).search(PHRASE_ONCE);
-    const near = AUTHORIZATION_ID_NEAR.exec(text);
-    if (near && (next < 0 || AUTHORIZATION_ID_NEAR.lastIndex <= at + next)) {
-      authorizationId = near[1]!;
-      at = AUTHORIZATION_ID_NEAR.lastIndex;
+    // Only before the next denial and within one paragraph: an id further on belongs to another message.
+    const window = text.slice(at, Math.min(nextStart, at + AUTHORIZATION_ID_WINDOW));
+    const idAt = window.indexOf("authorization id:");
+    if (idAt >= 0 && !/\n\s*\n/.test(window.slice(0, idAt))) {
+      AUTHORIZATION_ID.lastIndex = at + idAt;
+      const id = AUTHORIZATION_ID.exec(text);
+      if (id && AUTHORIZATION_ID.lastIndex <= nextStart) {
+        authorizationId = id[1]!;
+        at = AUTHORIZATION_ID.lastIndex;
+      }
     }
     found.push({
       start,
@@ -179,7 +200,6 @@ function authorizationDenials(text: string): { denial: Denial; start: number; en
   }
   return found;
 }
-const PHRASE_ONCE = new RegExp(PHRASE.source);
 
 /**
  * Every AWS access-denied message in `text`, in the order they appear. A text with none gives []. EC2's
@@ -193,17 +213,16 @@ export function parseDenials(text: string): Denial[] {
   ENCODED.lastIndex = 0;
   for (let m = ENCODED.exec(text); m; m = ENCODED.exec(text)) {
     // Attached to a denial on the same line just before it (EC2's newer messages carry both).
-    const lineStart = text.lastIndexOf("\n", m.index - 1) + 1;
+    const [lineStart, lineEnd] = lineAround(text, m.index);
     const owner = [...spans].reverse().find((s) => s.start >= lineStart && s.end <= m!.index);
     if (owner) {
       owner.denial.encoded = m[1]!;
       continue;
     }
-    const lineEnd = text.indexOf("\n", m.index);
     out.push({
       at: m.index,
       denial: denial({
-        text: collapse(text.slice(lineStart, lineEnd < 0 ? text.length : lineEnd)),
+        text: collapse(text.slice(lineStart, lineEnd)),
         operation: operationBefore(text, m.index),
         cause: "encoded",
         encoded: m[1]!,
@@ -213,9 +232,8 @@ export function parseDenials(text: string): Denial[] {
   BARE.lastIndex = 0;
   for (let m = BARE.exec(text); m; m = BARE.exec(text)) {
     if (covered(m.index)) continue;
-    const lineStart = text.lastIndexOf("\n", m.index - 1) + 1;
-    const lineEnd = text.indexOf("\n", m.index);
-    const line = text.slice(lineStart, lineEnd < 0 ? text.length : lineEnd);
+    const [lineStart, lineEnd] = lineAround(text, m.index);
+    const line = text.slice(lineStart, lineEnd);
     // One per line: the SDKs repeat it ("AccessDenied: Access Denied").
     if (out.some((o) => o.at >= lineStart && o.at < lineStart + line.length)) continue;
     out.push({

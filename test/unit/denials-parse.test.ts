@@ -111,6 +111,26 @@ describe("hostile and odd input", () => {
     expect(performance.now() - t0).toBeLessThan(5_000);
   });
 
+  it("a log of thousands of denials on one line (a JSON log) is read in linear time, each one found", () => {
+    const one = (i: number) =>
+      `{"msg":"An error occurred (AccessDenied) when calling the GetRole operation: User: arn:aws:iam::1:user/u${i} is not authorized to perform: iam:GetRole on resource: role R${i} because no identity-based policy allows the iam:GetRole action"}`;
+    const small = Array.from({ length: 1_000 }, (_, i) => one(i)).join(" ");
+    const large = Array.from({ length: 8_000 }, (_, i) => one(i)).join(" ");
+    const time = (text: string) => {
+      const t0 = performance.now();
+      const found = parseDenials(text);
+      return { ms: performance.now() - t0, found };
+    };
+    time(small); // warm-up
+    const a = time(small);
+    const b = time(large);
+    expect(b.found).toHaveLength(8_000);
+    expect(b.found[7_999]!.resource).toBe("role R7999");
+    expect(b.found[7_999]!.operation).toBe("GetRole");
+    // 8× the text: linear is ~8× the time; quadratic would be ~64×. Generous for a loaded machine.
+    expect(b.ms).toBeLessThan(Math.max(a.ms, 5) * 30);
+  });
+
   it("control characters stay in the text (printing sanitises them), never in the action", () => {
     const [d] = parseDenials(
       "User: arn:aws:iam::1:user/a\u001b[2J is not authorized to perform: s3:Get\u001bObject because no identity-based policy allows the s3:GetObject action",

@@ -214,6 +214,23 @@ describe("gatehouse request from-error", () => {
     expect(await myRequests()).toHaveLength(before);
   });
 
+  it("a log mixing a fixable denial and an explicit deny: the fixable one is requested, the other listed on stderr", async () => {
+    const mixed = [
+      `User: ${SESSION} is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::${STAGING}:user/ because no identity-based policy allows the iam:ListUsers action`,
+      `User: ${SESSION} is not authorized to perform: iam:DeleteRole on resource: arn:aws:iam::${STAGING}:role/Developer with an explicit deny in a permissions boundary`,
+    ].join("\n");
+    const r = await fromError(mixed, "--json", "--wait", "--timeout", "2s");
+    // --wait: nobody approves within 2 s, so the wait ends with 124 and the request stays pending.
+    expect(r.code).toBe(124);
+    expect(r.stderr).toMatch(/not requested: iam:DeleteRole: an explicit deny in a permissions boundary/);
+    expect(r.stderr).toMatch(/\[TIMEOUT\]/);
+    const req = JSON.parse(r.stdout) as PermissionRequest;
+    expect(JSON.parse(req.policy!).Statement.flatMap((s: { Action: string[] }) => s.Action)).toEqual([
+      "iam:ListUsers",
+    ]);
+    expect(req.targets[0]!.state).toBe("pending");
+  });
+
   it("hostile text in the error is printed escaped, never raw", async () => {
     const r = await fromError(
       `User: arn:aws:sts::${STAGING}:assumed-role/Unmanaged\u001b]0;pwned\u0007/x is not authorized to perform: s3:ListBucket because no identity-based policy allows the s3:ListBucket action`,

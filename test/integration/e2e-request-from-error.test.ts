@@ -240,3 +240,44 @@ describe("gatehouse request from-error", () => {
     expect(r.stderr).not.toContain("\u0007");
   });
 });
+
+describe("where the broker lists targets only to approvers", () => {
+  let broker2: Awaited<ReturnType<typeof startTestBroker>> | undefined;
+  let alice2: Home;
+
+  beforeAll(async () => {
+    broker2 = await startTestBroker({
+      issuer: system!.idp.issuer,
+      awsUrl: system!.emulator.url,
+      extra: "requests:\n  approver_groups: [approvers]\n  targets_visible_to: approvers\n",
+    });
+    alice2 = homeFor({ ...system!, broker: broker2 }, "alice@example.com");
+    await startAgent(alice2);
+    expect((await gatehouse(alice2, "login")).stdout).toContain("Signed in as alice@example.com");
+  }, 45_000);
+  afterAll(() => broker2?.stop());
+
+  const fromError2 = (text: string) =>
+    run(process.execPath, [GATEHOUSE, "request", "from-error", "-", ...ASK, "--json"], alice2.env, {
+      input: text,
+    });
+
+  it("alice still gets her request: the principal's ARN is named and the broker resolves it", async () => {
+    const r = await fromError2(
+      `User: ${SESSION} is not authorized to perform: iam:ListGroups on resource: arn:aws:iam::${STAGING}:group/ because no identity-based policy allows the iam:ListGroups action`,
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const req = JSON.parse(r.stdout) as PermissionRequest;
+    expect(req.targets.map((t) => t.arn)).toEqual([DEVELOPER]);
+  });
+
+  it("a role Gatehouse does not manage is refused by the broker: exit 1, no request", async () => {
+    const r = await fromError2(
+      `User: arn:aws:sts::${STAGING}:assumed-role/Unmanaged/alice is not authorized to perform: s3:ListBucket because no identity-based policy allows the s3:ListBucket action`,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/\[[A-Z_]+\]$/m);
+  });
+});

@@ -83,6 +83,19 @@ export const ERRORS = {
   TAG_CHANGE_NOT_FOUND: { status: 404, title: "No such access-tag change." },
   TAG_CHANGE_NOT_HELD: { status: 409, title: "This access-tag change is not held (superseded or decided)." },
   POLICY_REFUSED: { status: 422, title: "The policy is refused: it is invalid, too large or too dangerous." },
+  NO_DENIAL: { status: 422, title: "The text holds no AWS access-denied message that names an action." },
+  DENIAL_NOT_REQUESTABLE: {
+    status: 422,
+    title: "AWS denied it for a reason a request cannot fix (an explicit deny, or another policy type).",
+  },
+  DENIAL_TARGET_UNKNOWN: {
+    status: 404,
+    title: "The denied principal is not a role or user Gatehouse manages.",
+  },
+  DENIAL_MIXED_PRINCIPALS: {
+    status: 422,
+    title: "The denials name more than one role or user; paste the errors of one at a time.",
+  },
   INTERNAL: { status: 500, title: "An unexpected internal error happened." },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -1,8 +1,9 @@
 // STS (2011-06-15) in the emulator: AssumeRole with AWS's validation, trust evaluation, chaining
-// limits, session tags and source identity; GetCallerIdentity.
+// limits, session tags and source identity; GetCallerIdentity; DecodeAuthorizationMessage.
 
 import { randomBytes } from "node:crypto";
-import { callerContext, identityDecision } from "./authorize.ts";
+import { decodeAuthorizationMessage } from "./authorization-message.ts";
+import { authorize, callerContext, identityDecision } from "./authorize.ts";
 import { AwsError, accessDenied, checkField, constraint, validation } from "./errors.ts";
 import type { Handler } from "./handler.ts";
 import { findManagedPolicy } from "./managed-policies.ts";
@@ -224,7 +225,15 @@ const getCallerIdentity: Handler = ({ caller }) => ({
   Arn: caller.arn,
 });
 
+/** Only a principal allowed sts:DecodeAuthorizationMessage may read why another call was denied. */
+const decodeMessage: Handler = ({ params, caller, world }) => {
+  const encoded = params.required("EncodedMessage");
+  authorize(caller, "sts:DecodeAuthorizationMessage", "*");
+  return { DecodedMessage: decodeAuthorizationMessage(world, encoded) };
+};
+
 export const STS_HANDLERS: Record<string, Handler> = {
   AssumeRole: assumeRole,
+  DecodeAuthorizationMessage: decodeMessage,
   GetCallerIdentity: getCallerIdentity,
 };

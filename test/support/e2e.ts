@@ -153,10 +153,16 @@ export function run(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-  opts: { timeoutMs?: number; cwd?: string } = {},
+  opts: { timeoutMs?: number; cwd?: string; input?: string } = {},
 ): Promise<Result> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { env, cwd: opts.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      env,
+      cwd: opts.cwd ?? ROOT,
+      // Standard input only when the test gives some: otherwise a command that reads it would wait forever.
+      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] as ["pipe", "pipe", "pipe"],
+    });
+    if (opts.input !== undefined) child.stdin.end(opts.input);
     children.add(child);
     let stdout = "";
     let stderr = "";

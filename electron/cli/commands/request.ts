@@ -14,6 +14,7 @@ import {
   waitForRequest,
 } from "../request-wait.ts";
 import { formatText, readPolicy } from "./policy.ts";
+import { readErrorText, requestFromError } from "./request-from-error.ts";
 
 export const USAGE = `usage: gatehouse request <subcommand>
 
@@ -21,6 +22,11 @@ export const USAGE = `usage: gatehouse request <subcommand>
                                     ask for an inline policy on roles or users (linted here first)
   create --role REF --justification TEXT --expires DURATION [--wait]
                                     ask for access to a role (or --access with --target REF…)
+  from-error [TEXT | -] --justification TEXT --expires DURATION [--wait]
+                                    ask for what an AWS access-denied error (or a log of them; - or no TEXT
+                                    reads standard input) says is missing: the role or user it names, the
+                                    actions on the resources. Refused, exit 1, when no request can fix it
+                                    (an explicit deny, another policy type, a role Gatehouse does not manage)
   policy …                          the same as create with --policy (kept as an alias)
   access …                          the same as create with --role (kept as an alias)
   targets [WORDS…] [--limit N]      roles and IAM users a request may name (every word matches the name,
@@ -41,7 +47,7 @@ export const USAGE = `usage: gatehouse request <subcommand>
 REF is a role or IAM user ARN, or account/role (prod/Billing). DURATION is a number and a unit
 (m, h, d, w), from 1h to 90d: 8h, 7d. --json prints the request (or the list) as JSON on stdout.
 
---wait (on create, policy, access) and wait ID poll the broker (200 ms, growing to 2 s) until no target
+--wait (on create, policy, access, from-error) and wait ID poll the broker (200 ms, growing to 2 s) until no target
 is pending, approved or applying. --timeout takes s, m, h or d (30s, 10m, 2h; default 24h). Progress is
 printed on stderr when it is a terminal; with --json the final request is printed on stdout.
   exit 0    every target applied
@@ -334,6 +340,28 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       // The id first (text), so that a person who stops waiting knows what to `request wait` on.
+      if (!json) print(formatCreated(r));
+      else if (process.stderr.isTTY) printError(`gatehouse: request ${one(r.id)} created`);
+      return waitAndReport(r.id, timeout, json, values.timeout ?? DEFAULT_TIMEOUT, r);
+    }
+    case "from-error": {
+      if (values.timeout !== undefined && !values.wait)
+        throw new UsageError(`--timeout goes with --wait\n${USAGE}`);
+      for (const flag of ["target", "role", "access", "policy"] as const)
+        if (values[flag] !== undefined)
+          throw new UsageError(
+            `from-error takes the target and policy from the error; drop --${flag}\n${USAGE}`,
+          );
+      const justification = required(values.justification, "--justification");
+      const expiry = parseDuration(required(values.expires, "--expires"));
+      const timeout = values.wait ? timeoutSeconds(values.timeout) : 0;
+      const text = readErrorText(positionals.slice(1), USAGE);
+      const { request: r } = await requestFromError(text, { justification, expiry, json });
+      if (!r) return 1;
+      if (!values.wait) {
+        out(r, formatCreated(r));
+        return 0;
+      }
       if (!json) print(formatCreated(r));
       else if (process.stderr.isTTY) printError(`gatehouse: request ${one(r.id)} created`);
       return waitAndReport(r.id, timeout, json, values.timeout ?? DEFAULT_TIMEOUT, r);

@@ -7,13 +7,13 @@ import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { importSPKI, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import {
-  type Calls,
   type DirectoryData,
   directGroups,
   json,
   pageToken,
   type StandIn,
-  serve,
+  serveStandIn,
+  standInState,
   transitiveGroups,
 } from "./model.ts";
 
@@ -42,11 +42,9 @@ const apiError = (code: number, status: string, message: string, reason: string)
 });
 
 export async function startGoogleStandIn(o: GoogleOptions): Promise<StandIn> {
-  let data = o.data;
-  const calls: Calls = { token: 0, pages: 0, lookups: 0 };
+  const st = standInState(o.data);
   const key = await importSPKI(o.serviceAccount.publicKeyPem, "RS256");
   const tokens = new Map<string, { scopes: string[]; until: number }>();
-  let base = "";
 
   const grant = async (body: string) => {
     const f = new URLSearchParams(body);
@@ -59,7 +57,7 @@ export async function startGoogleStandIn(o: GoogleOptions): Promise<StandIn> {
     try {
       const out = await jwtVerify(f.get("assertion") ?? "", key, {
         algorithms: ["RS256"],
-        audience: `${base}/token`,
+        audience: `${st.base}/token`,
         issuer: o.serviceAccount.clientEmail,
         requiredClaims: ["iat", "exp", "scope"],
       });
@@ -124,11 +122,12 @@ export async function startGoogleStandIn(o: GoogleOptions): Promise<StandIn> {
     "authError",
   );
 
-  const s = await serve(
+  return serveStandIn(
     { port: o.port },
+    st,
     async (req, url, body, res) => {
       if (url.pathname === "/token" && req.method === "POST") {
-        calls.token++;
+        st.calls.token++;
         const out = await grant(body);
         return json(res, out.status, out.body);
       }
@@ -145,14 +144,14 @@ export async function startGoogleStandIn(o: GoogleOptions): Promise<StandIn> {
         const max = Number(url.searchParams.get("maxResults") ?? 200);
         if (!Number.isInteger(max) || max < 1 || max > 200)
           return json(res, 400, apiError(400, "INVALID_ARGUMENT", "Invalid value for maxResults", "invalid"));
-        const groups = directGroups(data, user);
+        const groups = directGroups(st.data, user);
         if (!groups)
           return json(res, 404, apiError(404, "NOT_FOUND", "Resource Not Found: userKey", "notFound"));
         const offset = pageToken.read(url.searchParams.get("pageToken"));
         if (offset === undefined)
           return json(res, 400, apiError(400, "INVALID_ARGUMENT", "Invalid page token", "invalid"));
-        calls.pages++;
-        if (offset === 0) calls.lookups++;
+        st.calls.pages++;
+        if (offset === 0) st.calls.lookups++;
         const slice = groups.slice(offset, offset + max);
         const etag = (v: string) => `"${createHash("sha1").update(v).digest("base64url")}"`;
         return json(res, 200, {
@@ -165,7 +164,7 @@ export async function startGoogleStandIn(o: GoogleOptions): Promise<StandIn> {
                   id: createHash("sha1").update(email).digest("hex").slice(0, 15),
                   etag: etag(email),
                   email,
-                  name: data.names?.[email] ?? email.split("@")[0],
+                  name: st.data.names?.[email] ?? email.split("@")[0],
                   directMembersCount: "1",
                   description: "",
                   adminCreated: true,
@@ -198,16 +197,16 @@ export async function startGoogleStandIn(o: GoogleOptions): Promise<StandIn> {
               status: "INVALID_ARGUMENT",
             },
           });
-        const groups = transitiveGroups(data, m[1]!.toLowerCase()) ?? [];
+        const groups = transitiveGroups(st.data, m[1]!.toLowerCase()) ?? [];
         const size = Number(url.searchParams.get("pageSize") ?? 200);
         const offset = pageToken.read(url.searchParams.get("pageToken")) ?? 0;
-        calls.pages++;
-        if (offset === 0) calls.lookups++;
+        st.calls.pages++;
+        if (offset === 0) st.calls.lookups++;
         return json(res, 200, {
           memberships: groups.slice(offset, offset + size).map((g) => ({
             groupKey: { id: g.key },
             group: `groups/${createHash("sha1").update(g.key).digest("hex").slice(0, 14)}`,
-            displayName: data.names?.[g.key] ?? g.key,
+            displayName: st.data.names?.[g.key] ?? g.key,
             roles: [{ role: "MEMBER" }],
             relationType: g.direct ? "DIRECT" : "INDIRECT",
           })),
@@ -221,15 +220,4 @@ export async function startGoogleStandIn(o: GoogleOptions): Promise<StandIn> {
       body: apiError(503, "UNAVAILABLE", "The service is currently unavailable.", "backendError"),
     }),
   );
-  base = s.url;
-  return {
-    url: s.url,
-    calls,
-    set: (d) => {
-      data = d;
-    },
-    outage: s.outage,
-    latency: s.latency,
-    close: s.close,
-  };
 }

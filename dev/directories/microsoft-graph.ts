@@ -5,12 +5,12 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import {
-  type Calls,
   type DirectoryData,
   json,
   pageToken,
   type StandIn,
-  serve,
+  serveStandIn,
+  standInState,
   transitiveGroups,
 } from "./model.ts";
 
@@ -54,10 +54,8 @@ function aadError(error: string, description: string) {
 }
 
 export async function startGraphStandIn(o: GraphOptions): Promise<StandIn> {
-  let data = o.data;
-  const calls: Calls = { token: 0, pages: 0, lookups: 0 };
+  const st = standInState(o.data);
   const tokens = new Map<string, number>();
-  let base = "";
 
   const authorized = (req: IncomingMessage): boolean => {
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? "");
@@ -65,12 +63,13 @@ export async function startGraphStandIn(o: GraphOptions): Promise<StandIn> {
     return until !== undefined && until > Date.now();
   };
 
-  const s = await serve(
+  return serveStandIn(
     { port: o.port },
+    st,
     (req, url, body, res) => {
       const tokenPath = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
       if (tokenPath && req.method === "POST") {
-        calls.token++;
+        st.calls.token++;
         const f = new URLSearchParams(body);
         if (decodeURIComponent(tokenPath[1]!) !== o.tenant)
           return json(
@@ -143,7 +142,7 @@ export async function startGraphStandIn(o: GraphOptions): Promise<StandIn> {
           graphError("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
         );
       const id = decodeURIComponent(user[1]!);
-      const groups = transitiveGroups(data, id);
+      const groups = transitiveGroups(st.data, id);
       if (!groups)
         return json(
           res,
@@ -153,11 +152,11 @@ export async function startGraphStandIn(o: GraphOptions): Promise<StandIn> {
             `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
           ),
         );
-      calls.pages++;
+      st.calls.pages++;
       if (user[2] === "getMemberGroups") {
         if (req.method !== "POST")
           return json(res, 405, graphError("Request_BadRequest", "Method not allowed."));
-        calls.lookups++;
+        st.calls.lookups++;
         if (groups.length > 11_000)
           return json(
             res,
@@ -168,7 +167,7 @@ export async function startGraphStandIn(o: GraphOptions): Promise<StandIn> {
             ),
           );
         return json(res, 200, {
-          "@odata.context": `${base}/v1.0/$metadata#Collection(Edm.String)`,
+          "@odata.context": `${st.base}/v1.0/$metadata#Collection(Edm.String)`,
           value: groups.map((g) => g.key),
         });
       }
@@ -185,20 +184,20 @@ export async function startGraphStandIn(o: GraphOptions): Promise<StandIn> {
       const offset = pageToken.read(url.searchParams.get("$skiptoken"));
       if (offset === undefined)
         return json(res, 400, graphError("Request_BadRequest", "Invalid $skiptoken."));
-      if (offset === 0) calls.lookups++;
+      if (offset === 0) st.calls.lookups++;
       const slice = groups.slice(offset, offset + top);
       const next = offset + top < groups.length ? offset + top : undefined;
       const select = url.searchParams.get("$select");
       return json(res, 200, {
-        "@odata.context": `${base}/v1.0/$metadata#directoryObjects`,
+        "@odata.context": `${st.base}/v1.0/$metadata#directoryObjects`,
         value: slice.map((g) => ({
           "@odata.type": "#microsoft.graph.group",
           id: g.key,
-          ...(select === "id" ? {} : { displayName: data.names?.[g.key] ?? g.key }),
+          ...(select === "id" ? {} : { displayName: st.data.names?.[g.key] ?? g.key }),
         })),
         ...(next !== undefined
           ? {
-              "@odata.nextLink": `${o.nextLinkOrigin ?? base}${url.pathname}?${new URLSearchParams({
+              "@odata.nextLink": `${o.nextLinkOrigin ?? st.base}${url.pathname}?${new URLSearchParams({
                 ...(select ? { $select: select } : {}),
                 $top: String(top),
                 $skiptoken: pageToken.make(next),
@@ -212,15 +211,4 @@ export async function startGraphStandIn(o: GraphOptions): Promise<StandIn> {
       body: graphError("serviceNotAvailable", "The service is temporarily unavailable. Please retry later."),
     }),
   );
-  base = s.url;
-  return {
-    url: s.url,
-    calls,
-    set: (d) => {
-      data = d;
-    },
-    outage: s.outage,
-    latency: s.latency,
-    close: s.close,
-  };
 }

@@ -115,6 +115,39 @@ export async function serve(
   };
 }
 
+/** What a directory stand-in's handler reads and counts: the data served now (replaced by `set`), the calls
+ * answered, and its own origin once listening (for links and token audiences that name it). */
+export interface StandInState {
+  data: DirectoryData;
+  readonly calls: Calls;
+  base: string;
+}
+
+export function standInState(data: DirectoryData): StandInState {
+  return { data, calls: { token: 0, pages: 0, lookups: 0 }, base: "" };
+}
+
+/** `serve` for a directory stand-in: records its origin in `st` and exposes it as a StandIn. */
+export async function serveStandIn(
+  o: { port?: number; host?: string },
+  st: StandInState,
+  handler: Handler,
+  outageBody: () => { status: number; body: unknown },
+): Promise<StandIn> {
+  const s = await serve(o, handler, outageBody);
+  st.base = s.url;
+  return {
+    url: s.url,
+    calls: st.calls,
+    set: (d) => {
+      st.data = d;
+    },
+    outage: s.outage,
+    latency: s.latency,
+    close: s.close,
+  };
+}
+
 export function json(
   res: ServerResponse,
   status: number,

@@ -2,7 +2,7 @@
 // headers (rel="next" with an `after` cursor), with Okta's error shape (errorCode, errorSummary, …).
 
 import { createHash, randomUUID } from "node:crypto";
-import { type Calls, type DirectoryData, directGroups, json, type StandIn, serve } from "./model.ts";
+import { type DirectoryData, directGroups, json, type StandIn, serveStandIn, standInState } from "./model.ts";
 
 export interface OktaOptions {
   apiToken: string;
@@ -24,11 +24,10 @@ const oktaError = (errorCode: string, errorSummary: string) => ({
 const groupId = (name: string) => `00g${createHash("sha1").update(name).digest("hex").slice(0, 17)}`;
 
 export async function startOktaStandIn(o: OktaOptions): Promise<StandIn> {
-  let data = o.data;
-  const calls: Calls = { token: 0, pages: 0, lookups: 0 };
-  let base = "";
-  const s = await serve(
+  const st = standInState(o.data);
+  return serveStandIn(
     { port: o.port },
+    st,
     (req, url, _body, res) => {
       const m = /^\/api\/v1\/users\/([^/]+)\/groups$/.exec(url.pathname);
       if (!m || req.method !== "GET")
@@ -46,7 +45,7 @@ export async function startOktaStandIn(o: OktaOptions): Promise<StandIn> {
           oktaError("E0000006", "You do not have permission to perform the requested action"),
         );
       const user = decodeURIComponent(m[1]!);
-      const groups = directGroups(data, user);
+      const groups = directGroups(st.data, user);
       if (!groups)
         return json(res, 404, oktaError("E0000007", `Not found: Resource not found: ${user} (User)`));
       const limit = Number(url.searchParams.get("limit") ?? 10000);
@@ -56,13 +55,13 @@ export async function startOktaStandIn(o: OktaOptions): Promise<StandIn> {
       const start = after === null ? 0 : groups.findIndex((g) => groupId(g) === after) + 1;
       if (after !== null && start === 0)
         return json(res, 400, oktaError("E0000001", "Api validation failed: after"));
-      calls.pages++;
-      if (after === null) calls.lookups++;
+      st.calls.pages++;
+      if (after === null) st.calls.lookups++;
       const slice = groups.slice(start, start + Math.min(limit, 10000));
-      const self = `<${base}${url.pathname}${url.search}>; rel="self"`;
+      const self = `<${st.base}${url.pathname}${url.search}>; rel="self"`;
       const more = start + slice.length < groups.length;
       const link = more
-        ? `${self}, <${base}${url.pathname}?${new URLSearchParams({ limit: String(limit), after: groupId(slice.at(-1)!) })}>; rel="next"`
+        ? `${self}, <${st.base}${url.pathname}?${new URLSearchParams({ limit: String(limit), after: groupId(slice.at(-1)!) })}>; rel="next"`
         : self;
       return json(
         res,
@@ -75,22 +74,11 @@ export async function startOktaStandIn(o: OktaOptions): Promise<StandIn> {
           objectClass: ["okta:user_group"],
           type: name === "Everyone" ? "BUILT_IN" : "OKTA_GROUP",
           profile: { name, description: null },
-          _links: { logo: [], users: { href: `${base}/api/v1/groups/${groupId(name)}/users` } },
+          _links: { logo: [], users: { href: `${st.base}/api/v1/groups/${groupId(name)}/users` } },
         })),
         { link },
       );
     },
     () => ({ status: 503, body: oktaError("E0000009", "Internal Server Error") }),
   );
-  base = s.url;
-  return {
-    url: s.url,
-    calls,
-    set: (d) => {
-      data = d;
-    },
-    outage: s.outage,
-    latency: s.latency,
-    close: s.close,
-  };
 }

@@ -9,26 +9,22 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startIdp } from "../../dev/idp/provider.ts";
 import type { PermissionRequest } from "../../shared/requests.ts";
-import { startTestBroker } from "../support/broker.ts";
 import {
   cleanUp,
+  formLoginHome,
   GATEHOUSE,
   gatehouse,
   type Home,
-  makeHome,
-  ROOT,
   run,
   type System,
   sleep,
   startAgent,
+  startSystem,
 } from "../support/e2e.ts";
-import { startDemoEmulator } from "../support/emulator.ts";
 
 const SCRIPT = "/usr/bin/script";
 const BILLING = "arn:aws:iam::222222222222:role/Billing";
-const BROWSER = `${process.execPath} ${join(ROOT, "test/support/form-login-browser.mjs")}`;
 const READ_BUCKET = JSON.stringify({
   Version: "2012-10-17",
   Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::prod-reports/*" }],
@@ -72,34 +68,10 @@ function askForPolicy(
 /** The Billing role of prod in the emulator's IAM. */
 const billingRole = () => system!.emulator.world.accounts.get("222222222222")!.roles.get("billing")!;
 
-function homeFor(s: System, email: string): Home {
-  const h = makeHome(s, { tokenStore: "file" });
-  h.env.GATEHOUSE_BROWSER = BROWSER;
-  h.env.GATEHOUSE_TEST_LOGIN = email;
-  return h;
-}
-
 beforeAll(async () => {
-  const emulator = await startDemoEmulator();
-  const idp = await startIdp({ port: 0 });
-  const broker = await startTestBroker({
-    issuer: idp.issuer,
-    awsUrl: emulator.url,
-    extra: "requests:\n  approver_groups: [approvers]\n",
-  });
-  system = {
-    emulator,
-    idp,
-    broker,
-    stopBroker: () => broker.stop(),
-    async close() {
-      await broker.stop();
-      await idp.close();
-      await emulator.close();
-    },
-  };
-  alice = homeFor(system, "alice@example.com");
-  bob = homeFor(system, "bob@example.com");
+  system = await startSystem({ brokerExtra: "requests:\n  approver_groups: [approvers]\n", formLogin: true });
+  alice = formLoginHome(system, "alice@example.com");
+  bob = formLoginHome(system, "bob@example.com");
   goodFile = join(alice.dir, "read-bucket.json");
   badFile = join(alice.dir, "no-resource.json");
   writeFileSync(goodFile, READ_BUCKET);

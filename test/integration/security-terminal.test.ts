@@ -10,22 +10,18 @@ import { writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startIdp } from "../../dev/idp/provider.ts";
 import type { PermissionRequest } from "../../shared/requests.ts";
-import { startTestBroker } from "../support/broker.ts";
 import {
   cleanUp,
+  formLoginHome,
   gatehouse,
   type Home,
-  makeHome,
   type Result,
-  ROOT,
   type System,
   startAgent,
+  startSystem,
 } from "../support/e2e.ts";
-import { startDemoEmulator } from "../support/emulator.ts";
 
-const BROWSER = `${process.execPath} ${join(ROOT, "test/support/form-login-browser.mjs")}`;
 const BILLING = "arn:aws:iam::222222222222:role/Billing";
 const ESC = "\u001b";
 const BEL = "\u0007";
@@ -57,13 +53,6 @@ const EDITED = JSON.stringify({
 let system: System | undefined;
 let alice: Home;
 let bob: Home;
-
-function homeFor(s: System, email: string): Home {
-  const h = makeHome(s, { tokenStore: "file" });
-  h.env.GATEHOUSE_BROWSER = BROWSER;
-  h.env.GATEHOUSE_TEST_LOGIN = email;
-  return h;
-}
 
 /** Every byte a terminal could act on: C0 but \n and \t, DEL, C1 (as UTF-8 code points), bidi controls. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them is the test
@@ -97,28 +86,16 @@ let shownId: string;
 let rejectedId: string;
 
 beforeAll(async () => {
-  const emulator = await startDemoEmulator();
-  // A role description in IAM is read by sync and shown by `gatehouse roles`: IAM or its admins wrote it.
-  emulator.world.accounts.get("333333333333")!.roles.get("developer")!.description = `Dev ${ATTACK}`;
-  const idp = await startIdp({ port: 0 });
-  const broker = await startTestBroker({
-    issuer: idp.issuer,
-    awsUrl: emulator.url,
-    extra: "requests:\n  approver_groups: [approvers]\n",
-  });
-  system = {
-    emulator,
-    idp,
-    broker,
-    stopBroker: () => broker.stop(),
-    async close() {
-      await broker.stop();
-      await idp.close();
-      await emulator.close();
+  system = await startSystem({
+    brokerExtra: "requests:\n  approver_groups: [approvers]\n",
+    formLogin: true,
+    // A role description in IAM is read by sync and shown by `gatehouse roles`: IAM or its admins wrote it.
+    prepare: (emulator) => {
+      emulator.world.accounts.get("333333333333")!.roles.get("developer")!.description = `Dev ${ATTACK}`;
     },
-  };
-  alice = homeFor(system, "alice@example.com");
-  bob = homeFor(system, "bob@example.com");
+  });
+  alice = formLoginHome(system, "alice@example.com");
+  bob = formLoginHome(system, "bob@example.com");
   policyFile = join(alice.dir, "policy.json");
   editedFile = join(bob.dir, "edited.json");
   writeFileSync(policyFile, POLICY);

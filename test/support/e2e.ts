@@ -38,10 +38,17 @@ export interface System {
   close(): Promise<void>;
 }
 
-/** The emulator with the demo organisation, the dev IdP signing everyone in as alice, and a broker on both. */
-export async function startSystem(opts: { brokerExtra?: string } = {}): Promise<System> {
+/**
+ * The emulator with the demo organisation, the dev IdP signing everyone in as alice, and a broker on both.
+ * `formLogin`: the IdP shows its login form instead, so several people (homes from formLoginHome) sign in
+ * to the one issuer. `prepare` changes the emulator's world before the broker first syncs it.
+ */
+export async function startSystem(
+  opts: { brokerExtra?: string; formLogin?: boolean; prepare?: (emulator: Emulator) => void } = {},
+): Promise<System> {
   const emulator = await startDemoEmulator();
-  const idp = await startIdp({ port: 0, autoLogin: "alice@example.com" });
+  opts.prepare?.(emulator);
+  const idp = await startIdp(opts.formLogin ? { port: 0 } : { port: 0, autoLogin: "alice@example.com" });
   const broker = await startTestBroker({
     issuer: idp.issuer,
     awsUrl: emulator.url,
@@ -138,6 +145,14 @@ export function makeHome(
     env,
   };
   homes.push(h);
+  return h;
+}
+
+/** A home whose agent's "browser" fills the dev IdP's login form as `email` (see startSystem's formLogin). */
+export function formLoginHome(system: Pick<System, "broker" | "idp">, email: string): Home {
+  const h = makeHome(system, { tokenStore: "file" });
+  h.env.GATEHOUSE_BROWSER = `${process.execPath} ${join(ROOT, "test/support/form-login-browser.mjs")}`;
+  h.env.GATEHOUSE_TEST_LOGIN = email;
   return h;
 }
 

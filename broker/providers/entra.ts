@@ -1,6 +1,6 @@
 // Microsoft Entra ID: v2.0 access tokens for the broker's app registration (api://…/access scope), groups as object ids.
 
-import { OIDC_SCOPES, type ProviderPreset } from "./types.ts";
+import { OIDC_SCOPES, type ProviderPreset, plainDefaults } from "./types.ts";
 
 const MUTABLE = new Set(["preferred_username", "upn", "unique_name"]);
 
@@ -12,15 +12,7 @@ function apiScope(audience: string | undefined): string[] {
 
 export const entra: ProviderPreset = {
   name: "entra",
-  defaults: (o) => ({
-    token: "access_token",
-    email_claim: "email",
-    groups_claim: "groups",
-    scopes: [...OIDC_SCOPES, ...apiScope(o.audience)],
-    authorization_params: {},
-    audience_rule: "aud",
-    requires_token_use: false,
-  }),
+  defaults: (o) => plainDefaults({ scopes: [...OIDC_SCOPES, ...apiScope(o.audience)] }),
   traps: (o) => {
     const traps = [];
     const email = typeof o.email_claim === "string" ? o.email_claim : o.email_claim.join(".");

@@ -1,18 +1,10 @@
 // Keycloak: access tokens of a realm, with an audience mapper for the broker and a group membership mapper.
 
-import { OIDC_SCOPES, type ProviderPreset } from "./types.ts";
+import { type ProviderPreset, plainDefaults } from "./types.ts";
 
 export const keycloak: ProviderPreset = {
   name: "keycloak",
-  defaults: () => ({
-    token: "access_token",
-    email_claim: "email",
-    groups_claim: "groups",
-    scopes: OIDC_SCOPES,
-    authorization_params: {},
-    audience_rule: "aud",
-    requires_token_use: false,
-  }),
+  defaults: () => plainDefaults(),
   traps: (o) => {
     const traps = [];
     if (o.token === "access_token" && o.audience === "account")

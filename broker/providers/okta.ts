@@ -1,6 +1,6 @@
 // Okta: access tokens from a custom authorization server (…/oauth2/default or …/oauth2/<id>) for the API audience.
 
-import { OIDC_SCOPES, type ProviderPreset } from "./types.ts";
+import { type ProviderPreset, plainDefaults } from "./types.ts";
 
 /** The org authorization server's issuer is the bare Okta domain; custom servers live under /oauth2/<id>. */
 function isOrgAuthorizationServer(issuer: string): boolean {
@@ -9,16 +9,8 @@ function isOrgAuthorizationServer(issuer: string): boolean {
 
 export const okta: ProviderPreset = {
   name: "okta",
-  defaults: () => ({
-    token: "access_token",
-    email_claim: "email",
-    groups_claim: "groups",
-    // No "groups" scope: a custom authorization server has none unless created; the claim is set to any scope.
-    scopes: OIDC_SCOPES,
-    authorization_params: {},
-    audience_rule: "aud",
-    requires_token_use: false,
-  }),
+  // No "groups" scope: a custom authorization server has none unless created; the claim is set to any scope.
+  defaults: () => plainDefaults(),
   traps: (o) =>
     o.token === "access_token" && isOrgAuthorizationServer(o.issuer)
       ? [

@@ -66,3 +66,20 @@ export const OIDC_SCOPES = ["openid", "email", "profile", "offline_access"] as c
 export function firstKey(claim: string | readonly string[]): string {
   return typeof claim === "string" ? (claim.split(".")[0] ?? claim) : (claim[0] ?? "");
 }
+
+/**
+ * The defaults of a provider with nothing unusual about it: a JWT access token for the broker's audience
+ * with `email` and `groups`, the usual scopes. A preset names only where its provider differs.
+ */
+export function plainDefaults(differences: Partial<PresetDefaults> = {}): PresetDefaults {
+  return {
+    token: "access_token",
+    email_claim: "email",
+    groups_claim: "groups",
+    scopes: OIDC_SCOPES,
+    authorization_params: {},
+    audience_rule: "aud",
+    requires_token_use: false,
+    ...differences,
+  };
+}

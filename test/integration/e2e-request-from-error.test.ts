@@ -104,7 +104,7 @@ describe("gatehouse request from-error", () => {
   let id = "";
 
   it("the emulator denies Developer's IAM calls with AWS's message", async () => {
-    const list = await asDeveloper("iam", "list-roles");
+    const list = await asDeveloper("iam", "list-users");
     const get = await asDeveloper("iam", "get-role", "--role-name", "DataPipeline");
     for (const r of [list, get]) {
       expect(r.code).not.toBe(0);
@@ -126,9 +126,9 @@ describe("gatehouse request from-error", () => {
     const policy = JSON.parse(req.policy!) as {
       Statement: { Action: string[]; Resource: string | string[] }[];
     };
-    expect(policy.Statement.flatMap((s) => s.Action).sort()).toEqual(["iam:GetRole", "iam:ListRoles"]);
+    expect(policy.Statement.flatMap((s) => s.Action).sort()).toEqual(["iam:GetRole", "iam:ListUsers"]);
     expect(policy.Statement).toContainEqual(
-      expect.objectContaining({ Action: ["iam:ListRoles"], Resource: "*" }),
+      expect.objectContaining({ Action: ["iam:ListUsers"], Resource: "*" }),
     );
     expect(policy.Statement).toContainEqual(
       expect.objectContaining({
@@ -148,7 +148,7 @@ describe("gatehouse request from-error", () => {
     );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`From 1 denial: ${DEVELOPER}`);
-    expect(r.stdout).toContain("Actions: iam:ListRoles");
+    expect(r.stdout).toContain("Actions: iam:ListUsers");
     expect(r.stdout).toMatch(/^Request [0-9a-f]+ \(inline-policy\)$/m);
     // Not wanted in this test's later steps: cancel it.
     const cancelled = await gatehouse(
@@ -165,7 +165,7 @@ describe("gatehouse request from-error", () => {
     expect(ok.stderr).toBe("");
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain(`${DEVELOPER}  applied`);
-    const list = await asDeveloper("iam", "list-roles");
+    const list = await asDeveloper("iam", "list-users");
     expect(list.stderr).toBe("");
     expect(list.code).toBe(0);
     const get = await asDeveloper("iam", "get-role", "--role-name", "DataPipeline");

@@ -140,7 +140,7 @@ export async function runStack(argv: string[]): Promise<void> {
   IdP           ${idp.issuer}   users alice, bob, carol, dave @example.com${autoLogin ? ` (auto-login ${autoLogin})` : " (type the e-mail at its form)"}
   broker        ${broker.url}   log ${brokerLog}
   agent         ${resolve(home, "agent.sock")}   ${agent ? "headless" : "in the tray app"}; refresh token in a demo file (tokenStore "file")
-  tray app      ${tray === "started" ? "started" : `not started: ${tray}`}
+  tray app      ${tray === "started" ? "started" : tray.replace(/^tray app /, "")}
 
 In another terminal:
   export GATEHOUSE_HOME=${home} AWS_CONFIG_FILE=${awsConfig}

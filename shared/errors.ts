@@ -49,7 +49,12 @@ export const ERRORS = {
   CHECKPOINTS_UNAVAILABLE: { status: 503, title: "The audit checkpoints cannot be read." },
   STORE_UNAVAILABLE: {
     status: 503,
-    title: "The broker's database cannot be written (disk full or I/O error); try again later.",
+    title:
+      "The broker's database cannot be reached or written (down, disk full or I/O error); try again later.",
+  },
+  STORE_TOO_NEW: {
+    status: 500,
+    title: "The database's schema is newer than this broker: run the newer broker or restore a backup.",
   },
   AUDIT_UNAVAILABLE: {
     status: 503,

@@ -2,6 +2,7 @@
 
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { DestinationStream } from "pino";
 import { GatehouseError } from "../shared/errors.ts";
@@ -11,12 +12,14 @@ import { AuditGuard } from "./audit/guard.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
+import { openDb } from "./db/index.ts";
 import { RefusedTokens } from "./denials.ts";
 import { createGroupSource, type GroupSource } from "./groups/index.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
 import { AccessIssuer } from "./issue.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { ownRoleNames } from "./own-roles.ts";
+import { defaultReplicaId, Replica } from "./replica.ts";
 import { RequestService } from "./requests.ts";
 import { openRequestsStore } from "./requests-store.ts";
 import { accessRoutes } from "./routes/access.ts";
@@ -44,9 +47,16 @@ export interface Broker {
   audit: AuditGuard;
   /** Where people's groups come from (the token, or a directory with its cache). */
   groups: GroupSource;
+  /** This broker among others on one database: leases, change feed, sweeps. */
+  replica: Replica;
   /** Mark the broker ready (/readyz) once a sync has finished. */
   markReady(): void;
   close(): Promise<void>;
+  /**
+   * Stop as a killed process would (tests of takeover by another replica): timers stop, connections and
+   * the database drop at once, no lease is released and nothing in flight gets to write its outcome.
+   */
+  kill(): void;
 }
 
 export interface BrokerOptions {
@@ -109,6 +119,18 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   });
   metrics.tagChangesHeld.set(tagWatch.heldCount);
   const accounts = new AccountDirectory(config, aws, accountNames);
+  // Its own connection until the stores share one Db (then the change rows commit with their writes).
+  const replicaDb = openDb(config.database, { maxMb: config.database_max_mb });
+  const replicaId = config.replicas.id ?? defaultReplicaId();
+  const replica = new Replica(replicaDb, {
+    id: replicaId,
+    leaseMs: config.replicas.lease_ms,
+    sweepMs: config.replicas.sweep_ms,
+    feedPollMs: config.replicas.feed_poll_ms,
+    // `app` is built below; the replica logs only once started.
+    log: { warn: (o, m) => app.log.warn(o, m), info: (o, m) => app.log.info(o, m) },
+    registry: metrics.registry,
+  });
   const syncer = new Syncer(
     config,
     aws,
@@ -122,6 +144,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       },
     },
     accounts,
+    replica,
   );
   syncer.loadFromStore();
   const issuer = new AccessIssuer(config, index, aws);
@@ -134,6 +157,8 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     logger: {
       level: config.log_level,
       redact: { paths: REDACT, censor: "[redacted]" },
+      // Every line says which replica wrote it.
+      base: { pid: process.pid, hostname: hostname(), replica: replicaId },
       ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     genReqId: () => randomUUID(),
@@ -168,6 +193,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   } catch (e) {
     aws.destroy();
     store.close();
+    replicaDb.close();
     throw e;
   }
   const audit = guard;
@@ -209,7 +235,29 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     webhook,
     log: app.log,
     isAdmin,
+    coordination: replica,
   });
+  // What other replicas wrote reaches this one's index and caches.
+  replica
+    .on("account", (accountId) => {
+      store.forgetCaches();
+      syncer.loadFromStore(accountId);
+    })
+    .on("role", (arn) => {
+      store.forgetCaches();
+      syncer.reindex(arn);
+    })
+    .on("user", () => store.forgetCaches())
+    .on("grant", (key) => {
+      const [id, n] = key.split("/");
+      if (id && n && /^\d+$/.test(n)) requests.reloadGrant(id, Number(n));
+    })
+    .onGap(() => {
+      store.forgetCaches();
+      syncer.loadFromStore();
+      requests.loadGrants();
+    })
+    .sweep(() => requests.resumeOrphans());
   // SECURITY 36: refused tokens per client address, at most one audit row a minute each.
   const refused = new RefusedTokens((row) => {
     try {
@@ -258,7 +306,12 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     await requestRoutes(scoped, { requests, store });
   });
   let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");
-  app.register(healthRoutes, { metrics, ready: () => firstSyncDone, auditProblem: () => audit.problem });
+  app.register(healthRoutes, {
+    metrics,
+    ready: () => firstSyncDone,
+    storeUp: () => replica.storeUp(),
+    auditProblem: () => audit.problem,
+  });
   app.register(clientConfigRoutes, { oidc: config.oidc });
 
   return {
@@ -274,10 +327,25 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     webhook,
     audit,
     groups,
+    replica,
     markReady: () => {
       firstSyncDone = true;
     },
+    kill() {
+      replica.stop();
+      syncer.stop();
+      refused.stop();
+      void requests.stop().catch(() => undefined);
+      void audit.stop().catch(() => undefined);
+      app.server.closeAllConnections();
+      app.server.close();
+      aws.destroy();
+      requestsStore.close();
+      store.close();
+      replicaDb.close();
+    },
     async close() {
+      replica.stop();
       syncer.stop();
       refused.stop();
       await requests.stop();
@@ -292,6 +360,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       aws.destroy();
       requestsStore.close();
       store.close();
+      replicaDb.close();
     },
   };
 }
@@ -309,6 +378,7 @@ export async function startBroker(
     .syncAll()
     .then(broker.markReady, (e) => broker.app.log.error({ err: e }, "first sync failed"));
   broker.syncer.startPeriodic(broker.markReady);
+  broker.replica.start();
   // Resume what a stop left half-done and catch up on expiries, then check expiries on a timer.
   void broker.requests.start();
   return { ...broker, url: address.replace("[::1]", "127.0.0.1") };

@@ -184,6 +184,22 @@ export const configSchema = z.strictObject({
   database: z.string().min(1).default("gatehouse-broker.sqlite"),
   /** A cap on the database's size in MiB: when reached, the broker refuses (503) instead of filling the disk. */
   database_max_mb: z.number().positive().max(1_048_576).optional(),
+  /**
+   * Several brokers on one database (broker/replica.ts): this broker's name in leases, logs, metrics and
+   * audit details (default host-pid-random), how long a lease it holds outlives it if it dies, how often
+   * it looks for work a dead replica left, and how often it reads the change feed (besides NOTIFY).
+   */
+  replicas: z
+    .strictObject({
+      id: z
+        .string()
+        .regex(/^[A-Za-z0-9._:-]{1,100}$/, "letters, digits and . _ : - (at most 100)")
+        .optional(),
+      lease_ms: z.number().int().min(200).max(600_000).default(30_000),
+      sweep_ms: z.number().int().min(50).max(600_000).default(5_000),
+      feed_poll_ms: z.number().int().min(10).max(1_000).default(250),
+    })
+    .default({ lease_ms: 30_000, sweep_ms: 5_000, feed_poll_ms: 250 }),
   log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   oidc: z
     .strictObject({

@@ -36,6 +36,7 @@ import { parseRoleRef } from "../shared/roles.ts";
 import type { AccessIndex } from "./access-index.ts";
 import { type AwsGateway, fromAwsError } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
+import { type Coordination, SOLO } from "./replica.ts";
 import type { NewTarget, RequestsStore, TargetRow } from "./requests-store.ts";
 import type { Store, SyncedRole, SyncedUser } from "./store.ts";
 import type { Syncer } from "./sync.ts";
@@ -131,6 +132,8 @@ export interface RequestServiceDeps {
   webhook: Webhook;
   log: FastifyBaseLogger;
   isAdmin(groups: readonly string[]): boolean;
+  /** Several brokers on one database (broker/replica.ts); alone when absent. */
+  coordination?: Coordination;
 }
 
 export class RequestService {
@@ -657,16 +660,46 @@ export class RequestService {
     return p;
   }
 
-  /** Apply one approved target. Only the caller that moves it approved→applying talks to IAM. */
+  private get co(): Coordination {
+    return this.d.coordination ?? SOLO;
+  }
+
+  /** Tell other replicas; a failure only delays them until their next sync, so it is logged, not thrown. */
+  private publish(topic: string, key: string): void {
+    try {
+      this.co.publish(topic, key);
+    } catch (e) {
+      this.d.log.warn({ err: (e as Error).message, topic, key }, "change not published to other replicas");
+    }
+  }
+
+  /**
+   * Apply one approved target. Only the caller that moves it approved→applying talks to IAM. The lease
+   * `apply:<id>/<n>` is taken before that move and held (renewed) until the end: a replica that gets the
+   * lease and finds the target still 'applying' knows its applier died (resumeOrphans).
+   */
   apply(id: string, n: number, actor: string): Promise<void> {
+    const key = `apply:${id}/${n}`;
+    // The lease is this replica's whoever here holds it: an attempt under way here is not joined twice,
+    // and a losing attempt must not release the winner's lease.
+    if (this.applyingHere.has(key) || !this.co.claim(key)) return Promise.resolve();
     try {
       this.d.requests.move(id, n, "apply", actor);
     } catch (e) {
+      this.co.release(key);
       if (e instanceof GatehouseError && e.code === "ILLEGAL_TRANSITION") return Promise.resolve();
       throw e;
     }
-    return this.track(this.applyClaimed(id, n, actor));
+    this.applyingHere.add(key);
+    return this.track(
+      this.co
+        .hold(key, () => this.applyClaimed(id, n, actor))
+        .then(() => undefined)
+        .finally(() => this.applyingHere.delete(key)),
+    );
   }
+
+  private readonly applyingHere = new Set<string>();
 
   private async applyClaimed(id: string, n: number, actor: string): Promise<void> {
     const t = this.d.requests.target(id, n)!;
@@ -695,9 +728,10 @@ export class RequestService {
         expiresAt,
         error: null,
       });
-      if (t.kind === "role-access")
+      if (t.kind === "role-access") {
         this.d.index.grant(t.requester, t.arn, expiresAt ? Date.parse(expiresAt) : null);
-      else {
+        this.publish("grant", `${id}/${n}`);
+      } else {
         // What was put is known: the broker's copy shows it now, and the full re-read of the role or user
         // follows at once in the background, so approve-to-applied costs one IAM call, not one per policy.
         this.recordPut(t);
@@ -729,6 +763,7 @@ export class RequestService {
       const u = this.d.store.getUser(t.arn);
       if (u) this.d.store.upsertUser({ ...u, inlinePolicies: { ...u.inlinePolicies, [name]: t.policy! } });
     }
+    this.publish(t.type, t.arn);
   }
 
   /** Re-reads of one role or user run one after another, so the last one to finish is the newest. */
@@ -782,6 +817,7 @@ export class RequestService {
         inlinePolicies: inline,
         managedPolicies: old?.managedPolicies ?? [],
       });
+      this.publish("user", t.arn);
     } catch (e) {
       throw fromAwsError(e, `re-reading user ${t.name} in ${t.accountId}`);
     }
@@ -816,6 +852,7 @@ export class RequestService {
     if (t.kind === "role-access") {
       this.d.index.revoke(t.requester, t.arn);
       this.d.requests.move(t.requestId, t.n, "expire", SYSTEM, {}, late);
+      this.publish("grant", target);
       this.audit(SYSTEM, "request.expire", target, { arn: t.arn, grant: true, ...late });
       this.notify("expired", who, SYSTEM, [t.arn]);
       return;
@@ -858,8 +895,15 @@ export class RequestService {
     let done = 0;
     for (const t of this.d.requests.due(now)) {
       try {
-        await this.expireOne(t, now);
-        done++;
+        // One replica expires a target: the lease is taken before IAM is touched, and the target read
+        // again under it (another replica may have expired it since `due` was read).
+        const r = await this.co.hold(`expire:${t.requestId}/${t.n}`, async () => {
+          const fresh = this.d.requests.target(t.requestId, t.n);
+          if (fresh?.state !== "applied") return false;
+          await this.expireOne(fresh, now);
+          return true;
+        });
+        if (r.ran && r.value) done++;
       } catch (e) {
         // Left applied: the next tick tries again.
         this.d.log.warn(
@@ -883,15 +927,46 @@ export class RequestService {
    * is idempotent under its fixed name), approved ones applied, then the expiry catch-up.
    */
   async recover(): Promise<void> {
+    this.loadGrants();
+    await this.resumeOrphans("broker restarted mid-apply");
+    await this.expireDue();
+  }
+
+  /** Every applied role-access grant into the index (at start, or after missing other replicas' changes). */
+  loadGrants(): void {
     for (const t of this.d.requests.targetsIn(["applied"]))
       if (t.kind === "role-access")
         this.d.index.grant(t.requester, t.arn, t.expiresAt ? Date.parse(t.expiresAt) : null);
-    for (const t of this.d.requests.targetsIn(["applying"]))
-      this.d.requests.move(t.requestId, t.n, "resume", SYSTEM, {}, { reason: "broker restarted mid-apply" });
+  }
+
+  /** One grant again as the database has it (another replica applied or expired it). */
+  reloadGrant(id: string, n: number): void {
+    const t = this.d.requests.target(id, n);
+    if (t?.kind !== "role-access") return;
+    if (t.state === "applied")
+      this.d.index.grant(t.requester, t.arn, t.expiresAt ? Date.parse(t.expiresAt) : null);
+    else this.d.index.revoke(t.requester, t.arn);
+  }
+
+  /**
+   * Targets whose applier died: 'applying' ones whose `apply:` lease this replica can take (so nobody
+   * alive holds it) are resumed; 'approved' ones nobody took (the approving broker died before applying)
+   * are applied — each by the one replica that wins its lease and the approved→applying move.
+   */
+  async resumeOrphans(reason = "its broker stopped mid-apply"): Promise<void> {
+    for (const t of this.d.requests.targetsIn(["applying"])) {
+      const key = `apply:${t.requestId}/${t.n}`;
+      // This replica is applying it (the lease is already its own), or a live other one is, renewing it.
+      if (this.applyingHere.has(key) || !this.co.claim(key)) continue;
+      if (this.d.requests.target(t.requestId, t.n)?.state !== "applying") {
+        this.co.release(key);
+        continue;
+      }
+      this.d.requests.move(t.requestId, t.n, "resume", SYSTEM, {}, { reason, replica: this.co.id });
+    }
     await Promise.all(
       this.d.requests.targetsIn(["approved"]).map((t) => this.apply(t.requestId, t.n, SYSTEM)),
     );
-    await this.expireDue();
   }
 
   /** Tell the webhook once about each target that expires within the hour. */
@@ -899,6 +974,9 @@ export class RequestService {
     for (const t of this.d.requests.due(new Date(now.getTime() + EXPIRING_NOTICE_MS))) {
       if (Date.parse(t.expiresAt!) <= now.getTime() || this.d.requests.hasEvent(t.requestId, t.n, "expiring"))
         continue;
+      // Written once across replicas: the lease is kept (not released) until the event is there for all.
+      if (!this.co.claim(`expiring:${t.requestId}/${t.n}`)) continue;
+      if (this.d.requests.hasEvent(t.requestId, t.n, "expiring")) continue;
       this.d.requests.event(t.requestId, t.n, SYSTEM, "expiring", { expiresAt: t.expiresAt });
       this.notify(
         "expiring",

@@ -127,6 +127,8 @@ export interface Store {
   searchEntities(filter: EntitySearch): EntityHit[];
   /** Roles and users carrying a tag whose key contains `key` (case-insensitive), as their tags. */
   taggedEntities(key: string): { arn: string; accountId: string; tags: Tag[] }[];
+  /** Drop answers kept in memory (another replica wrote roles or users: broker/replica.ts). */
+  forgetCaches(): void;
   putSyncStatus(status: AccountSyncStatus): void;
   syncStatuses(): AccountSyncStatus[];
   appendAudit(entry: AuditInput, now?: Date): AuditEntry;
@@ -521,6 +523,7 @@ export function openSqliteStore(
       tagged.set(key, found);
       return found;
     },
+    forgetCaches: () => tagged.clear(),
     putSyncStatus: (s) => void putStatus.run(s.accountId, JSON.stringify(s)),
     syncStatuses: () =>
       (db.prepare("SELECT data FROM sync_status ORDER BY account_id").all() as { data: string }[]).map((r) =>

@@ -17,6 +17,7 @@ import type { AccessIndex } from "./access-index.ts";
 import type { AccountDirectory, DiscoveryStatus } from "./accounts.ts";
 import { type AwsGateway, fromAwsError } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
+import type { Coordination } from "./replica.ts";
 import type { AccountSyncStatus, Store, SyncedRole, SyncedUser } from "./store.ts";
 import type { TagWatch } from "./tag-watch.ts";
 
@@ -131,6 +132,8 @@ export class Syncer {
     private readonly watch: TagWatch,
     private readonly hooks: SyncHooks = {},
     private readonly directory?: AccountDirectory,
+    /** Several brokers on one database: each account is synced by one of them at a time. */
+    private readonly coordination?: Coordination,
   ) {}
 
   get inProgress(): boolean {
@@ -156,12 +159,16 @@ export class Syncer {
       for (const id of before) {
         this.store.replaceAccount(id, [], []);
         this.index.replaceAccount(id, []);
+        this.coordination?.publish("account", id);
       }
     }
     const queue = [...this.config.aws.accounts];
     const results: AccountSyncStatus[] = [];
     const worker = async () => {
-      for (let a = queue.shift(); a; a = queue.shift()) results.push(await this.syncAccount(a.id, a.name));
+      for (let a = queue.shift(); a; a = queue.shift()) {
+        const r = await this.syncLeased(a.id, a.name);
+        if (r) results.push(r);
+      }
     };
     await Promise.all(
       Array.from({ length: Math.min(this.config.sync.account_concurrency, queue.length) }, worker),
@@ -174,6 +181,17 @@ export class Syncer {
       durationMs: Date.now() - started,
       ...(discovery ? { discovery } : {}),
     };
+  }
+
+  /**
+   * Sync one account under its lease `sync:<account>`, so two replicas never sync it at once; an account
+   * another live replica is syncing is skipped (its last stored status is reported).
+   */
+  private async syncLeased(accountId: string, name: string): Promise<AccountSyncStatus | undefined> {
+    if (!this.coordination) return this.syncAccount(accountId, name);
+    const r = await this.coordination.hold(`sync:${accountId}`, () => this.syncAccount(accountId, name));
+    if (r.ran) return r.value;
+    return this.store.syncStatuses().find((s) => s.accountId === accountId);
   }
 
   async syncAccount(accountId: string, name: string): Promise<AccountSyncStatus> {
@@ -191,6 +209,7 @@ export class Syncer {
       // One transaction, then the index: readers see the old account or the new one, never half.
       this.store.replaceAccount(accountId, roles, users);
       this.index.replaceAccount(accountId, served);
+      this.coordination?.publish("account", accountId);
       const status: AccountSyncStatus = {
         accountId,
         name,
@@ -264,6 +283,7 @@ export class Syncer {
       const served = this.watch.observeRole(role);
       this.store.upsertRole(role);
       this.index.upsertRole(served);
+      this.coordination?.publish("role", role.arn);
       this.reread.get(accountId)?.set(role.name, role);
       return role;
     } catch (e) {
@@ -271,10 +291,12 @@ export class Syncer {
     }
   }
 
-  /** Load what the store holds (at start-up, before the first sync finishes). */
-  loadFromStore(): void {
+  /** Load what the store holds (at start-up, before the first sync finishes; or one account another replica synced). */
+  loadFromStore(onlyAccount?: string): void {
     const byAccount = new Map<string, SyncedRole[]>();
+    if (onlyAccount !== undefined) byAccount.set(onlyAccount, []);
     for (const r of this.store.loadRoles()) {
+      if (onlyAccount !== undefined && r.accountId !== onlyAccount) continue;
       const list = byAccount.get(r.accountId) ?? [];
       list.push(this.watch.effective(r));
       byAccount.set(r.accountId, list);

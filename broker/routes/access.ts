@@ -75,7 +75,7 @@ export async function accessRoutes(app: FastifyInstance, deps: AccessRoutesDeps)
       });
       return out;
     } catch (e) {
-      if (!(e instanceof GatehouseError && e.code === "AUDIT_UNAVAILABLE"))
+      if (!(e instanceof GatehouseError && UNWRITABLE.has(e.code)))
         audited(store, p.email, "credentials.issue", body.role, e, req.id);
       throw e;
     }
@@ -99,12 +99,15 @@ export async function accessRoutes(app: FastifyInstance, deps: AccessRoutesDeps)
       });
       return out;
     } catch (e) {
-      if (!(e instanceof GatehouseError && e.code === "AUDIT_UNAVAILABLE"))
+      if (!(e instanceof GatehouseError && UNWRITABLE.has(e.code)))
         audited(store, p.email, "console.url", body.role, e, req.id);
       throw e;
     }
   });
 }
+
+/** The audit cannot be written: auditing the failure would fail the same way (and nothing was handed out). */
+const UNWRITABLE = new Set(["AUDIT_UNAVAILABLE", "STORE_UNAVAILABLE"]);
 
 /** Denials and failures are audited too (the role as the person named it; never a secret). */
 function audited(

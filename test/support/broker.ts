@@ -26,7 +26,17 @@ export function brokerYaml(o: {
   oidcExtra?: string;
   /** YAML lines added inside the `access:` block (e.g. `external_tag_changes: hold`). */
   accessExtra?: string;
+  /** The spoke accounts (default prod 222222222222 and staging 333333333333). */
+  accounts?: { id: string; name: string }[];
 }): string {
+  const accounts = (
+    o.accounts ?? [
+      { id: "222222222222", name: "prod" },
+      { id: "333333333333", name: "staging" },
+    ]
+  )
+    .map((a) => `    - { id: "${a.id}", name: ${a.name} }\n`)
+    .join("");
   const oidcExtra = (o.oidcExtra ?? "")
     .split("\n")
     .filter((l) => l.trim())
@@ -45,9 +55,7 @@ ${o.audience === null ? "" : `  audience: ${o.audience ?? "gatehouse-broker"}\n`
   central_role_arn: arn:aws:iam::111111111111:role/GatehouseCentral
   spoke_role_name: GatehouseSpoke
   accounts:
-    - { id: "222222222222", name: prod }
-    - { id: "333333333333", name: staging }
-access:
+${accounts}access:
   admin_groups: [platform-admins]
 ${(o.accessExtra ?? "")
   .split("\n")
@@ -68,6 +76,9 @@ export async function startTestBroker(o: {
   audience?: string | null;
   oidcExtra?: string;
   accessExtra?: string;
+  accounts?: { id: string; name: string }[];
+  /** Wait for the first sync (default true). */
+  waitForSync?: boolean;
 }): Promise<StartedBroker> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), "gatehouse-broker-"));
   const config = parseConfig(
@@ -82,7 +93,7 @@ export async function startTestBroker(o: {
     },
   });
   const broker = await startBroker(config, { logStream });
-  await broker.syncer.syncAll();
+  if (o.waitForSync !== false) await broker.syncer.syncAll();
   return {
     ...broker,
     config,

@@ -55,7 +55,7 @@ export interface Reply {
 /** One broker on its own database directory, restartable, with calls as any of PEOPLE. */
 export class RequestsBroker {
   broker!: StartedBroker;
-  readonly dir = mkdtempSync(join(tmpdir(), "gatehouse-requests-"));
+  readonly dir: string;
 
   constructor(
     private readonly o: {
@@ -65,8 +65,12 @@ export class RequestsBroker {
       extra: string;
       /** YAML lines inside the `access:` block. */
       accessExtra?: string;
+      /** Another broker's directory: both serve one database (replicas). */
+      dir?: string;
     },
-  ) {}
+  ) {
+    this.dir = o.dir ?? mkdtempSync(join(tmpdir(), "gatehouse-requests-"));
+  }
 
   /** Start (or start again on the same database) and wait for recovery and the expiry catch-up. */
   async start(): Promise<void> {

@@ -12,7 +12,7 @@ import { AuditGuard } from "./audit/guard.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
-import { openDb } from "./db/index.ts";
+import { type Db, openConfiguredDb } from "./db/index.ts";
 import { RefusedTokens } from "./denials.ts";
 import { createGroupSource, type GroupSource } from "./groups/index.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
@@ -27,7 +27,7 @@ import { adminRoutes } from "./routes/admin.ts";
 import { clientConfigRoutes } from "./routes/client-config.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { requestRoutes } from "./routes/requests.ts";
-import { openSqliteStore, type Store } from "./store.ts";
+import { openStore, type Store } from "./store.ts";
 import { Syncer } from "./sync.ts";
 import { TagWatch } from "./tag-watch.ts";
 import { Webhook } from "./webhook.ts";
@@ -36,6 +36,8 @@ export interface Broker {
   app: FastifyInstance;
   accounts: AccountDirectory;
   store: Store;
+  /** The one database connection both stores (and other parts) share. */
+  db: Db;
   syncer: Syncer;
   index: AccessIndex;
   tagWatch: TagWatch;
@@ -88,10 +90,16 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     onOutcome: (outcome) => metrics.directory.inc({ outcome }),
   });
   let guard: AuditGuard | undefined;
-  const store = openSqliteStore(config.database, {
-    maxMb: config.database_max_mb,
-    onAppend: (e) => guard?.appended(e),
-  });
+  // One connection for every store: SQLite's one file, or PostgreSQL's one session (transactions of the
+  // two stores then never wait on each other inside this process).
+  const db = openConfiguredDb(config);
+  let store: Store;
+  try {
+    store = openStore(db, { onAppend: (e) => guard?.appended(e) });
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   const aws = new AwsGateway(config, {
     onStsCall: (kind, outcome) => metrics.stsCalls.inc({ kind, outcome }),
   });
@@ -119,10 +127,8 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   });
   metrics.tagChangesHeld.set(tagWatch.heldCount);
   const accounts = new AccountDirectory(config, aws, accountNames);
-  // Its own connection until the stores share one Db (then the change rows commit with their writes).
-  const replicaDb = openDb(config.database, { maxMb: config.database_max_mb });
   const replicaId = config.replicas.id ?? defaultReplicaId();
-  const replica = new Replica(replicaDb, {
+  const replica = new Replica(db, {
     id: replicaId,
     leaseMs: config.replicas.lease_ms,
     sweepMs: config.replicas.sweep_ms,
@@ -193,7 +199,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   } catch (e) {
     aws.destroy();
     store.close();
-    replicaDb.close();
+    db.close();
     throw e;
   }
   const audit = guard;
@@ -224,7 +230,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   // Every sign-in the broker sees (a token it has not seen before) is audited once.
   const seen = new Set<string>();
   const auth = requireAuth(verifier);
-  const requestsStore = openRequestsStore(config.database, { maxMb: config.database_max_mb });
+  const requestsStore = openRequestsStore(db);
   const requests = new RequestService({
     config,
     store,
@@ -318,6 +324,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     app,
     accounts,
     store,
+    db,
     syncer,
     index,
     tagWatch,
@@ -342,7 +349,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       aws.destroy();
       requestsStore.close();
       store.close();
-      replicaDb.close();
+      db.close();
     },
     async close() {
       replica.stop();
@@ -360,7 +367,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       aws.destroy();
       requestsStore.close();
       store.close();
-      replicaDb.close();
+      db.close();
     },
   };
 }

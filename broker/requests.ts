@@ -722,15 +722,18 @@ export class RequestService {
           throw fromAwsError(e, `${t.type === "role" ? "PutRolePolicy" : "PutUserPolicy"} on ${t.arn}`);
         }
       }
-      this.d.requests.move(id, n, "applied", SYSTEM, {
-        appliedAt: now.toISOString(),
-        appliedPolicy: t.policy,
-        expiresAt,
-        error: null,
+      // A grant's change row commits with the move, so no replica misses it.
+      this.d.store.transaction(() => {
+        this.d.requests.move(id, n, "applied", SYSTEM, {
+          appliedAt: now.toISOString(),
+          appliedPolicy: t.policy,
+          expiresAt,
+          error: null,
+        });
+        if (t.kind === "role-access") this.co.publish("grant", `${id}/${n}`);
       });
       if (t.kind === "role-access") {
         this.d.index.grant(t.requester, t.arn, expiresAt ? Date.parse(expiresAt) : null);
-        this.publish("grant", `${id}/${n}`);
       } else {
         // What was put is known: the broker's copy shows it now, and the full re-read of the role or user
         // follows at once in the background, so approve-to-applied costs one IAM call, not one per policy.
@@ -851,8 +854,10 @@ export class RequestService {
     const late = lateSeconds > this.rc.expiry_check_seconds ? { lateSeconds } : {};
     if (t.kind === "role-access") {
       this.d.index.revoke(t.requester, t.arn);
-      this.d.requests.move(t.requestId, t.n, "expire", SYSTEM, {}, late);
-      this.publish("grant", target);
+      this.d.store.transaction(() => {
+        this.d.requests.move(t.requestId, t.n, "expire", SYSTEM, {}, late);
+        this.co.publish("grant", target);
+      });
       this.audit(SYSTEM, "request.expire", target, { arn: t.arn, grant: true, ...late });
       this.notify("expired", who, SYSTEM, [t.arn]);
       return;

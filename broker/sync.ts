@@ -157,9 +157,11 @@ export class Syncer {
     for (const a of this.config.aws.accounts) before.delete(a.id);
     if (discovery?.ok) {
       for (const id of before) {
-        this.store.replaceAccount(id, [], []);
+        this.store.transaction(() => {
+          this.store.replaceAccount(id, [], []);
+          this.coordination?.publish("account", id);
+        });
         this.index.replaceAccount(id, []);
-        this.coordination?.publish("account", id);
       }
     }
     const queue = [...this.config.aws.accounts];
@@ -207,9 +209,12 @@ export class Syncer {
       // Tag changes first (recorded, audited, held): the index is then given what it may serve.
       const served = this.watch.observeAccount(accountId, roles, users);
       // One transaction, then the index: readers see the old account or the new one, never half.
-      this.store.replaceAccount(accountId, roles, users);
+      // The change row commits with the account's rows: other replicas reload exactly what was stored.
+      this.store.transaction(() => {
+        this.store.replaceAccount(accountId, roles, users);
+        this.coordination?.publish("account", accountId);
+      });
       this.index.replaceAccount(accountId, served);
-      this.coordination?.publish("account", accountId);
       const status: AccountSyncStatus = {
         accountId,
         name,
@@ -281,9 +286,11 @@ export class Syncer {
         managedPolicies: (attached.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ""),
       };
       const served = this.watch.observeRole(role);
-      this.store.upsertRole(role);
+      this.store.transaction(() => {
+        this.store.upsertRole(role);
+        this.coordination?.publish("role", role.arn);
+      });
       this.index.upsertRole(served);
-      this.coordination?.publish("role", role.arn);
       this.reread.get(accountId)?.set(role.name, role);
       return role;
     } catch (e) {

@@ -3,25 +3,25 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { type Change, ChangeFeed } from "../../broker/db/changes.ts";
-import { connections } from "../support/db.ts";
+import { ENGINES, storeEngines } from "../support/store-engines.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe("change feed on one database from two connections", () => {
-  let close: () => void = () => undefined;
+const engines = storeEngines();
+
+describe.each(ENGINES)("change feed on one %s database from two connections", (engine) => {
   const feeds: ChangeFeed[] = [];
   afterEach(() => {
     for (const f of feeds.splice(0)) f.stop();
-    close();
   });
 
   async function two(opts: ConstructorParameters<typeof ChangeFeed>[2] = {}) {
-    const c = await connections(2);
-    close = c.close;
-    const a = new ChangeFeed(c.dbs[0]!, "A", opts);
-    const b = new ChangeFeed(c.dbs[1]!, "B", opts);
+    const database = await engines.fresh(engine);
+    const dbs = [await engines.open(engine, database), await engines.open(engine, database)];
+    const a = new ChangeFeed(dbs[0]!, "A", opts);
+    const b = new ChangeFeed(dbs[1]!, "B", opts);
     feeds.push(a, b);
-    return { a, b, dbs: c.dbs };
+    return { a, b, dbs };
   }
 
   it("B hears A's change within a poll; A does not hear its own", async () => {

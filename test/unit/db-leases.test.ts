@@ -1,19 +1,20 @@
 // Leases between replicas: one holder at a time, takeover after expiry, renew/release only by the holder.
 
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Leases } from "../../broker/db/leases.ts";
-import { connections } from "../support/db.ts";
+import { ENGINES, storeEngines } from "../support/store-engines.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe("leases on one database from two connections", () => {
-  let close: () => void = () => undefined;
-  afterEach(() => close());
+const engines = storeEngines();
 
+describe.each(ENGINES)("leases on one %s database from two connections", (engine) => {
   async function two(): Promise<[Leases, Leases]> {
-    const c = await connections(2);
-    close = c.close;
-    return [new Leases(c.dbs[0]!), new Leases(c.dbs[1]!)];
+    const database = await engines.fresh(engine);
+    return [
+      new Leases(await engines.open(engine, database)),
+      new Leases(await engines.open(engine, database)),
+    ];
   }
 
   it("gives a key to one holder; the other is refused until it expires, then takes over", async () => {

@@ -21,7 +21,10 @@ function unavailable(err) {
   if (/^08/.test(code) && code !== "08P01") return true;
   if (/^(57P0|53|28)/.test(code) || code === "57014" || code === "3D000") return true;
   const msg = String(err?.message ?? "");
-  return /Connection terminated|connection error|timeout|Client was closed|not queryable/i.test(msg);
+  // 55000 at connect: the database was closed to connections (ALTER DATABASE … ALLOW_CONNECTIONS false).
+  return /Connection terminated|connection error|timeout|Client was closed|not queryable|not currently accepting connections/i.test(
+    msg,
+  );
 }
 
 // Whether the connection itself is gone or in an unknown state (and must be replaced).

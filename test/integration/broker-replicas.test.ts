@@ -3,8 +3,11 @@
 // twice at once; a broker killed mid-sync or mid-apply leaves its work to the other, which completes it.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDb } from "../../broker/db/index.ts";
+import type { Db } from "../../broker/db/types.ts";
 import { generateWorld } from "../../dev/aws/fixture.ts";
 import { type Emulator, startEmulator } from "../../dev/aws/server.ts";
+import { type PrivateCluster, startPrivateCluster } from "../../dev/postgres.ts";
 import { type StartedBroker, startTestBroker } from "../support/broker.ts";
 import { metric } from "../support/e2e.ts";
 import { startDemoEmulator } from "../support/emulator.ts";
@@ -253,4 +256,126 @@ describe("two brokers, one database: sync of 20 accounts", () => {
       expect(s.lastSuccessAt! > killedAt).toBe(true);
     }
   }, 30_000);
+});
+
+describe("two brokers on PostgreSQL: an outage and a restart under load", () => {
+  let emulator: Emulator;
+  let cluster: PrivateCluster;
+  let admin: Db;
+  let database: string;
+  let a: StartedBroker;
+  let b: StartedBroker;
+  const ROLE = "prod/ReadOnly";
+  // A lost database answers within a second, not after the default five.
+  const timeouts = "database_timeouts: { connect_seconds: 1, statement_seconds: 5 }\n";
+  const credentials = async (x: StartedBroker) => {
+    const res = await fetch(`${x.url}/v1/credentials`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens.alice}`, "content-type": "application/json" },
+      body: JSON.stringify({ role: ROLE }),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+  const ready = async (x: StartedBroker) => {
+    const res = await fetch(`${x.url}/readyz`);
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+
+  beforeAll(async () => {
+    emulator = await startDemoEmulator();
+    cluster = await startPrivateCluster();
+    database = await cluster.createDatabase();
+    admin = openDb(cluster.url);
+    const start = (id: string) =>
+      startTestBroker({
+        issuer: issuer.issuer,
+        awsUrl: emulator.url,
+        database,
+        extra: replicas(id) + timeouts,
+      });
+    a = await start("broker-a");
+    b = await start("broker-b");
+  }, 60_000);
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    admin?.close();
+    await cluster?.stop();
+    await emulator?.close();
+  });
+
+  it("while the database refuses connections: /readyz 503 and 503 STORE_UNAVAILABLE, nothing handed out; then both recover", async () => {
+    expect((await credentials(a)).status).toBe(200);
+    const name = new URL(database).pathname.slice(1);
+    admin.run(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
+    admin.all("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ?", [name]);
+    try {
+      for (const x of [a, b]) {
+        const r = await ready(x);
+        expect(r.status).toBe(503);
+        expect(r.json.status).toBe("store-unavailable");
+        const c = await credentials(x);
+        expect(c.status).toBe(503);
+        expect(c.json.code).toBe("STORE_UNAVAILABLE");
+        expect(c.json.accessKeyId).toBeUndefined();
+      }
+    } finally {
+      admin.run(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+    }
+    for (const x of [a, b]) {
+      const end = Date.now() + 10_000;
+      while ((await ready(x)).status !== 200 && Date.now() < end) await sleep(100);
+      expect((await ready(x)).status).toBe(200);
+      expect((await credentials(x)).status).toBe(200);
+    }
+  }, 60_000);
+
+  it("PostgreSQL restarted under load: both reconnect, every credential handed out is audited, the chain verifies", async () => {
+    const handed: string[] = [];
+    const statuses: number[] = [];
+    let stop = false;
+    const load = async (x: StartedBroker) => {
+      for (let i = 0; i < 200 && !stop; i++) {
+        const r = await credentials(x);
+        statuses.push(r.status);
+        if (r.status === 200) handed.push(r.json.accessKeyId as string);
+        else expect(r.json.code).toMatch(/^(STORE|AUDIT)_UNAVAILABLE$/);
+      }
+    };
+    const running = Promise.all([load(a), load(b), load(a), load(b)]);
+    await sleep(300);
+    await cluster.restart();
+    await sleep(1500);
+    stop = true;
+    await running;
+    // Both serve again after the restart.
+    for (const x of [a, b]) {
+      const end = Date.now() + 10_000;
+      let r = await credentials(x);
+      while (r.status !== 200 && Date.now() < end) {
+        await sleep(100);
+        r = await credentials(x);
+      }
+      expect(r.status).toBe(200);
+      handed.push(r.json.accessKeyId as string);
+    }
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    // Nothing lost: every key handed out has its audit row.
+    const audited = new Set(
+      a.store
+        .listAudit({ action: "credentials.issue", limit: 100_000 })
+        .filter((e) => e.outcome === "ok")
+        .map((e) => e.detail.accessKeyId as string),
+    );
+    for (const k of handed) expect(audited.has(k)).toBe(true);
+    expect(a.store.verifyAudit()).toMatchObject({ ok: true });
+    expect(b.store.verifyAudit()).toMatchObject({ ok: true });
+    // The change feed follows again: a sync on A reaches B's index.
+    const before = b.index.size;
+    a.store.replaceAccount("333333333333", [], []);
+    a.replica.publish("account", "333333333333");
+    await until(() => b.index.size < before, 3000, "B following A after the restart");
+    await a.syncer.syncAll();
+    await until(() => b.index.size === before, 3000, "B reloading the account again");
+  }, 90_000);
 });

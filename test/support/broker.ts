@@ -84,9 +84,11 @@ export async function startTestBroker(o: {
   accounts?: { id: string; name: string }[];
   /** Wait for the first sync (default true). */
   waitForSync?: boolean;
+  /** The `database:` (default: the test store's database for `dir`). */
+  database?: string;
 }): Promise<StartedBroker> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), "gatehouse-broker-"));
-  const database = testBrokerDatabase(dir);
+  const database = o.database ?? testBrokerDatabase(dir);
   const config = parseConfig(brokerYaml({ ...o, database }), join(dir, "gatehouse.yaml"));
   const logs: string[] = [];
   const logStream = new Writable({
@@ -102,7 +104,7 @@ export async function startTestBroker(o: {
     config,
     logs,
     dir,
-    storeKind: testStore(),
+    storeKind: o.database ? (o.database.startsWith("postgres") ? "postgres" : "sqlite") : testStore(),
     database,
     async stop() {
       await broker.close();

@@ -2,7 +2,8 @@
 // stores, prints "ready", waits for "go" on stdin so that every process starts together, does one thing
 // and prints one JSON line: {"ok":true,"value":…} or {"ok":false,"code":…}.
 //   append URL N ACTOR            N audit rows; value: their seqs
-//   approve URL REQUEST APPROVER  approve target 0; value: the approvals that count after it
+//   approve URL REQUEST APPROVER  approve target 0, committing 200 ms later (a replica slow to commit, so
+//                                 racing approvals really overlap); value: the approvals that count after it
 //   move URL REQUEST ACTOR        move target 0 by "approve"; value: the new state
 //   claim URL DELIVERY            claim a webhook delivery; value: its attempts, or null
 
@@ -33,7 +34,11 @@ const run = (): unknown => {
           store.appendAudit({ actor: b!, action: "credentials.issue", outcome: "ok", detail: { i } }).seq,
       );
     case "approve":
-      return requests.approve(a!, 0, { approver: b!, comment: null, diff: null, expiresAt: null });
+      return db.transaction(() => {
+        const count = requests.approve(a!, 0, { approver: b!, comment: null, diff: null, expiresAt: null });
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+        return count;
+      });
     case "move":
       return requests.move(a!, 0, "approve", b!);
     case "claim":

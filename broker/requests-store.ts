@@ -266,7 +266,7 @@ export const REQUESTS_MIGRATIONS: Migration[] = [
 
 /**
  * The requests on a database the caller opened and closes (the broker shares one `Db` between its
- * stores); or, given a file path (tests and tools), on its own SQLite file that close() closes.
+ * stores); or, given a file path or URL (tests and tools), on a connection of its own that close() closes.
  */
 export function openRequestsStore(database: Db | string, opts: { maxMb?: number } = {}): RequestsStore {
   if (typeof database === "string") {

@@ -999,7 +999,12 @@ export class RequestService {
     // Deliveries a stopped broker left in the outbox go out now (or when their back-off ends).
     this.d.webhook.start();
     const tick = () => {
-      this.warnExpiring();
+      // A database outage must not escape a timer (it would end the process); the next tick retries.
+      try {
+        this.warnExpiring();
+      } catch (e) {
+        this.d.log.warn({ err: (e as Error).message }, "expiring notices failed; will retry");
+      }
       this.track(this.expireDue()).catch((e) =>
         this.d.log.warn({ err: (e as Error).message }, "expiry tick failed"),
       );

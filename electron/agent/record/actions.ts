@@ -75,8 +75,19 @@ export interface CallActions {
 
 const cache = new Map<string, Promise<CallActions>>();
 
+const prefixes = new Map<string, Promise<string>>();
+
 /** The IAM prefix of an SDK service id or a signing name; the lower-cased name itself when none is known. */
-export async function servicePrefix(service: string): Promise<string> {
+export function servicePrefix(service: string): Promise<string> {
+  let hit = prefixes.get(service);
+  if (!hit) {
+    hit = findPrefix(service);
+    prefixes.set(service, hit);
+  }
+  return hit;
+}
+
+async function findPrefix(service: string): Promise<string> {
   const lower = service.trim().toLowerCase();
   const candidates = [SERVICE_PREFIX[lower], lower.replace(/\s+/g, ""), lower.replace(/\s+/g, "-")];
   for (const c of candidates) if (c && /^[a-z0-9-]+$/.test(c) && (await iamServiceExists(c))) return c;

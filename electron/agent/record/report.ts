@@ -1,7 +1,11 @@
 // A recording as a person reads it in a terminal: the calls allowed, the calls denied with AWS's messages,
-// and the least-privilege policy. Plain text; the CLI escapes control characters on the way out.
+// and the least-privilege policy. Every string that came from AWS or the command is escaped to one line.
 
 import type { RecordedCall, Recording } from "../../../shared/recording.ts";
+import { visible } from "../../../shared/visible-text.ts";
+
+/** One line of text from AWS or the command: control characters and newlines escaped (SECURITY 34). */
+const v = (text: string): string => visible(text);
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -28,7 +32,7 @@ function grouped(calls: readonly RecordedCall[]): { call: RecordedCall; count: n
 }
 
 function actionsCell(c: RecordedCall): string {
-  return `${c.actions.join(", ")}${c.mapping === "guess" ? " (guess)" : ""}`;
+  return `${v(c.actions.join(", "))}${c.mapping === "guess" ? " (guess)" : ""}`;
 }
 
 export function formatRecording(r: Recording): string {
@@ -36,7 +40,7 @@ export function formatRecording(r: Recording): string {
   const denied = r.calls.filter((c) => c.outcome === "denied");
   const failed = r.calls.filter((c) => c.outcome === "error");
   const parts: string[] = [
-    `Recorded ${r.calls.length} AWS call${r.calls.length === 1 ? "" : "s"} as ${r.role}: ${allowed.length} allowed, ${denied.length} denied, ${failed.length} failed otherwise${r.ignored ? ` (${r.ignored} unreadable, ignored)` : ""}`,
+    `Recorded ${r.calls.length} AWS call${r.calls.length === 1 ? "" : "s"} as ${v(r.role)}: ${allowed.length} allowed, ${denied.length} denied, ${failed.length} failed otherwise${r.ignored ? ` (${r.ignored} unreadable, ignored)` : ""}`,
   ];
   if (allowed.length) {
     parts.push(
@@ -45,7 +49,7 @@ export function formatRecording(r: Recording): string {
       table([
         ["CALL", "ACTIONS", "COUNT"],
         ...grouped(allowed).map(({ call, count }) => [
-          `${call.service}:${call.api}`,
+          v(`${call.service}:${call.api}`),
           actionsCell(call),
           String(count),
         ]),
@@ -59,14 +63,16 @@ export function formatRecording(r: Recording): string {
       table([
         ["CALL", "ACTIONS", "COUNT"],
         ...grouped(denied).map(({ call, count }) => [
-          `${call.service}:${call.api}`,
+          v(`${call.service}:${call.api}`),
           actionsCell(call),
           String(count),
         ]),
       ]),
     );
     for (const { call } of grouped(denied))
-      parts.push(`  ${call.api}: ${call.errorCode ?? "denied"}: ${call.errorMessage ?? "(no message)"}`);
+      parts.push(
+        `  ${v(call.api)}: ${v(call.errorCode ?? "denied")}: ${v(call.errorMessage ?? "(no message)")}`,
+      );
   }
   if (failed.length) {
     parts.push(
@@ -75,15 +81,15 @@ export function formatRecording(r: Recording): string {
       table([
         ["CALL", "ERROR", "COUNT"],
         ...grouped(failed).map(({ call, count }) => [
-          `${call.service}:${call.api}`,
-          call.errorCode ?? `HTTP ${call.status ?? "none"}`,
+          v(`${call.service}:${call.api}`),
+          v(call.errorCode ?? `HTTP ${call.status ?? "none"}`),
           String(count),
         ]),
       ]),
     );
   }
   if (r.guessed.length)
-    parts.push("", `Guessed from the service prefix (check them): ${r.guessed.join(", ")}`);
+    parts.push("", `Guessed from the service prefix (check them): ${v(r.guessed.join(", "))}`);
   if (r.calls.length)
     parts.push("", "Least-privilege policy for every call:", JSON.stringify(r.policy, null, 2));
   return `${parts.join("\n")}\n`;

@@ -6,6 +6,7 @@ import type { Role } from "../../../shared/api.ts";
 import type { Recording } from "../../../shared/recording.ts";
 import type { PermissionRequest } from "../../../shared/requests.ts";
 import { parseRoleRef } from "../../../shared/roles.ts";
+import { visible } from "../../../shared/visible-text.ts";
 import { type ExecOptions, runExec } from "../../agent/exec.ts";
 import { startRecording } from "../../agent/record/recording.ts";
 import { formatRecording } from "../../agent/record/report.ts";
@@ -63,7 +64,7 @@ export async function runRecorded(input: RecordInput): Promise<number> {
   const result = await recording.stop({ ...meta, exitCode });
   if (input.save) writeFileSync(input.save, `${JSON.stringify(result, null, 2)}\n`, { mode: 0o600 });
   if (input.savePolicy) writeFileSync(input.savePolicy, `${JSON.stringify(result.policy, null, 2)}\n`);
-  if (!input.json) process.stderr.write(visibleLines(formatRecording(result)));
+  if (!input.json) process.stderr.write(recordingText(result));
 
   let request: PermissionRequest | undefined;
   let failed = 0;
@@ -85,10 +86,7 @@ export async function runRecorded(input: RecordInput): Promise<number> {
   return exitCode !== 0 ? exitCode : failed;
 }
 
-/** Control characters from AWS messages shown escaped, line by line (SECURITY 34). */
-function visibleLines(text: string): string {
-  return text
-    .split("\n")
-    .map((l) => one(l))
-    .join("\n");
+/** The recording for the terminal, escaped once more as every CLI output is (SECURITY 34). */
+export function recordingText(r: Recording): string {
+  return visible(formatRecording(r), { lines: true });
 }

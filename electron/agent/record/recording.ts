@@ -8,9 +8,8 @@ import { join } from "node:path";
 import { parseDenials } from "../../../shared/denials/parse.ts";
 import type { CallOutcome, RecordedCall, Recording } from "../../../shared/recording.ts";
 import { actionsForCall, servicePrefix } from "./actions.ts";
-import { createRecordingCa } from "./ca.ts";
 import { type CsmCall, type CsmListener, startCsmListener } from "./csm.ts";
-import { type ProxyCall, type RecordingProxy, startRecordingProxy } from "./proxy.ts";
+import type { ProxyCall, RecordingProxy } from "./proxy.ts";
 import { resourcesFor } from "./resources/index.ts";
 
 export interface RecordingOptions {
@@ -147,6 +146,11 @@ export async function startRecording(opts: RecordingOptions = {}): Promise<Activ
   const env: Record<string, string> = {};
   try {
     if (opts.proxy) {
+      // Loaded only for the proxy: X.509 and TLS are not needed to listen for CSM.
+      const [{ createRecordingCa }, { startRecordingProxy }] = await Promise.all([
+        import("./ca.ts"),
+        import("./proxy.ts"),
+      ]);
       const ca = await createRecordingCa();
       proxy = await startRecordingProxy({
         ca,

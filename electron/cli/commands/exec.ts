@@ -5,7 +5,7 @@
 import { runExec } from "../../agent/exec.ts";
 import { roleRegion } from "../../agent/region.ts";
 import { credentialsFor, flags, helped, UsageError } from "../io.ts";
-import { type RecordInput, runRecorded } from "./exec-record.ts";
+import type { RecordInput } from "./exec-record.ts";
 import { parseDuration } from "./request.ts";
 
 export const USAGE = `usage: gatehouse exec ROLE [--env] -- COMMAND [ARGS…]
@@ -83,8 +83,9 @@ export async function run(argv: string[]): Promise<number> {
     region: roleRegion(role),
     getCredentials: () => credentialsFor(role),
   };
+  // Loaded only to record: a plain `exec` does not pay for the recorder's start-up.
   if (record)
-    return runRecorded({
+    return (await import("./exec-record.ts")).runRecorded({
       exec,
       proxy: Boolean(values["record-proxy"]),
       ...(values["record-upstream"] ? { upstream: values["record-upstream"] } : {}),

@@ -104,7 +104,8 @@ export async function buildCli({ codeCache = true, log = console.log } = {}) {
     /\bimport\((["'])(node:[a-z_/]+)\1\)/g,
     (_, q, name) => `Promise.resolve(require(${q}${name}${q}))`,
   );
-  const left = /\bimport\(/.exec(bundled);
+  // A dynamic import(), not a method called import (@peculiar/x509's `certs.import(…)`, `import(e,n){…}`).
+  const left = /(?<![.\w$])import\((?![\w$,]*\)\{)/.exec(bundled);
   if (left)
     throw new Error(
       `build:cli: an import() is left in the bundle: ${bundled.slice(left.index, left.index + 80)}`,

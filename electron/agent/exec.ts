@@ -22,6 +22,8 @@ export interface ExecOptions {
   /** Set as AWS_REGION and AWS_DEFAULT_REGION unless `env` has either (like aws-vault). */
   region?: string;
   stdio?: StdioOptions;
+  /** More variables for CMD (a recording's CSM port and proxy); the credential variables still win. */
+  extraEnv?: Record<string, string>;
   log?: (line: string) => void;
   /**
    * When CMD dies by a signal, kill this process with the same signal once cleaned up, so its own parent
@@ -95,14 +97,17 @@ export async function runExec(opts: ExecOptions): Promise<number> {
   const env = childEnv(
     base,
     opts.role,
-    server
-      ? { AWS_CONTAINER_CREDENTIALS_FULL_URI: server.url, AWS_CONTAINER_AUTHORIZATION_TOKEN: server.token }
-      : {
-          AWS_ACCESS_KEY_ID: first.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: first.secretAccessKey,
-          AWS_SESSION_TOKEN: first.sessionToken,
-          AWS_CREDENTIAL_EXPIRATION: new Date(first.expiration).toISOString(),
-        },
+    {
+      ...opts.extraEnv,
+      ...(server
+        ? { AWS_CONTAINER_CREDENTIALS_FULL_URI: server.url, AWS_CONTAINER_AUTHORIZATION_TOKEN: server.token }
+        : {
+            AWS_ACCESS_KEY_ID: first.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: first.secretAccessKey,
+            AWS_SESSION_TOKEN: first.sessionToken,
+            AWS_CREDENTIAL_EXPIRATION: new Date(first.expiration).toISOString(),
+          }),
+    },
     opts.region,
   );
 

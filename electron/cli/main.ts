@@ -13,6 +13,7 @@ const USAGE = `usage: gatehouse <command> [options]
   roles [--json] [filter]           the AWS roles you may use
   console ROLE [--region R] [--url] open the AWS console as ROLE (or print the URL)
   exec ROLE [--env] -- CMD…         run CMD with ROLE's credentials
+  exec --record ROLE -- CMD…        … and record its AWS calls: allowed, denied, the policy they need
   export ROLE [--format F]          print ROLE's credentials as shell variables (sh, fish, powershell, json)
   config generate [--dry-run]       write one AWS CLI profile per role into ~/.aws/config
   credential-process --role ROLE    what AWS CLI profiles call (credential_process)

@@ -11,19 +11,25 @@ import { AuditGuard } from "./audit/guard.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
+import { type Db, openDb } from "./db/index.ts";
 import { RefusedTokens } from "./denials.ts";
 import { createGroupSource, type GroupSource } from "./groups/index.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
 import { AccessIssuer } from "./issue.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { ownRoleNames } from "./own-roles.ts";
+import { PeopleService } from "./people/service.ts";
+import { PeopleStore } from "./people/store.ts";
 import { RequestService } from "./requests.ts";
 import { openRequestsStore } from "./requests-store.ts";
 import { accessRoutes } from "./routes/access.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { clientConfigRoutes } from "./routes/client-config.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { peopleRoutes } from "./routes/people.ts";
 import { requestRoutes } from "./routes/requests.ts";
+import { scimTokens } from "./scim/auth.ts";
+import { scimRoutes } from "./scim/routes.ts";
 import { openSqliteStore, type Store } from "./store.ts";
 import { Syncer } from "./sync.ts";
 import { TagWatch } from "./tag-watch.ts";
@@ -44,6 +50,10 @@ export interface Broker {
   audit: AuditGuard;
   /** Where people's groups come from (the token, or a directory with its cache). */
   groups: GroupSource;
+  /** The broker's database (SCIM-provisioned people and their state live here). */
+  db: Db;
+  /** People's enabled/disabled state; `people.onDisabled` is where the kill switch listens. */
+  people: PeopleService;
   /** Mark the broker ready (/readyz) once a sync has finished. */
   markReady(): void;
   close(): Promise<void>;
@@ -71,8 +81,18 @@ export const REDACT = [
 
 export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Broker {
   const metrics = createMetrics();
-  // First: a directory's secret that cannot be read stops the start before anything is opened.
+  // First: a SCIM token or a directory's secret that cannot be read stops the start before anything is opened.
+  const tokens = config.scim ? scimTokens(config.scim.token_env) : undefined;
+  const db = openDb(config.database, { maxMb: config.database_max_mb });
+  let peopleStore: PeopleStore;
+  try {
+    peopleStore = new PeopleStore(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   const groups = createGroupSource(config, {
+    people: peopleStore,
     // `app` is built below; the source logs only once requests arrive.
     log: { warn: (o, m) => app.log.warn(o, m), info: (o, m) => app.log.info(o, m) },
     onOutcome: (outcome) => metrics.directory.inc({ outcome }),
@@ -168,6 +188,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   } catch (e) {
     aws.destroy();
     store.close();
+    db.close();
     throw e;
   }
   const audit = guard;
@@ -219,6 +240,12 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     }
   });
   refused.start();
+  const people = new PeopleService({
+    store: peopleStore,
+    audit: (e) => store.appendAudit(e),
+    cancelRequests: (email, actor, reason) => requests.cancelAllOf(email, actor, reason),
+    log: app.log,
+  });
   app.register(async (scoped) => {
     // onRequest: a request without a valid token is refused before its body is even parsed.
     scoped.addHook("onRequest", async (req) => {
@@ -229,6 +256,12 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
         throw e;
       }
       const p = req.principal!;
+      try {
+        people.assertEnabled(p.email);
+      } catch (e) {
+        refused.record(req.ip, `${p.email}: person disabled`);
+        throw e;
+      }
       const key = `${p.subject}:${(req.headers.authorization ?? "").slice(-16)}`;
       if (!seen.has(key)) {
         if (seen.size > 50_000) seen.clear();
@@ -256,7 +289,20 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     await accessRoutes(scoped, { config, index, issuer, store, isAdmin });
     await adminRoutes(scoped, { config, accounts, store, syncer, tagWatch, isAdmin });
     await requestRoutes(scoped, { requests, store });
+    await peopleRoutes(scoped, { people, store, isAdmin });
   });
+  if (tokens)
+    app.register(
+      (scim) =>
+        scimRoutes(scim, {
+          tokens,
+          store: peopleStore,
+          people,
+          audit: (e) => store.appendAudit(e),
+          refused: (ip, why) => refused.record(ip, why),
+        }),
+      { prefix: "/scim/v2" },
+    );
   let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");
   app.register(healthRoutes, { metrics, ready: () => firstSyncDone, auditProblem: () => audit.problem });
   app.register(clientConfigRoutes, { oidc: config.oidc });
@@ -274,6 +320,8 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     webhook,
     audit,
     groups,
+    db,
+    people,
     markReady: () => {
       firstSyncDone = true;
     },
@@ -292,6 +340,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       aws.destroy();
       requestsStore.close();
       store.close();
+      db.close();
     },
   };
 }
@@ -309,6 +358,8 @@ export async function startBroker(
     .syncAll()
     .then(broker.markReady, (e) => broker.app.log.error({ err: e }, "first sync failed"));
   broker.syncer.startPeriodic(broker.markReady);
+  // A stop between a SCIM deactivation and the person's state is finished now.
+  broker.people.reconcile();
   // Resume what a stop left half-done and catch up on expiries, then check expiries on a timer.
   void broker.requests.start();
   return { ...broker, url: address.replace("[::1]", "127.0.0.1") };

@@ -562,6 +562,35 @@ export class RequestService {
     return this.d.requests.get(id)!;
   }
 
+  /**
+   * A disabled person's open requests (pending, approved but not applied, failed) are cancelled, so nobody
+   * approves or applies them later; what is already applied expires as it would. Returns the ids.
+   */
+  cancelAllOf(email: string, actor: string, reason: string): string[] {
+    const cancelled: string[] = [];
+    for (const r of this.d.requests.list({ requester: email.toLowerCase(), limit: 10_000 })) {
+      const open = r.targets.filter((t) => ["pending", "approved", "failed"].includes(t.state));
+      let moved = 0;
+      for (const t of open) {
+        try {
+          this.d.requests.move(r.id, t.n, "cancel", actor, {}, { reason });
+          moved++;
+        } catch (e) {
+          // Another broker moved it first (approved → applying): it runs its course and expires on time.
+          if (!(e instanceof GatehouseError && e.code === "ILLEGAL_TRANSITION")) throw e;
+        }
+      }
+      if (moved === 0) continue;
+      this.audit(actor, "request.cancel", r.id, {
+        reason,
+        targets: open.map((t) => t.arn),
+        personDisabled: true,
+      });
+      cancelled.push(r.id);
+    }
+    return cancelled;
+  }
+
   async retry(person: Person, id: string): Promise<PermissionRequest> {
     const r = this.load(person, id);
     const failed = r.targets.filter((t) => t.state === "failed");

@@ -36,6 +36,7 @@ import { parseRoleRef } from "../shared/roles.ts";
 import type { AccessIndex } from "./access-index.ts";
 import { type AwsGateway, fromAwsError } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
+import { cancelOpenRequestsOf } from "./people/cancel.ts";
 import type { NewTarget, RequestsStore, TargetRow } from "./requests-store.ts";
 import type { Store, SyncedRole, SyncedUser } from "./store.ts";
 import type { Syncer } from "./sync.ts";
@@ -567,28 +568,10 @@ export class RequestService {
    * approves or applies them later; what is already applied expires as it would. Returns the ids.
    */
   cancelAllOf(email: string, actor: string, reason: string): string[] {
-    const cancelled: string[] = [];
-    for (const r of this.d.requests.list({ requester: email.toLowerCase(), limit: 10_000 })) {
-      const open = r.targets.filter((t) => ["pending", "approved", "failed"].includes(t.state));
-      let moved = 0;
-      for (const t of open) {
-        try {
-          this.d.requests.move(r.id, t.n, "cancel", actor, {}, { reason });
-          moved++;
-        } catch (e) {
-          // Another broker moved it first (approved → applying): it runs its course and expires on time.
-          if (!(e instanceof GatehouseError && e.code === "ILLEGAL_TRANSITION")) throw e;
-        }
-      }
-      if (moved === 0) continue;
-      this.audit(actor, "request.cancel", r.id, {
-        reason,
-        targets: open.map((t) => t.arn),
-        personDisabled: true,
-      });
-      cancelled.push(r.id);
-    }
-    return cancelled;
+    const cancelled = cancelOpenRequestsOf(this.d.requests, email, actor, reason);
+    for (const c of cancelled)
+      this.audit(actor, "request.cancel", c.id, { reason, targets: c.targets, personDisabled: true });
+    return cancelled.map((c) => c.id);
   }
 
   async retry(person: Person, id: string): Promise<PermissionRequest> {

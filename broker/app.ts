@@ -11,7 +11,7 @@ import { AuditGuard } from "./audit/guard.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
-import { type Db, openDb } from "./db/index.ts";
+import { type Db, openConfiguredDb } from "./db/index.ts";
 import { RefusedTokens } from "./denials.ts";
 import { createGroupSource, type GroupSource } from "./groups/index.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
@@ -30,7 +30,7 @@ import { peopleRoutes } from "./routes/people.ts";
 import { requestRoutes } from "./routes/requests.ts";
 import { scimTokens } from "./scim/auth.ts";
 import { scimRoutes } from "./scim/routes.ts";
-import { openSqliteStore, type Store } from "./store.ts";
+import { openStore, type Store } from "./store.ts";
 import { Syncer } from "./sync.ts";
 import { TagWatch } from "./tag-watch.ts";
 import { Webhook } from "./webhook.ts";
@@ -39,6 +39,8 @@ export interface Broker {
   app: FastifyInstance;
   accounts: AccountDirectory;
   store: Store;
+  /** The one database connection both stores (and other parts) share. */
+  db: Db;
   syncer: Syncer;
   index: AccessIndex;
   tagWatch: TagWatch;
@@ -50,8 +52,6 @@ export interface Broker {
   audit: AuditGuard;
   /** Where people's groups come from (the token, or a directory with its cache). */
   groups: GroupSource;
-  /** The broker's database (SCIM-provisioned people and their state live here). */
-  db: Db;
   /** People's enabled/disabled state; `people.onDisabled` is where the kill switch listens. */
   people: PeopleService;
   /** Mark the broker ready (/readyz) once a sync has finished. */
@@ -83,7 +83,9 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   const metrics = createMetrics();
   // First: a SCIM token or a directory's secret that cannot be read stops the start before anything is opened.
   const tokens = config.scim ? scimTokens(config.scim.token_env) : undefined;
-  const db = openDb(config.database, { maxMb: config.database_max_mb });
+  // One connection for every store: SQLite's one file, or PostgreSQL's one session (transactions of the
+  // stores then never wait on each other inside this process).
+  const db = openConfiguredDb(config);
   let peopleStore: PeopleStore;
   try {
     peopleStore = new PeopleStore(db);
@@ -98,10 +100,13 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     onOutcome: (outcome) => metrics.directory.inc({ outcome }),
   });
   let guard: AuditGuard | undefined;
-  const store = openSqliteStore(config.database, {
-    maxMb: config.database_max_mb,
-    onAppend: (e) => guard?.appended(e),
-  });
+  let store: Store;
+  try {
+    store = openStore(db, { onAppend: (e) => guard?.appended(e) });
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   const aws = new AwsGateway(config, {
     onStsCall: (kind, outcome) => metrics.stsCalls.inc({ kind, outcome }),
   });
@@ -219,7 +224,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   // Every sign-in the broker sees (a token it has not seen before) is audited once.
   const seen = new Set<string>();
   const auth = requireAuth(verifier);
-  const requestsStore = openRequestsStore(config.database, { maxMb: config.database_max_mb });
+  const requestsStore = openRequestsStore(db);
   const requests = new RequestService({
     config,
     store,
@@ -311,6 +316,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     app,
     accounts,
     store,
+    db,
     syncer,
     index,
     tagWatch,
@@ -320,7 +326,6 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     webhook,
     audit,
     groups,
-    db,
     people,
     markReady: () => {
       firstSyncDone = true;

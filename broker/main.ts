@@ -12,12 +12,12 @@ import { initCommand } from "./commands/init.ts";
 import { runPeopleDisable } from "./commands/people-disable.ts";
 import { runPeopleEnable } from "./commands/people-enable.ts";
 import { loadConfig } from "./config.ts";
-import { openDb } from "./db/index.ts";
+import { isPostgresUrl, openConfiguredDb } from "./db/index.ts";
 import { cancelOpenRequestsOf } from "./people/cancel.ts";
 import { PeopleService } from "./people/service.ts";
 import { PeopleStore } from "./people/store.ts";
 import { openRequestsStore } from "./requests-store.ts";
-import { openSqliteStore } from "./store.ts";
+import { openStore } from "./store.ts";
 import { runTags } from "./tags-command.ts";
 
 const USAGE = `usage: gatehouse-broker --config FILE             serve the broker
@@ -75,14 +75,15 @@ async function main(argv: string[]): Promise<number> {
   if (verb === "audit" || verb === "tags") {
     // Reading the audit log must not create one: a wrong path or a deleted database would otherwise
     // "verify" as an empty, intact log (and leave an empty database behind).
-    if (config.database !== ":memory:" && !existsSync(config.database)) {
+    if (!isPostgresUrl(config.database) && config.database !== ":memory:" && !existsSync(config.database)) {
       throw new GatehouseError(
         "BAD_ARGUMENT",
         `no broker database at ${config.database} (database: in ${values.config})`,
       );
     }
-    const store = openSqliteStore(config.database);
+    const db = openConfiguredDb(config);
     try {
+      const store = openStore(db);
       if (verb === "tags")
         return runTags(
           config,
@@ -129,21 +130,21 @@ async function main(argv: string[]): Promise<number> {
       }
       throw new GatehouseError("BAD_ARGUMENT", `unknown audit command "${sub ?? ""}" (verify or export)`);
     } finally {
-      store.close();
+      db.close();
     }
   }
   if (verb === "people") {
     if (sub !== "disable" && sub !== "enable")
       throw new GatehouseError("BAD_ARGUMENT", `unknown people command "${sub ?? ""}" (disable or enable)`);
-    if (!config.database.includes("://") && config.database !== ":memory:" && !existsSync(config.database))
+    if (!isPostgresUrl(config.database) && config.database !== ":memory:" && !existsSync(config.database))
       throw new GatehouseError(
         "BAD_ARGUMENT",
         `no broker database at ${config.database} (database: in ${values.config})`,
       );
-    const db = openDb(config.database);
-    const store = openSqliteStore(config.database);
-    const requests = openRequestsStore(config.database);
+    const db = openConfiguredDb(config);
     try {
+      const store = openStore(db);
+      const requests = openRequestsStore(db);
       const people = new PeopleService({
         store: new PeopleStore(db),
         audit: (e) => store.appendAudit(e),
@@ -165,8 +166,6 @@ async function main(argv: string[]): Promise<number> {
         ? runPeopleDisable(people, { email: positionals[2], reason: values.reason, by: values.by }, out)
         : runPeopleEnable(people, { email: positionals[2], by: values.by }, out);
     } finally {
-      requests.close();
-      store.close();
       db.close();
     }
   }

@@ -12,6 +12,7 @@ import { PeopleStore } from "../../broker/people/store.ts";
 import type { Emulator } from "../../dev/aws/server.ts";
 import { brokerYaml } from "../support/broker.ts";
 import { startDemoEmulator } from "../support/emulator.ts";
+import { testBrokerDatabase } from "../support/pg.ts";
 import { RequestsBroker, signPeople, type Who } from "../support/requests.ts";
 import { startTestIssuer, type TestIssuer } from "../support/test-issuer.ts";
 
@@ -62,7 +63,12 @@ beforeAll(async () => {
   cliConfig = join(b.dir, "cli.yaml");
   writeFileSync(
     cliConfig,
-    brokerYaml({ issuer: issuer.issuer, awsUrl: emulator.url, database: b.db, extra: EXTRA }),
+    brokerYaml({
+      issuer: issuer.issuer,
+      awsUrl: emulator.url,
+      database: testBrokerDatabase(b.dir),
+      extra: EXTRA,
+    }),
   );
 });
 
@@ -185,7 +191,7 @@ describe("gatehouse-broker people disable | enable", () => {
     const on = await cli(["people", "enable", "dave@example.com", "--by", "incident-42"]);
     expect(on.code).toBe(0);
     expect((await roles("dave")).status).toBe(200);
-  });
+  }, 120_000);
 
   it("refuses a missing reason or e-mail with BAD_ARGUMENT, changing nothing", async () => {
     const noReason = await cli(["people", "disable", "dave@example.com"]);
@@ -196,7 +202,7 @@ describe("gatehouse-broker people disable | enable", () => {
     const unknown = await cli(["people", "delete", "dave@example.com"]);
     expect(unknown.stderr).toContain("[BAD_ARGUMENT]");
     expect((await roles("dave")).status).toBe(200);
-  });
+  }, 120_000);
 });
 
 describe("a stop between a SCIM deactivation and the person's state", () => {
@@ -204,7 +210,7 @@ describe("a stop between a SCIM deactivation and the person's state", () => {
     const u = await scim("POST", "/Users", { schemas: [], userName: "frank@example.com", active: true });
     await b.stop();
     // What a stop right after the user row was written leaves: inactive user, person not disabled.
-    const db = openDb(b.db);
+    const db = openDb(testBrokerDatabase(b.dir));
     const store = new PeopleStore(db);
     store.transaction(() => store.saveUser({ ...store.getUser(u.json.id as string)!, active: false }));
     expect(store.isDisabled("frank@example.com")).toBe(false);

@@ -14,7 +14,7 @@ import {
 } from "../../shared/scim.ts";
 import type { PeopleService } from "../people/service.ts";
 import { type PeopleStore, personEmail, type ScimUserRow } from "../people/store.ts";
-import type { AuditInput } from "../store.ts";
+import { type AuditInput, isWriteFailure } from "../store.ts";
 import type { ScimTokens } from "./auth.ts";
 import { filterToWhere } from "./filter.ts";
 import { applyGroupPatch, applyUserPatch } from "./patch.ts";
@@ -134,6 +134,15 @@ export async function scimRoutes(app: FastifyInstance, deps: ScimRoutesDeps): Pr
     if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return scimError(reply, 413, "the body is too large");
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
       return scimError(reply, 400, err.message, "invalidSyntax");
+    // The database cannot be written (full disk, size cap, PostgreSQL gone): the IdP retries on 503.
+    if (isWriteFailure(err.code)) {
+      req.log.error({ code: err.code, err: err.message }, "the database cannot be written");
+      return scimError(
+        reply,
+        503,
+        `the broker's database cannot be written (${err.code}); nothing was changed`,
+      );
+    }
     req.log.error({ err }, "unexpected SCIM error");
     return scimError(reply, 500, "an unexpected error happened; the request id names it in the broker's log");
   });

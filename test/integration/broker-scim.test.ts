@@ -466,6 +466,15 @@ describe("attacks: SCIM errors, nothing changed", () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it("two creates of one userName at once: one 201, one 409, one user", async () => {
+    const body = { schemas: [], userName: "twin@example.com" };
+    const answers = await Promise.all([scim("POST", "/Users", body), scim("POST", "/Users", body)]);
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409]);
+    expect(
+      (await scim("GET", `/Users?filter=${q('userName eq "twin@example.com"')}`)).json.totalResults,
+    ).toBe(1);
+  });
+
   it("hostile bodies: __proto__, broken JSON, a member who is no user → SCIM 400, nothing changed", async () => {
     const before = await snapshot();
     const proto = await scim("POST", "/Users", '{"userName":"p@example.com","__proto__":{"admin":true}}');

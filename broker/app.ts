@@ -20,13 +20,18 @@ import { AccessIssuer } from "./issue.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { ownRoleNames } from "./own-roles.ts";
 import { defaultReplicaId, Replica } from "./replica.ts";
+import { PeopleService } from "./people/service.ts";
+import { PeopleStore } from "./people/store.ts";
 import { RequestService } from "./requests.ts";
 import { openRequestsStore } from "./requests-store.ts";
 import { accessRoutes } from "./routes/access.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { clientConfigRoutes } from "./routes/client-config.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { peopleRoutes } from "./routes/people.ts";
 import { requestRoutes } from "./routes/requests.ts";
+import { scimTokens } from "./scim/auth.ts";
+import { scimRoutes } from "./scim/routes.ts";
 import { openStore, type Store } from "./store.ts";
 import { Syncer } from "./sync.ts";
 import { TagWatch } from "./tag-watch.ts";
@@ -51,6 +56,8 @@ export interface Broker {
   groups: GroupSource;
   /** This broker among others on one database: leases, change feed, sweeps. */
   replica: Replica;
+  /** People's enabled/disabled state; `people.onDisabled` is where the kill switch listens. */
+  people: PeopleService;
   /** Mark the broker ready (/readyz) once a sync has finished. */
   markReady(): void;
   close(): Promise<void>;
@@ -83,16 +90,25 @@ export const REDACT = [
 
 export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Broker {
   const metrics = createMetrics();
-  // First: a directory's secret that cannot be read stops the start before anything is opened.
+  // First: a SCIM token or a directory's secret that cannot be read stops the start before anything is opened.
+  const tokens = config.scim ? scimTokens(config.scim.token_env) : undefined;
+  // One connection for every store: SQLite's one file, or PostgreSQL's one session (transactions of the
+  // stores then never wait on each other inside this process).
+  const db = openConfiguredDb(config);
+  let peopleStore: PeopleStore;
+  try {
+    peopleStore = new PeopleStore(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   const groups = createGroupSource(config, {
+    people: peopleStore,
     // `app` is built below; the source logs only once requests arrive.
     log: { warn: (o, m) => app.log.warn(o, m), info: (o, m) => app.log.info(o, m) },
     onOutcome: (outcome) => metrics.directory.inc({ outcome }),
   });
   let guard: AuditGuard | undefined;
-  // One connection for every store: SQLite's one file, or PostgreSQL's one session (transactions of the
-  // two stores then never wait on each other inside this process).
-  const db = openConfiguredDb(config);
   let store: Store;
   try {
     store = openStore(db, { onAppend: (e) => guard?.appended(e) });
@@ -273,6 +289,12 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     }
   });
   refused.start();
+  const people = new PeopleService({
+    store: peopleStore,
+    audit: (e) => store.appendAudit(e),
+    cancelRequests: (email, actor, reason) => requests.cancelAllOf(email, actor, reason),
+    log: app.log,
+  });
   app.register(async (scoped) => {
     // onRequest: a request without a valid token is refused before its body is even parsed.
     scoped.addHook("onRequest", async (req) => {
@@ -283,6 +305,12 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
         throw e;
       }
       const p = req.principal!;
+      try {
+        people.assertEnabled(p.email);
+      } catch (e) {
+        refused.record(req.ip, `${p.email}: person disabled`);
+        throw e;
+      }
       const key = `${p.subject}:${(req.headers.authorization ?? "").slice(-16)}`;
       if (!seen.has(key)) {
         if (seen.size > 50_000) seen.clear();
@@ -310,7 +338,20 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     await accessRoutes(scoped, { config, index, issuer, store, isAdmin });
     await adminRoutes(scoped, { config, accounts, store, syncer, tagWatch, isAdmin });
     await requestRoutes(scoped, { requests, store });
+    await peopleRoutes(scoped, { people, store, isAdmin });
   });
+  if (tokens)
+    app.register(
+      (scim) =>
+        scimRoutes(scim, {
+          tokens,
+          store: peopleStore,
+          people,
+          audit: (e) => store.appendAudit(e),
+          refused: (ip, why) => refused.record(ip, why),
+        }),
+      { prefix: "/scim/v2" },
+    );
   let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");
   app.register(healthRoutes, {
     metrics,
@@ -335,6 +376,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     audit,
     groups,
     replica,
+    people,
     markReady: () => {
       firstSyncDone = true;
     },
@@ -386,6 +428,8 @@ export async function startBroker(
     .then(broker.markReady, (e) => broker.app.log.error({ err: e }, "first sync failed"));
   broker.syncer.startPeriodic(broker.markReady);
   broker.replica.start();
+  // A stop between a SCIM deactivation and the person's state is finished now.
+  broker.people.reconcile();
   // Resume what a stop left half-done and catch up on expiries, then check expiries on a timer.
   void broker.requests.start();
   return { ...broker, url: address.replace("[::1]", "127.0.0.1") };

@@ -91,7 +91,22 @@ const baseIdentity = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("default_chain") }),
 ]);
 
-export const GROUP_SOURCES = ["token", "google_directory", "microsoft_graph", "okta_api"] as const;
+export const GROUP_SOURCES = ["token", "google_directory", "microsoft_graph", "okta_api", "scim"] as const;
+/** Group sources that ask a directory (configured in `directory:`); the others need no block there. */
+export const DIRECTORY_SOURCES = ["google_directory", "microsoft_graph", "okta_api"] as const;
+type DirectorySourceName = (typeof DIRECTORY_SOURCES)[number];
+const isDirectorySource = (s: string): s is DirectorySourceName =>
+  (DIRECTORY_SOURCES as readonly string[]).includes(s);
+
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "an environment variable name (A-Z, 0-9, _)");
+/** SCIM 2.0 provisioning under /scim/v2 (broker/scim/). */
+const scimSchema = z.strictObject({
+  /**
+   * The environment variables holding the bearer tokens the IdP presents; several during a rotation
+   * (the new one added, the IdP switched, the old one removed). Read at start; a missing one stops it.
+   */
+  token_env: z.union([envName.transform((n) => [n]), z.array(envName).min(1).max(4)]),
+});
 
 /** A secret is never written in the YAML: it comes from an environment variable or a file. */
 const secretRef = (what: string) =>
@@ -185,6 +200,7 @@ export const configSchema = z.strictObject({
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
   /** A SQLite file (relative to this config) or a postgres:// URL without its password. */
   database: z.string().min(1).default("gatehouse-broker.sqlite"),
+  scim: scimSchema.optional(),
   /** A cap on the database's size in MiB: when reached, the broker refuses (503) instead of filling the disk. */
   database_max_mb: z.number().positive().max(1_048_576).optional(),
   /** PostgreSQL: the environment variable holding the password (default PGPASSWORD). */
@@ -544,16 +560,19 @@ export function parseConfig(text: string, file: string): BrokerConfig {
     );
   const source = config.oidc.groups_source;
   const dir = config.directory;
-  if (source !== "token" && !dir?.[source])
+  if (isDirectorySource(source) && !dir?.[source])
     fail(["oidc", "groups_source"], `groups_source ${source} needs a directory.${source} block`);
-  for (const kind of GROUP_SOURCES) {
-    if (kind !== "token" && kind !== source && dir?.[kind])
+  if (source === "scim" && !config.scim)
+    fail(["oidc", "groups_source"], "groups_source scim needs a scim block (scim.token_env)");
+  for (const kind of DIRECTORY_SOURCES) {
+    if (kind !== source && dir?.[kind])
       fail(
         ["directory", kind],
         `directory.${kind} is set but oidc.groups_source is ${source}: it would be unused`,
       );
   }
-  if (dir && source === "token") fail(["directory"], "directory is set but oidc.groups_source is token");
+  if (dir && !isDirectorySource(source))
+    fail(["directory"], `directory is set but oidc.groups_source is ${source}`);
   const base = dirname(resolve(file));
   const rel = (p: string) => (isAbsolute(p) || p === ":memory:" ? p : resolve(base, p));
   if (isPostgresUrl(config.database)) {

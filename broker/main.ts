@@ -9,8 +9,14 @@ import { startBroker } from "./app.ts";
 import { runAuditVerify } from "./audit/verify-command.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { initCommand } from "./commands/init.ts";
+import { runPeopleDisable } from "./commands/people-disable.ts";
+import { runPeopleEnable } from "./commands/people-enable.ts";
 import { loadConfig } from "./config.ts";
 import { isPostgresUrl, openConfiguredDb } from "./db/index.ts";
+import { cancelOpenRequestsOf } from "./people/cancel.ts";
+import { PeopleService } from "./people/service.ts";
+import { PeopleStore } from "./people/store.ts";
+import { openRequestsStore } from "./requests-store.ts";
 import { openStore } from "./store.ts";
 import { runTags } from "./tags-command.ts";
 
@@ -24,6 +30,10 @@ const USAGE = `usage: gatehouse-broker --config FILE             serve the broke
                                                       access-tag changes held for an admin (--all: every one)
        gatehouse-broker tags accept ID --config FILE [--by NAME]
                                                       serve a held change (audited as NAME)
+       gatehouse-broker people disable EMAIL --reason TEXT --config FILE [--by NAME]
+                                                      refuse the person's tokens, cancel their requests
+       gatehouse-broker people enable EMAIL --config FILE [--by NAME]
+                                                      let a disabled person sign in again
        gatehouse-broker doctor --config FILE [--json] [--profile ADMIN] [--admin-role NAME]
                                                       check base → central → spoke → work roles;
                                                       exit 0 all good, 1 broken, 2 could not run
@@ -43,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
       all: { type: "boolean" },
       json: { type: "boolean" },
       by: { type: "string" },
+      reason: { type: "string" },
       checkpoints: { type: "string" },
       "public-key": { type: "string" },
       profile: { type: "string" },
@@ -118,6 +129,42 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       throw new GatehouseError("BAD_ARGUMENT", `unknown audit command "${sub ?? ""}" (verify or export)`);
+    } finally {
+      db.close();
+    }
+  }
+  if (verb === "people") {
+    if (sub !== "disable" && sub !== "enable")
+      throw new GatehouseError("BAD_ARGUMENT", `unknown people command "${sub ?? ""}" (disable or enable)`);
+    if (!isPostgresUrl(config.database) && config.database !== ":memory:" && !existsSync(config.database))
+      throw new GatehouseError(
+        "BAD_ARGUMENT",
+        `no broker database at ${config.database} (database: in ${values.config})`,
+      );
+    const db = openConfiguredDb(config);
+    try {
+      const store = openStore(db);
+      const requests = openRequestsStore(db);
+      const people = new PeopleService({
+        store: new PeopleStore(db),
+        audit: (e) => store.appendAudit(e),
+        cancelRequests: (email, actor, reason) => {
+          const cancelled = cancelOpenRequestsOf(requests, email, actor, reason);
+          for (const c of cancelled)
+            store.appendAudit({
+              actor,
+              action: "request.cancel",
+              target: c.id,
+              outcome: "ok",
+              detail: { reason, targets: c.targets, personDisabled: true },
+            });
+          return cancelled.map((c) => c.id);
+        },
+      });
+      const out = (s: string) => console.log(s);
+      return sub === "disable"
+        ? runPeopleDisable(people, { email: positionals[2], reason: values.reason, by: values.by }, out)
+        : runPeopleEnable(people, { email: positionals[2], by: values.by }, out);
     } finally {
       db.close();
     }

@@ -37,6 +37,7 @@ import type { AccessIndex } from "./access-index.ts";
 import { type AwsGateway, fromAwsError } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
 import { type Coordination, SOLO } from "./replica.ts";
+import { cancelOpenRequestsOf } from "./people/cancel.ts";
 import type { NewTarget, RequestsStore, TargetRow } from "./requests-store.ts";
 import type { Store, SyncedRole, SyncedUser } from "./store.ts";
 import type { Syncer } from "./sync.ts";
@@ -563,6 +564,17 @@ export class RequestService {
     for (const t of open) this.d.requests.move(id, t.n, "cancel", person.email);
     this.audit(person.email, "request.cancel", id, { targets: open.map((t) => t.arn) });
     return this.d.requests.get(id)!;
+  }
+
+  /**
+   * A disabled person's open requests (pending, approved but not applied, failed) are cancelled, so nobody
+   * approves or applies them later; what is already applied expires as it would. Returns the ids.
+   */
+  cancelAllOf(email: string, actor: string, reason: string): string[] {
+    const cancelled = cancelOpenRequestsOf(this.d.requests, email, actor, reason);
+    for (const c of cancelled)
+      this.audit(actor, "request.cancel", c.id, { reason, targets: c.targets, personDisabled: true });
+    return cancelled.map((c) => c.id);
   }
 
   async retry(person: Person, id: string): Promise<PermissionRequest> {

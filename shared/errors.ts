@@ -109,6 +109,25 @@ export const ERRORS = {
     status: 422,
     title: "The denials name more than one role or user; paste the errors of one at a time.",
   },
+  PERSON_DISABLED: {
+    status: 401,
+    title:
+      "This person is disabled in Gatehouse (offboarded or suspended); an administrator can enable them.",
+  },
+  PERSON_NOT_FOUND: { status: 404, title: "The broker knows no such person." },
+  SCIM_UNAUTHORIZED: { status: 401, title: "A valid SCIM bearer token is required." },
+  SCIM_INVALID_FILTER: {
+    status: 400,
+    title: "The SCIM filter is malformed or uses what this broker does not support.",
+  },
+  SCIM_INVALID_PATH: { status: 400, title: "The SCIM PATCH path names no attribute this broker supports." },
+  SCIM_INVALID_VALUE: { status: 400, title: "A SCIM attribute value is missing or of the wrong kind." },
+  SCIM_INVALID_SYNTAX: { status: 400, title: "The SCIM request body is not a valid SCIM message." },
+  SCIM_CONFLICT: {
+    status: 409,
+    title: "A SCIM user with this userName or group with this displayName already exists.",
+  },
+  SCIM_NOT_FOUND: { status: 404, title: "No such SCIM resource." },
   INTERNAL: { status: 500, title: "An unexpected internal error happened." },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -28,11 +28,11 @@ export interface AdminRoutesDeps {
   isAdmin(groups: readonly string[]): boolean;
 }
 
-export async function adminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): Promise<void> {
-  const { store, syncer } = deps;
-  const admin = (req: FastifyRequest) => {
+/** The caller, if they are an administrator; otherwise the refusal is audited and 403 FORBIDDEN. */
+export function adminGuard(store: Store, isAdmin: (groups: readonly string[]) => boolean) {
+  return (req: FastifyRequest) => {
     const p = principalOf(req);
-    if (!deps.isAdmin(p.groups)) {
+    if (!isAdmin(p.groups)) {
       store.appendAudit({
         actor: p.email,
         action: "admin.denied",
@@ -44,6 +44,11 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): 
     }
     return p;
   };
+}
+
+export async function adminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): Promise<void> {
+  const { store, syncer } = deps;
+  const admin = adminGuard(store, deps.isAdmin);
 
   app.get("/v1/sync", async (req) => {
     admin(req);

@@ -11,10 +11,12 @@ import { AuditGuard } from "./audit/guard.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
+import { type Db, openDb } from "./db/index.ts";
 import { RefusedTokens } from "./denials.ts";
 import { createGroupSource, type GroupSource } from "./groups/index.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
 import { AccessIssuer } from "./issue.ts";
+import { KillSwitch } from "./killswitch/index.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { ownRoleNames } from "./own-roles.ts";
 import { RequestService } from "./requests.ts";
@@ -23,6 +25,7 @@ import { accessRoutes } from "./routes/access.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { clientConfigRoutes } from "./routes/client-config.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { killSwitchRoutes } from "./routes/killswitch.ts";
 import { requestRoutes } from "./routes/requests.ts";
 import { openSqliteStore, type Store } from "./store.ts";
 import { Syncer } from "./sync.ts";
@@ -44,6 +47,8 @@ export interface Broker {
   audit: AuditGuard;
   /** Where people's groups come from (the token, or a directory with its cache). */
   groups: GroupSource;
+  /** Revokes a person's live AWS sessions with per-role deny policies (issue 16). */
+  killswitch: KillSwitch;
   /** Mark the broker ready (/readyz) once a sync has finished. */
   markReady(): void;
   close(): Promise<void>;
@@ -219,6 +224,19 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     }
   });
   refused.start();
+  // The kill switch keeps its jobs through the `Db` layer (SQLite or PostgreSQL). Until the stores share
+  // one Db (i15-store), it opens its own connection to the same database.
+  const db: Db = openDb(config.database, { maxMb: config.database_max_mb });
+  const killswitch = new KillSwitch({
+    db,
+    store,
+    aws,
+    log: app.log,
+    onWrite: (outcome) => metrics.killSwitchWrites.inc({ outcome }),
+    onCounts: (counts) => {
+      for (const [state, n] of Object.entries(counts)) metrics.killSwitchRoles.set({ state }, n);
+    },
+  });
   app.register(async (scoped) => {
     // onRequest: a request without a valid token is refused before its body is even parsed.
     scoped.addHook("onRequest", async (req) => {
@@ -256,6 +274,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     await accessRoutes(scoped, { config, index, issuer, store, isAdmin });
     await adminRoutes(scoped, { config, accounts, store, syncer, tagWatch, isAdmin });
     await requestRoutes(scoped, { requests, store });
+    await killSwitchRoutes(scoped, { killswitch, store, isAdmin });
   });
   let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");
   app.register(healthRoutes, { metrics, ready: () => firstSyncDone, auditProblem: () => audit.problem });
@@ -274,6 +293,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     webhook,
     audit,
     groups,
+    killswitch,
     markReady: () => {
       firstSyncDone = true;
     },
@@ -281,6 +301,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       syncer.stop();
       refused.stop();
       await requests.stop();
+      await killswitch.stop();
       await audit.stop();
       // In-flight requests get a short grace; then keep-alive connections are cut so close never hangs
       // for the 72 s keep-alive timeout.
@@ -291,6 +312,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       await webhook.drain();
       aws.destroy();
       requestsStore.close();
+      db.close();
       store.close();
     },
   };
@@ -311,5 +333,7 @@ export async function startBroker(
   broker.syncer.startPeriodic(broker.markReady);
   // Resume what a stop left half-done and catch up on expiries, then check expiries on a timer.
   void broker.requests.start();
+  // Likewise the kill switch: deny policies a stop left unwritten are written now.
+  broker.killswitch.start();
   return { ...broker, url: address.replace("[::1]", "127.0.0.1") };
 }

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { DeleteRolePolicyCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { GatehouseError } from "../../shared/errors.ts";
 import { personParamSchema } from "../../shared/killswitch.ts";
+import { ROLE_INLINE_LIMIT } from "../../shared/policy-lint.ts";
 import { type AwsGateway, fromAwsError } from "../aws.ts";
 import type { Db } from "../db/index.ts";
 import { sessionNameFor } from "../issue.ts";
@@ -18,6 +19,12 @@ export { REVOKED_SESSIONS_POLICY } from "./policy.ts";
 export type { Revocation, RoleItem } from "./store.ts";
 
 const SYSTEM = "gatehouse";
+
+/** What one role's write did, recorded after the pass: the jobs' rows, then the store's (copy, audit). */
+interface Outcome {
+  jobs(): void;
+  store(): void;
+}
 /** AWS's longest role session: how far back the audit is read for sessions that may still be live. */
 const LONGEST_SESSION_S = 43_200;
 /** Issued sessions are kept denied this much past their expiry: clocks of the broker and AWS differ. */
@@ -32,7 +39,7 @@ const CONCURRENCY = 16;
 
 export interface KillSwitchDeps {
   db: Db;
-  store: Pick<Store, "listAudit" | "getRole" | "upsertRole" | "appendAudit">;
+  store: Pick<Store, "listAudit" | "getRole" | "upsertRole" | "appendAudit" | "transaction">;
   aws: Pick<AwsGateway, "iam" | "throttle">;
   log: { warn(o: object, msg: string): void; error(o: object, msg: string): void };
   /** Outcome of each policy write or delete, and the items per state, for /metrics. */
@@ -201,18 +208,35 @@ export class KillSwitch {
     const now = at ?? this.now();
     const due = this.jobs.dueRoles(now.toISOString()).filter((r) => !this.busyRoles.has(r.roleArn));
     let next = 0;
+    const outcomes: Outcome[] = [];
     const worker = async () => {
       while (next < due.length) {
         const role = due[next++]!;
         this.busyRoles.add(role.roleArn);
         try {
-          await this.writeRole(role, now);
-        } finally {
-          this.busyRoles.delete(role.roleArn);
+          outcomes.push(await this.writeRole(role, now));
+        } catch (e) {
+          this.d.log.error(
+            { err: (e as Error).message, role: role.roleArn },
+            "kill switch: role not handled",
+          );
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, worker));
+    try {
+      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, worker));
+      // What the pass did, recorded in two commits (the jobs, then the broker's copy of the roles with
+      // the audit rows) instead of three per role: a crash before them only means the same documents are
+      // written again at the next start.
+      this.jobs.db.transaction(() => {
+        for (const o of outcomes) o.jobs();
+      });
+      this.d.store.transaction(() => {
+        for (const o of outcomes) o.store();
+      });
+    } finally {
+      for (const r of due) this.busyRoles.delete(r.roleArn);
+    }
     for (const r of this.jobs.finish(now.toISOString()))
       this.audit(SYSTEM, "killswitch.done", r.email, "ok", { revocationId: r.id });
     this.d.onCounts?.(this.jobs.counts());
@@ -222,7 +246,10 @@ export class KillSwitch {
    * Bring one role's policy to what its live items need: one Put (or a Delete when none is left), so
    * that several people revoked on one role cost one IAM call, and a retry rewrites the whole document.
    */
-  private async writeRole(role: { roleArn: string; accountId: string; roleName: string }, now: Date) {
+  private async writeRole(
+    role: { roleArn: string; accountId: string; roleName: string },
+    now: Date,
+  ): Promise<Outcome> {
     const items = this.jobs.liveOnRole(role.roleArn);
     const expired = items.filter((i) => Date.parse(i.until) <= now.getTime());
     const keep = items.filter((i) => Date.parse(i.until) > now.getTime());
@@ -261,67 +288,80 @@ export class KillSwitch {
         `${fit.document ? "PutRolePolicy" : "DeleteRolePolicy"} ${REVOKED_SESSIONS_POLICY} on ${role.roleArn}`,
       );
       this.d.onWrite?.("error");
-      for (const i of items) {
-        const nextAt = new Date(now.getTime() + backoffMs(i.attempts)).toISOString();
-        this.jobs.markFailed(i.revocationId, role.roleArn, err, nextAt);
-      }
-      this.audit(SYSTEM, "killswitch.policy.write", role.roleArn, "error", {
-        code: err.code,
-        message: err.message,
-        people: items.map((i) => i.revocation.email),
-        attempt: Math.max(0, ...items.map((i) => i.attempts)) + 1,
-      });
       this.d.log.warn(
         { role: role.roleArn, code: err.code },
         "kill switch: deny policy not written; will retry",
       );
-      return;
+      return {
+        jobs: () => {
+          for (const i of items) {
+            const nextAt = new Date(now.getTime() + backoffMs(i.attempts)).toISOString();
+            this.jobs.markFailed(i.revocationId, role.roleArn, err, nextAt);
+          }
+        },
+        store: () =>
+          this.audit(SYSTEM, "killswitch.policy.write", role.roleArn, "error", {
+            code: err.code,
+            message: err.message,
+            people: items.map((i) => i.revocation.email),
+            attempt: Math.max(0, ...items.map((i) => i.attempts)) + 1,
+          }),
+      };
     }
     this.d.onWrite?.("ok");
     const stamp = at();
     const newly = fit.included.filter((s) => s.item.state !== "written");
-    for (const s of fit.included) this.jobs.markWritten(s.revocationId, role.roleArn, stamp);
-    for (const i of expired) this.jobs.markRemoved(i.revocationId, role.roleArn, stamp);
-    if (synced) {
-      const inlinePolicies = { ...synced.inlinePolicies };
-      if (fit.document) inlinePolicies[REVOKED_SESSIONS_POLICY] = fit.document;
-      else delete inlinePolicies[REVOKED_SESSIONS_POLICY];
-      this.d.store.upsertRole({ ...synced, inlinePolicies });
-    }
-    if (newly.length > 0 || fit.document === null || expired.length > 0)
-      this.audit(
-        SYSTEM,
-        fit.document ? "killswitch.policy.put" : "killswitch.policy.delete",
-        role.roleArn,
-        "ok",
-        {
-          policyName: REVOKED_SESSIONS_POLICY,
-          denied: fit.included.map((s) => s.item.revocation.email),
-          added: newly.map((s) => s.item.revocation.email),
-          removed: expired.map((i) => i.revocation.email),
-        },
-      );
     // What does not fit beside the role's other inline policies is reported and retried: a statement
     // expiring, or an inline policy removed, makes room.
-    if (fit.left.length > 0) {
-      const err = new GatehouseError(
-        "POLICY_REFUSED",
-        `${role.roleArn}: no room for ${fit.left.length} more deny statement(s) within IAM's ${10_240} characters of inline policy per role (${fit.budget} left beside its other inline policies)`,
-      );
-      for (const s of fit.left)
-        this.jobs.markFailed(
-          s.revocationId,
-          role.roleArn,
-          err,
-          new Date(now.getTime() + backoffMs(s.item.attempts)).toISOString(),
-        );
-      this.d.onWrite?.("error");
-      this.audit(SYSTEM, "killswitch.policy.write", role.roleArn, "error", {
-        code: err.code,
-        message: err.message,
-        people: fit.left.map((s) => s.item.revocation.email),
-      });
-    }
+    const full =
+      fit.left.length > 0
+        ? new GatehouseError(
+            "POLICY_REFUSED",
+            `${role.roleArn}: no room for ${fit.left.length} more deny statement(s) within IAM's ${ROLE_INLINE_LIMIT} characters of inline policy per role (${fit.budget} left beside its other inline policies)`,
+          )
+        : undefined;
+    if (full) this.d.onWrite?.("error");
+    return {
+      jobs: () => {
+        for (const s of fit.included) this.jobs.markWritten(s.revocationId, role.roleArn, stamp);
+        for (const i of expired) this.jobs.markRemoved(i.revocationId, role.roleArn, stamp);
+        if (full)
+          for (const s of fit.left)
+            this.jobs.markFailed(
+              s.revocationId,
+              role.roleArn,
+              full,
+              new Date(now.getTime() + backoffMs(s.item.attempts)).toISOString(),
+            );
+      },
+      store: () => {
+        if (synced) {
+          const inlinePolicies = { ...synced.inlinePolicies };
+          if (fit.document) inlinePolicies[REVOKED_SESSIONS_POLICY] = fit.document;
+          else delete inlinePolicies[REVOKED_SESSIONS_POLICY];
+          this.d.store.upsertRole({ ...synced, inlinePolicies });
+        }
+        if (newly.length > 0 || fit.document === null || expired.length > 0)
+          this.audit(
+            SYSTEM,
+            fit.document ? "killswitch.policy.put" : "killswitch.policy.delete",
+            role.roleArn,
+            "ok",
+            {
+              policyName: REVOKED_SESSIONS_POLICY,
+              denied: fit.included.map((s) => s.item.revocation.email),
+              added: newly.map((s) => s.item.revocation.email),
+              removed: expired.map((i) => i.revocation.email),
+            },
+          );
+        if (full)
+          this.audit(SYSTEM, "killswitch.policy.write", role.roleArn, "error", {
+            code: full.code,
+            message: full.message,
+            people: fit.left.map((s) => s.item.revocation.email),
+          });
+      },
+    };
   }
 
   private audit(

@@ -9,7 +9,9 @@ import { startBroker } from "./app.ts";
 import { runAuditVerify } from "./audit/verify-command.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { initCommand } from "./commands/init.ts";
+import { runKillSwitchStatus } from "./commands/killswitch.ts";
 import { loadConfig } from "./config.ts";
+import { openDb } from "./db/index.ts";
 import { openSqliteStore } from "./store.ts";
 import { runTags } from "./tags-command.ts";
 
@@ -23,6 +25,9 @@ const USAGE = `usage: gatehouse-broker --config FILE             serve the broke
                                                       access-tag changes held for an admin (--all: every one)
        gatehouse-broker tags accept ID --config FILE [--by NAME]
                                                       serve a held change (audited as NAME)
+       gatehouse-broker killswitch status --config FILE [--email E] [--json]
+                                                      revoked people and each role's deny statement;
+                                                      exit 1 while one is failed (being retried)
        gatehouse-broker doctor --config FILE [--json] [--profile ADMIN] [--admin-role NAME]
                                                       check base → central → spoke → work roles;
                                                       exit 0 all good, 1 broken, 2 could not run
@@ -42,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       all: { type: "boolean" },
       json: { type: "boolean" },
       by: { type: "string" },
+      email: { type: "string" },
       checkpoints: { type: "string" },
       "public-key": { type: "string" },
       profile: { type: "string" },
@@ -60,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(values.config);
   const [verb, sub] = positionals;
 
-  if (verb === "audit" || verb === "tags") {
+  if (verb === "audit" || verb === "tags" || verb === "killswitch") {
     // Reading the audit log must not create one: a wrong path or a deleted database would otherwise
     // "verify" as an empty, intact log (and leave an empty database behind).
     if (config.database !== ":memory:" && !existsSync(config.database)) {
@@ -68,6 +74,16 @@ async function main(argv: string[]): Promise<number> {
         "BAD_ARGUMENT",
         `no broker database at ${config.database} (database: in ${values.config})`,
       );
+    }
+    if (verb === "killswitch") {
+      const db = openDb(config.database);
+      try {
+        return runKillSwitchStatus(db, { sub, email: values.email, json: values.json === true }, (s) =>
+          console.log(s),
+        );
+      } finally {
+        db.close();
+      }
     }
     const store = openSqliteStore(config.database);
     try {

@@ -3,7 +3,8 @@
 // working; the deny goes when her sessions have expired; every step is audited. Faults: IAM throttling
 // while writing (retried), and a broker stopped before the last deny policy (finished at restart).
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetRolePolicyCommand, type IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
@@ -11,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { REVOKED_SESSIONS_POLICY } from "../../broker/killswitch/index.ts";
 import type { Emulator } from "../../dev/aws/server.ts";
 import { expectAwsError, PROD, STAGING, spokeRole, viaCentral, workRole } from "../support/aws.ts";
-import { type StartedBroker, startTestBroker } from "../support/broker.ts";
+import { brokerYaml, type StartedBroker, startTestBroker } from "../support/broker.ts";
 import { metric } from "../support/e2e.ts";
 import { iam, startDemoEmulator } from "../support/emulator.ts";
 import { signTokens, startTestIssuer, type TestIssuer } from "../support/test-issuer.ts";
@@ -78,6 +79,19 @@ async function denyPolicy(
 const auditOf = (b: StartedBroker, prefix: string) =>
   b.store.listAudit({ limit: 10_000 }).filter((e) => e.action.startsWith(prefix));
 
+const ROOT = join(import.meta.dirname, "../..");
+/** `gatehouse-broker ARGS` as a real process. */
+function brokerCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, "bin/gatehouse-broker.mjs"), ...args],
+      { cwd: ROOT, timeout: 30_000 },
+      (err, stdout, stderr) => res({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
 async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms = 20_000) {
   const end = Date.now() + ms;
   while (!(await ok())) {
@@ -109,6 +123,10 @@ describe("revoking one person's live AWS sessions", () => {
     expect(console.status).toBe(200);
     const daveDev = await sessionOf("dave", "staging/Developer");
     for (const c of [aliceDev, aliceRo, daveDev]) await listRoles(c);
+    // The broker put her e-mail in SourceIdentity of every session, the console's too: what the deny keys on.
+    const hers = [...emulator.world.sessions.values()].filter((x) => x.sessionName === "alice@example.com");
+    expect(hers.map((x) => x.roleName).sort()).toEqual(["Developer", "ReadOnly", "ReadOnly"]);
+    for (const x of hers) expect(x.sourceIdentity).toBe("alice@example.com");
 
     const r = await call("bob", "POST", "/v1/admin/people/alice@example.com/revoke-sessions", {
       reason: "left the company (HR-1234)",
@@ -313,6 +331,25 @@ describe("a broker stopped before the last deny policy", () => {
       emulator.faults.set({});
       await listRoles(ro); // still works: prod's deny was never written
 
+      // The operator's view while the broker is down: the failed role, why, and exit 1.
+      const config = join(dir, "gatehouse.yaml");
+      writeFileSync(
+        config,
+        brokerYaml({ issuer: issuer.issuer, awsUrl: emulator.url, database: join(dir, "broker.sqlite") }),
+      );
+      const down = await brokerCli([
+        "killswitch",
+        "status",
+        "--config",
+        config,
+        "--email",
+        "carol@example.com",
+      ]);
+      expect(down.code).toBe(1);
+      expect(down.stdout).toContain('"carol@example.com" revoked');
+      expect(down.stdout).toMatch(/failed +arn:aws:iam::222222222222:role\/ReadOnly .*AWS_UNAVAILABLE/);
+      expect(down.stdout).toMatch(/written +arn:aws:iam::333333333333:role\/Developer/);
+
       b = await startTestBroker({ issuer: issuer.issuer, awsUrl: emulator.url, dir });
       try {
         await waitFor("prod written after the restart", () =>
@@ -320,6 +357,18 @@ describe("a broker stopped before the last deny policy", () => {
         );
         await denied(ro);
         await denied(dev);
+        const up = await brokerCli([
+          "killswitch",
+          "status",
+          "--config",
+          join(dir, "gatehouse.yaml"),
+          "--json",
+        ]);
+        expect(up.code).toBe(0);
+        const carol = JSON.parse(up.stdout).revocations.find(
+          (r: { revocation: { email: string } }) => r.revocation.email === "carol@example.com",
+        );
+        expect(carol.items.map((i: { state: string }) => i.state)).toEqual(["written", "written"]);
         expect(auditOf(b, "killswitch.policy.put").map((e) => e.target)).toContain(READONLY);
         await b.killswitch.restore("carol@example.com", "bob@example.com");
         await b.killswitch.pump(new Date(Date.now() + 13 * 3600_000));

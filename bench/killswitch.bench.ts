@@ -113,15 +113,13 @@ defineBench({
       const bare = () =>
         Promise.all(
           roles.map((r) =>
-            iam
-              .get(r.account)!
-              .send(
-                new PutRolePolicyCommand({
-                  RoleName: r.name,
-                  PolicyName: "bench-bare",
-                  PolicyDocument: DENY,
-                }),
-              ),
+            iam.get(r.account)!.send(
+              new PutRolePolicyCommand({
+                RoleName: r.name,
+                PolicyName: "bench-bare",
+                PolicyDocument: DENY,
+              }),
+            ),
           ),
         );
 

@@ -7,7 +7,13 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetRolePolicyCommand, type IAMClient, ListRolesCommand } from "@aws-sdk/client-iam";
+import {
+  DeleteRolePolicyCommand,
+  GetRolePolicyCommand,
+  type IAMClient,
+  ListRolesCommand,
+  PutRolePolicyCommand,
+} from "@aws-sdk/client-iam";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { REVOKED_SESSIONS_POLICY } from "../../broker/killswitch/index.ts";
 import type { Emulator } from "../../dev/aws/server.ts";
@@ -305,6 +311,60 @@ describe("revoking one person's live AWS sessions", () => {
     await broker.killswitch.restore("dave@example.com", "bob@example.com");
     await broker.killswitch.pump(new Date(Date.now() + 13 * 3600_000));
   });
+});
+
+describe("IAM's inline-policy size limit", () => {
+  it("a role too full for the deny statement is reported POLICY_REFUSED and retried, never skipped", async () => {
+    const dev = await sessionOf("dave", "staging/Developer");
+    const spoke = iam(emulator, await viaCentral(emulator, spokeRole(STAGING), "gatehouse-test"), 1);
+    // An inline policy of 10,100 characters leaves too little room beside it for one statement.
+    const filler = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        { Effect: "Allow", Action: "s3:GetObject", Resource: `arn:aws:s3:::${"b".repeat(10_000)}/*` },
+      ],
+    });
+    await spoke.send(
+      new PutRolePolicyCommand({ RoleName: "Developer", PolicyName: "big", PolicyDocument: filler }),
+    );
+    try {
+      await broker.syncer.syncRole(STAGING, "Developer");
+      broker.killswitch.revokeSessions("dave@example.com", new Date(), "bob@example.com", "incident");
+      await broker.killswitch.settled();
+      const item = broker.killswitch
+        .status("dave@example.com")
+        .at(-1)!
+        .items.find((i) => i.roleArn === DEVELOPER)!;
+      expect(item).toMatchObject({ state: "failed", errorCode: "POLICY_REFUSED", attempts: 1 });
+      expect(item.errorMessage).toMatch(/10240 characters/);
+      expect(item.nextAttemptAt).not.toBeNull();
+      expect(auditOf(broker, "killswitch.policy.write").at(-1)).toMatchObject({
+        target: DEVELOPER,
+        outcome: "error",
+        detail: { code: "POLICY_REFUSED", people: ["dave@example.com"] },
+      });
+      expect(await denyPolicy(STAGING, "Developer")).toBeNull();
+
+      // Room made (the big policy removed): the next attempt writes it.
+      await spoke.send(new DeleteRolePolicyCommand({ RoleName: "Developer", PolicyName: "big" }));
+      await broker.syncer.syncRole(STAGING, "Developer");
+      await broker.killswitch.pump(new Date(Date.now() + 61_000));
+      expect(
+        broker.killswitch
+          .status("dave@example.com")
+          .at(-1)!
+          .items.find((i) => i.roleArn === DEVELOPER)!.state,
+      ).toBe("written");
+      await denied(dev);
+    } finally {
+      await spoke
+        .send(new DeleteRolePolicyCommand({ RoleName: "Developer", PolicyName: "big" }))
+        .catch(() => {});
+      spoke.destroy();
+      await broker.killswitch.restore("dave@example.com", "bob@example.com");
+      await broker.killswitch.pump(new Date(Date.now() + 13 * 3600_000));
+    }
+  }, 60_000);
 });
 
 describe("a broker stopped before the last deny policy", () => {

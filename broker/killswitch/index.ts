@@ -34,6 +34,8 @@ const ISSUING: { action: string; duration: string }[] = [
   { action: "credentials.issue", duration: "durationSeconds" },
   { action: "console.url", duration: "sessionDurationSeconds" },
 ];
+/** How long a replica holds the roles of one pass (SDK retries of a throttled role take ~15 s). */
+const CLAIM_MS = 120_000;
 /** Roles written at once; the per-account IAM rate caps (sync.requests_per_second) pace the calls. */
 const CONCURRENCY = 16;
 
@@ -64,6 +66,8 @@ export class KillSwitch {
   private again = false;
   private readonly busyRoles = new Set<string>();
   private readonly now: () => Date;
+  /** This process, as the owner of its claims on roles. */
+  private readonly owner = randomUUID();
 
   constructor(private readonly d: KillSwitchDeps) {
     this.jobs = new KillSwitchStore(d.db);
@@ -206,7 +210,21 @@ export class KillSwitch {
   /** One pass: every role with due work at `at` (default now), a bounded number at once. */
   async pump(at?: Date): Promise<void> {
     const now = at ?? this.now();
-    const due = this.jobs.dueRoles(now.toISOString()).filter((r) => !this.busyRoles.has(r.roleArn));
+    const candidates = this.jobs.dueRoles(now.toISOString()).filter((r) => !this.busyRoles.has(r.roleArn));
+    if (candidates.length === 0) {
+      this.d.onCounts?.(this.jobs.counts());
+      return;
+    }
+    // Leases on wall-clock time (not `at`, which tests move ahead): a replica killed mid-pass holds its
+    // roles at most CLAIM_MS; a clean stop releases them at the end of its pass.
+    const wall = Date.now();
+    const held = this.jobs.claim(
+      candidates.map((r) => r.roleArn),
+      this.owner,
+      new Date(wall).toISOString(),
+      new Date(wall + CLAIM_MS).toISOString(),
+    );
+    const due = candidates.filter((r) => held.has(r.roleArn));
     let next = 0;
     const outcomes: Outcome[] = [];
     const worker = async () => {
@@ -230,6 +248,7 @@ export class KillSwitch {
       // written again at the next start.
       this.jobs.db.transaction(() => {
         for (const o of outcomes) o.jobs();
+        this.jobs.release(held, this.owner);
       });
       this.d.store.transaction(() => {
         for (const o of outcomes) o.store();
@@ -237,6 +256,7 @@ export class KillSwitch {
     } finally {
       for (const r of due) this.busyRoles.delete(r.roleArn);
     }
+    if (held.size > 0 && outcomes.length < held.size) this.jobs.release(held, this.owner);
     for (const r of this.jobs.finish(now.toISOString()))
       this.audit(SYSTEM, "killswitch.done", r.email, "ok", { revocationId: r.id });
     this.d.onCounts?.(this.jobs.counts());

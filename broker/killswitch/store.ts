@@ -72,6 +72,19 @@ export const KILLSWITCH_MIGRATIONS: Migration[] = [
       CREATE INDEX IF NOT EXISTS killswitch_roles_state ON killswitch_roles(state);
     `,
   },
+  {
+    version: 2,
+    name: "per-role claims across replicas",
+    // One broker at a time writes a role's policy: two replicas each writing the document they computed
+    // could land in the wrong order and drop a statement the later one added.
+    up: `
+      CREATE TABLE IF NOT EXISTS killswitch_claims (
+        role_arn TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        until_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 type Rec = Record<string, unknown>;
@@ -204,6 +217,34 @@ export class KillSwitchStore {
        GROUP BY role_arn ORDER BY role_arn`,
       [now, now, now],
     );
+  }
+
+  /**
+   * Claim the roles for `owner` until `until` (wall-clock ISO): those free, expired, or already its own.
+   * Returns the ones it holds; the others are another replica's for now.
+   */
+  claim(roleArns: readonly string[], owner: string, now: string, until: string): Set<string> {
+    return this.db.transaction(() => {
+      const held = new Set<string>();
+      for (const arn of roleArns) {
+        const row = this.db.get(
+          `INSERT INTO killswitch_claims (role_arn, owner, until_at) VALUES (?, ?, ?)
+           ON CONFLICT (role_arn) DO UPDATE SET owner = excluded.owner, until_at = excluded.until_at
+           WHERE killswitch_claims.until_at < ? OR killswitch_claims.owner = excluded.owner
+           RETURNING role_arn`,
+          [arn, owner, until, now],
+        );
+        if (row) held.add(arn);
+      }
+      return held;
+    });
+  }
+
+  release(roleArns: Iterable<string>, owner: string): void {
+    this.db.transaction(() => {
+      for (const arn of roleArns)
+        this.db.run("DELETE FROM killswitch_claims WHERE role_arn = ? AND owner = ?", [arn, owner]);
+    });
   }
 
   markWritten(revocationId: string, roleArn: string, at: string): void {

@@ -119,9 +119,9 @@ describe("the job table", () => {
     db.close();
     db = openSqliteDb(file);
     jobs = new KillSwitchStore(db); // a second start: no migration runs twice
-    expect(db.all("SELECT version FROM schema_migrations WHERE component = 'killswitch'")).toEqual([
-      { version: 1 },
-    ]);
+    expect(
+      db.all("SELECT version FROM schema_migrations WHERE component = 'killswitch' ORDER BY version"),
+    ).toEqual([{ version: 1 }, { version: 2 }]);
     expect(jobs.unrestored("ALICE@example.com")?.id).toBe("r1");
     expect(jobs.dueRoles("2026-12-07T05:00:02Z").map((r) => r.roleArn)).toEqual([arn]);
 
@@ -138,6 +138,19 @@ describe("the job table", () => {
     jobs.markRemoved("r1", arn, "2026-12-07T06:05:01Z");
     expect(jobs.finish("2026-12-07T06:05:01Z").map((r) => r.id)).toEqual(["r1"]);
     expect(jobs.counts()).toEqual({ pending: 0, written: 0, failed: 0, removed: 1 });
+    // Claims: one replica at a time per role; a lease that ran out is taken over; its owner may renew it.
+    const other = "arn:aws:iam::333333333333:role/Other";
+    expect([...jobs.claim([arn, other], "A", "2026-12-07T05:00:00Z", "2026-12-07T05:02:00Z")]).toEqual([
+      arn,
+      other,
+    ]);
+    expect([...jobs.claim([arn], "B", "2026-12-07T05:01:00Z", "2026-12-07T05:03:00Z")]).toEqual([]);
+    expect([...jobs.claim([arn], "A", "2026-12-07T05:01:00Z", "2026-12-07T05:03:00Z")]).toEqual([arn]);
+    expect([...jobs.claim([arn], "B", "2026-12-07T05:03:01Z", "2026-12-07T05:05:00Z")]).toEqual([arn]);
+    jobs.release([other], "B"); // not B's: stays A's
+    expect([...jobs.claim([other], "B", "2026-12-07T05:01:30Z", "2026-12-07T05:04:00Z")]).toEqual([]);
+    jobs.release([other], "A");
+    expect([...jobs.claim([other], "B", "2026-12-07T05:01:30Z", "2026-12-07T05:04:00Z")]).toEqual([other]);
     jobs.restore("r1", "2026-12-07T07:00:00Z");
     expect(jobs.unrestored("alice@example.com")).toBeUndefined();
     db.close();

@@ -17,17 +17,19 @@ import { RefusedTokens } from "./denials.ts";
 import { createGroupSource, type GroupSource } from "./groups/index.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
 import { AccessIssuer } from "./issue.ts";
+import { KillSwitch } from "./killswitch/index.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { ownRoleNames } from "./own-roles.ts";
-import { defaultReplicaId, Replica } from "./replica.ts";
 import { PeopleService } from "./people/service.ts";
 import { PeopleStore } from "./people/store.ts";
+import { defaultReplicaId, Replica } from "./replica.ts";
 import { RequestService } from "./requests.ts";
 import { openRequestsStore } from "./requests-store.ts";
 import { accessRoutes } from "./routes/access.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { clientConfigRoutes } from "./routes/client-config.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { killSwitchRoutes } from "./routes/killswitch.ts";
 import { peopleRoutes } from "./routes/people.ts";
 import { requestRoutes } from "./routes/requests.ts";
 import { scimTokens } from "./scim/auth.ts";
@@ -58,6 +60,8 @@ export interface Broker {
   replica: Replica;
   /** People's enabled/disabled state; `people.onDisabled` is where the kill switch listens. */
   people: PeopleService;
+  /** Revokes a person's live AWS sessions with per-role deny policies (issue 16). */
+  killswitch: KillSwitch;
   /** Mark the broker ready (/readyz) once a sync has finished. */
   markReady(): void;
   close(): Promise<void>;
@@ -295,6 +299,23 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     cancelRequests: (email, actor, reason) => requests.cancelAllOf(email, actor, reason),
     log: app.log,
   });
+  // The kill switch keeps its jobs on the broker's database, so any replica finishes what another began.
+  const killswitch = new KillSwitch({
+    db,
+    store,
+    aws,
+    log: app.log,
+    onWrite: (outcome) => metrics.killSwitchWrites.inc({ outcome }),
+    onCounts: (counts) => {
+      for (const [state, n] of Object.entries(counts)) metrics.killSwitchRoles.set({ state }, n);
+    },
+  });
+  // Offboarding (SCIM deactivation or DELETE, an admin's disable) cuts the person's live AWS sessions;
+  // enabling them again lets new sessions through (old ones stay denied until they expire).
+  people.onDisabled((email, at, reason) => {
+    killswitch.revokeSessions(email, at, "gatehouse", reason);
+  });
+  people.onEnabled((email, actor) => killswitch.restore(email, actor).then(() => undefined));
   app.register(async (scoped) => {
     // onRequest: a request without a valid token is refused before its body is even parsed.
     scoped.addHook("onRequest", async (req) => {
@@ -339,6 +360,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     await adminRoutes(scoped, { config, accounts, store, syncer, tagWatch, isAdmin });
     await requestRoutes(scoped, { requests, store });
     await peopleRoutes(scoped, { people, store, isAdmin });
+    await killSwitchRoutes(scoped, { killswitch, store, isAdmin });
   });
   if (tokens)
     app.register(
@@ -377,6 +399,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     groups,
     replica,
     people,
+    killswitch,
     markReady: () => {
       firstSyncDone = true;
     },
@@ -398,6 +421,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       syncer.stop();
       refused.stop();
       await requests.stop();
+      await killswitch.stop();
       await audit.stop();
       // In-flight requests get a short grace; then keep-alive connections are cut so close never hangs
       // for the 72 s keep-alive timeout.
@@ -432,5 +456,7 @@ export async function startBroker(
   broker.people.reconcile();
   // Resume what a stop left half-done and catch up on expiries, then check expiries on a timer.
   void broker.requests.start();
+  // Likewise the kill switch: deny policies a stop left unwritten are written now.
+  broker.killswitch.start();
   return { ...broker, url: address.replace("[::1]", "127.0.0.1") };
 }

@@ -9,10 +9,12 @@ import { startBroker } from "./app.ts";
 import { runAuditVerify } from "./audit/verify-command.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { initCommand } from "./commands/init.ts";
+import { runKillSwitchStatus } from "./commands/killswitch.ts";
 import { runPeopleDisable } from "./commands/people-disable.ts";
 import { runPeopleEnable } from "./commands/people-enable.ts";
 import { loadConfig } from "./config.ts";
 import { isPostgresUrl, openConfiguredDb } from "./db/index.ts";
+import { KillSwitch } from "./killswitch/index.ts";
 import { cancelOpenRequestsOf } from "./people/cancel.ts";
 import { PeopleService } from "./people/service.ts";
 import { PeopleStore } from "./people/store.ts";
@@ -34,6 +36,9 @@ const USAGE = `usage: gatehouse-broker --config FILE             serve the broke
                                                       refuse the person's tokens, cancel their requests
        gatehouse-broker people enable EMAIL --config FILE [--by NAME]
                                                       let a disabled person sign in again
+       gatehouse-broker killswitch status --config FILE [--email E] [--json]
+                                                      revoked people and each role's deny statement;
+                                                      exit 1 while one is failed (being retried)
        gatehouse-broker doctor --config FILE [--json] [--profile ADMIN] [--admin-role NAME]
                                                       check base → central → spoke → work roles;
                                                       exit 0 all good, 1 broken, 2 could not run
@@ -54,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: "boolean" },
       by: { type: "string" },
       reason: { type: "string" },
+      email: { type: "string" },
       checkpoints: { type: "string" },
       "public-key": { type: "string" },
       profile: { type: "string" },
@@ -72,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(values.config);
   const [verb, sub] = positionals;
 
-  if (verb === "audit" || verb === "tags") {
+  if (verb === "audit" || verb === "tags" || verb === "killswitch") {
     // Reading the audit log must not create one: a wrong path or a deleted database would otherwise
     // "verify" as an empty, intact log (and leave an empty database behind).
     if (!isPostgresUrl(config.database) && config.database !== ":memory:" && !existsSync(config.database)) {
@@ -80,6 +86,16 @@ async function main(argv: string[]): Promise<number> {
         "BAD_ARGUMENT",
         `no broker database at ${config.database} (database: in ${values.config})`,
       );
+    }
+    if (verb === "killswitch") {
+      const db = openConfiguredDb(config);
+      try {
+        return runKillSwitchStatus(db, { sub, email: values.email, json: values.json === true }, (s) =>
+          console.log(s),
+        );
+      } finally {
+        db.close();
+      }
     }
     const db = openConfiguredDb(config);
     try {
@@ -161,10 +177,19 @@ async function main(argv: string[]): Promise<number> {
           return cancelled.map((c) => c.id);
         },
       });
+      // The plan of deny policies is recorded here; the running broker's kill-switch worker writes them.
+      const killswitch = new KillSwitch({ db, store, log: console });
+      people.onDisabled((email, at, reason) => {
+        killswitch.revokeSessions(email, at, values.by ?? "gatehouse", reason);
+      });
       const out = (s: string) => console.log(s);
-      return sub === "disable"
-        ? runPeopleDisable(people, { email: positionals[2], reason: values.reason, by: values.by }, out)
-        : runPeopleEnable(people, { email: positionals[2], by: values.by }, out);
+      if (sub === "disable")
+        return runPeopleDisable(people, { email: positionals[2], reason: values.reason, by: values.by }, out);
+      const code = runPeopleEnable(people, { email: positionals[2], by: values.by }, out);
+      // Awaited before the database closes: new sessions work once this returns.
+      const email = positionals[2] ?? "";
+      if (!people.isDisabled(email)) await killswitch.restore(email, values.by ?? "gatehouse");
+      return code;
     } finally {
       db.close();
     }

@@ -89,6 +89,18 @@ export function createMetrics() {
     labelNames: ["outcome"] as const,
     registers: [registry],
   });
+  const killSwitchWrites = new Counter({
+    name: "gatehouse_killswitch_policy_writes_total",
+    help: "Deny-policy writes and deletes of the kill switch, by outcome (errors are retried).",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  const killSwitchRoles = new Gauge({
+    name: "gatehouse_killswitch_role_items",
+    help: "Per-role deny statements of revoked people, by state (failed: not written yet, being retried).",
+    labelNames: ["state"] as const,
+    registers: [registry],
+  });
   return {
     registry,
     requests,
@@ -105,6 +117,8 @@ export function createMetrics() {
     auditCheckpoints,
     auditCheckpointNumber,
     directory,
+    killSwitchWrites,
+    killSwitchRoles,
   };
 }
 

@@ -8,6 +8,10 @@ export const ERRORS = {
   CONFIG_INVALID: { status: 500, title: "The configuration file is invalid." },
   UNAUTHENTICATED: { status: 401, title: "A valid access token is required." },
   FORBIDDEN: { status: 403, title: "You may not do this." },
+  REVOCATION_NOT_FOUND: {
+    status: 404,
+    title: "This person has no revocation of their AWS sessions to lift.",
+  },
   ROLE_NOT_FOUND: { status: 404, title: "No such role, or you may not use it." },
   CONSOLE_NOT_ALLOWED: { status: 403, title: "This role is for the CLI only; it has no console access." },
   BAD_REQUEST: { status: 400, title: "The request is invalid." },

@@ -48,6 +48,8 @@ export const statusSchema = z.object({
   brokerReachable: z.boolean().nullable(),
   /** Credentials the agent holds, by role ref, with their expiry (what the status bar shows). */
   cached: z.array(z.object({ role: z.string(), expiration: z.string() })),
+  /** Why the agent signed the person out by itself (the broker answered PERSON_DISABLED), if it did. */
+  signedOutReason: z.string().nullable().optional(),
 });
 export type DesktopStatus = z.infer<typeof statusSchema>;
 

@@ -21,6 +21,7 @@ export type DisableSource = "scim" | "admin";
 
 export class PeopleService {
   private readonly listeners: DisabledListener[] = [];
+  private readonly enabledListeners: ((email: string, actor: string) => void | Promise<void>)[] = [];
 
   constructor(private readonly d: PeopleServiceDeps) {}
 
@@ -31,6 +32,11 @@ export class PeopleService {
       const i = this.listeners.indexOf(fn);
       if (i >= 0) this.listeners.splice(i, 1);
     };
+  }
+
+  /** Called when a disabled person becomes enabled again (the kill switch lifts their revocation). */
+  onEnabled(fn: (email: string, actor: string) => void | Promise<void>): void {
+    this.enabledListeners.push(fn);
   }
 
   isDisabled(email: string): boolean {
@@ -151,6 +157,16 @@ export class PeopleService {
         ...(o.reason ? { reason: o.reason } : {}),
       },
     });
+    if (before?.disabled && !after.disabled)
+      for (const fn of this.enabledListeners) {
+        try {
+          Promise.resolve(fn(key, o.actor)).catch((e: unknown) =>
+            this.d.log?.error({ err: (e as Error).message, email: key }, "an onEnabled listener failed"),
+          );
+        } catch (e) {
+          this.d.log?.error({ err: (e as Error).message, email: key }, "an onEnabled listener failed");
+        }
+      }
     return after;
   }
 }

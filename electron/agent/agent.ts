@@ -41,6 +41,8 @@ export interface AgentStatus {
   pid: number;
   /** The agent's release, which `gatehouse doctor` compares with the CLI's. */
   version: string;
+  /** Why the agent signed the person out by itself (the broker said they are disabled), until they sign in. */
+  signedOutReason: string | null;
 }
 
 /** A role matches a reference when the reference names it by ref, account id and name, or ARN. */
@@ -62,6 +64,8 @@ export class Agent {
   private rolesCache: { at: number; roles: Role[] } | undefined;
   private rolesInflight: Promise<Role[]> | undefined;
   private brokerReachable: boolean | null = null;
+  private signedOutReason: string | null = null;
+  private disabling: Promise<void> | undefined;
 
   constructor(
     readonly settings: Settings,
@@ -81,6 +85,27 @@ export class Agent {
       },
       { refreshWindowMs: settings.refreshWindowSeconds * 1000 },
     );
+    broker.onPersonDisabled?.((message) => this.personDisabled(message));
+  }
+
+  /**
+   * The broker refuses this person (offboarded): forget everything that could still reach AWS or the
+   * broker — cached credentials, the role list, the access and refresh tokens — and show them signed out.
+   */
+  personDisabled(message: string): Promise<void> {
+    // Several calls in flight all hear it: one sign-out is enough.
+    if (this.disabling) return this.disabling;
+    if (this.signedOutReason && !this.session.status().signedIn) return Promise.resolve();
+    this.signedOutReason = `signed out: ${message}`;
+    // Dropped at once, before the sign-out's round trip to the IdP: nothing is served from here on.
+    this.cache.clear();
+    this.rolesCache = undefined;
+    this.disabling ??= this.logout()
+      .catch(() => undefined)
+      .finally(() => {
+        this.disabling = undefined;
+      });
+    return this.disabling;
   }
 
   /** Remember whether the broker answered, for status. */
@@ -172,6 +197,7 @@ export class Agent {
     }
     if (this.opts.signedInMarker)
       writeFileSync(this.opts.signedInMarker, `${new Date().toISOString()}\n`, { mode: 0o600 });
+    this.signedOutReason = null;
     this.rolesCache = undefined;
     this.cache.clear();
     if (this.settings.manageAwsConfig) await this.roles().catch(() => undefined);
@@ -202,6 +228,7 @@ export class Agent {
       })),
       pid: process.pid,
       version: VERSION,
+      signedOutReason: s.signedIn ? null : this.signedOutReason,
     };
   }
 

@@ -38,6 +38,8 @@ export interface TokenSource {
 }
 
 export class BrokerClient {
+  private readonly disabledListeners: ((message: string) => Promise<void> | void)[] = [];
+
   constructor(
     private readonly baseUrl: string,
     private readonly tokens: TokenSource,
@@ -45,6 +47,14 @@ export class BrokerClient {
     private readonly interactive: () => boolean = () => true,
     private readonly timeoutMs = 15_000,
   ) {}
+
+  /**
+   * Hear the broker say this person is disabled (401 PERSON_DISABLED: offboarded, or cut off in an
+   * incident). The agent drops its credentials and tokens before the caller sees the error.
+   */
+  onPersonDisabled(fn: (message: string) => Promise<void> | void): void {
+    this.disabledListeners.push(fn);
+  }
 
   private async call<T extends z.ZodType>(
     method: string,
@@ -95,7 +105,11 @@ export class BrokerClient {
         this.tokens.invalidate();
         return this.call(method, path, schema, body, true);
       }
-      throw new GatehouseError(code, p.success ? p.data.detail : `the broker answered ${res.status}`);
+      const message = p.success ? p.data.detail : `the broker answered ${res.status}`;
+      // Not retried with a fresh token like UNAUTHENTICATED: a new token of a disabled person is refused too.
+      if (code === "PERSON_DISABLED")
+        await Promise.allSettled(this.disabledListeners.map(async (fn) => fn(message)));
+      throw new GatehouseError(code, message);
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success)

@@ -137,6 +137,7 @@ export class DesktopCore {
       brokerUrl: s.brokerUrl,
       brokerReachable: s.brokerReachable,
       cached: s.cached,
+      signedOutReason: s.signedOutReason,
     };
   }
 

@@ -11,6 +11,7 @@ import { AuditGuard } from "./audit/guard.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
+import { type Db, openDb } from "./db/index.ts";
 import { RefusedTokens } from "./denials.ts";
 import { createGroupSource, type GroupSource } from "./groups/index.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
@@ -20,6 +21,7 @@ import { ownRoleNames } from "./own-roles.ts";
 import { RequestService } from "./requests.ts";
 import { openRequestsStore } from "./requests-store.ts";
 import { accessRoutes } from "./routes/access.ts";
+import { accessReportRoutes } from "./routes/access-report.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { clientConfigRoutes } from "./routes/client-config.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -199,6 +201,9 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   const seen = new Set<string>();
   const auth = requireAuth(verifier);
   const requestsStore = openRequestsStore(config.database, { maxMb: config.database_max_mb });
+  // The access review's reads of the audit go through the Db layer (until the stores share one Db, its
+  // own connection to the same database).
+  const reportDb: Db = openDb(config.database);
   const requests = new RequestService({
     config,
     store,
@@ -256,6 +261,14 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     await accessRoutes(scoped, { config, index, issuer, store, isAdmin });
     await adminRoutes(scoped, { config, accounts, store, syncer, tagWatch, isAdmin });
     await requestRoutes(scoped, { requests, store });
+    await accessReportRoutes(scoped, {
+      config,
+      index,
+      db: reportDb,
+      requests: requestsStore,
+      store,
+      isAdmin,
+    });
   });
   let firstSyncDone = store.syncStatuses().some((s) => s.state === "ok");
   app.register(healthRoutes, { metrics, ready: () => firstSyncDone, auditProblem: () => audit.problem });
@@ -291,6 +304,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       await webhook.drain();
       aws.destroy();
       requestsStore.close();
+      reportDb.close();
       store.close();
     },
   };

@@ -273,13 +273,7 @@ export class Syncer {
 
   /** Load what the store holds (at start-up, before the first sync finishes). */
   loadFromStore(): void {
-    const byAccount = new Map<string, SyncedRole[]>();
-    for (const r of this.store.loadRoles()) {
-      const list = byAccount.get(r.accountId) ?? [];
-      list.push(this.watch.effective(r));
-      byAccount.set(r.accountId, list);
-    }
-    for (const [id, roles] of byAccount) this.index.replaceAccount(id, roles);
+    indexStoredRoles(this.store, this.watch, this.index);
   }
 
   /** Index one stored role again with the tags it may now serve (after an admin accepted a held change). */
@@ -299,4 +293,19 @@ export class Syncer {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
   }
+}
+
+/** Fill an index from the stored roles with the tags they may serve (a start; offline commands). */
+export function indexStoredRoles(
+  store: Pick<Store, "loadRoles">,
+  watch: Pick<TagWatch, "effective">,
+  index: Pick<AccessIndex, "replaceAccount">,
+): void {
+  const byAccount = new Map<string, SyncedRole[]>();
+  for (const r of store.loadRoles()) {
+    const list = byAccount.get(r.accountId) ?? [];
+    list.push(watch.effective(r));
+    byAccount.set(r.accountId, list);
+  }
+  for (const [id, roles] of byAccount) index.replaceAccount(id, roles);
 }

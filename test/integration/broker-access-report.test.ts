@@ -12,7 +12,7 @@ import { type AccessReport, accessReportCsv, accessReportSchema } from "../../sh
 import { brokerYaml } from "../support/broker.ts";
 import { startDemoEmulator } from "../support/emulator.ts";
 import { asRequest, RequestsBroker, signPeople, type Who } from "../support/requests.ts";
-import { startTestIssuer, type TestIssuer } from "../support/test-issuer.ts";
+import { signTokens, startTestIssuer, type TestIssuer } from "../support/test-issuer.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const DEVELOPER = "arn:aws:iam::333333333333:role/Developer";
@@ -31,7 +31,9 @@ beforeAll(async () => {
   issuer = await startTestIssuer();
   tokens = await signPeople(issuer);
   // A group name chosen by whoever runs the IdP (or can create groups in it), written into the CSV.
-  eve = (await signTokens({ eve: { email: "eve@example.com", groups: [HOSTILE_GROUP, "engineers"] } })).eve;
+  eve = (
+    await signTokens(issuer, { eve: { email: "eve@example.com", groups: [HOSTILE_GROUP, "engineers"] } })
+  ).eve;
   b = new RequestsBroker({ emulator, issuer, tokens, extra: "requests:\n  approver_groups: [approvers]\n" });
   await b.start();
 });
@@ -41,13 +43,6 @@ afterAll(async () => {
   await issuer?.close();
   await emulator?.close();
 });
-
-async function signTokens(people: Record<string, { email: string; groups: string[] }>) {
-  const out: Record<string, string> = {};
-  for (const [who, p] of Object.entries(people))
-    out[who] = await issuer.sign({ sub: who, aud: "gatehouse-broker", iss: issuer.issuer, ...p });
-  return out;
-}
 
 function brokerCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res) => {

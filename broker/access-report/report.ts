@@ -142,12 +142,20 @@ export function buildAccessReport(input: ReportInput): AccessReport {
       grants.set(email, list);
     }
 
-  const uses = new Map<string, { credentials: string | null; console: string | null }>();
+  // e-mail → ARN → last uses: one look-up per person, then one per role they hold.
+  const uses = new Map<string, Map<string, { credentials: string | null; console: string | null }>>();
   for (const u of input.uses) {
-    const key = `${u.email}\n${u.arn}`;
-    const seen = uses.get(key) ?? { credentials: null, console: null };
+    let theirs = uses.get(u.email);
+    if (!theirs) {
+      theirs = new Map();
+      uses.set(u.email, theirs);
+    }
+    let seen = theirs.get(u.arn);
+    if (!seen) {
+      seen = { credentials: null, console: null };
+      theirs.set(u.arn, seen);
+    }
     if (seen[u.kind] === null || u.at > seen[u.kind]!) seen[u.kind] = u.at;
-    uses.set(key, seen);
   }
 
   const cutoff = new Date(now.getTime() - input.unusedDays * 86_400_000).toISOString();
@@ -170,9 +178,11 @@ export function buildAccessReport(input: ReportInput): AccessReport {
       const entry = input.roles.syncedRole(g.arn);
       if (entry) add(entry, { kind: "grant", requestId: g.requestId, until: g.until });
     }
-    const held: (PersonRole & { entry: IndexedRole })[] = [];
+    const theirUses = uses.get(m.email);
+    // Pairs, never one object spread into another: at 10,000 people × 5,000 roles every copy counts.
+    const held: { entry: IndexedRole; row: PersonRole }[] = [];
     for (const { entry, reasons } of mine.values()) {
-      const used = uses.get(`${m.email}\n${entry.role.arn}`);
+      const used = theirUses?.get(entry.role.arn);
       const lastCredentials = used?.credentials ?? null;
       const lastConsole = used?.console ?? null;
       const lastUsed =
@@ -181,34 +191,36 @@ export function buildAccessReport(input: ReportInput): AccessReport {
           : lastConsole === null || lastCredentials > lastConsole
             ? lastCredentials
             : lastConsole;
-      const unused = lastUsed === null || lastUsed < cutoff;
-      held.push({
-        entry,
+      let level: "console" | "cli" = "cli";
+      for (const r of reasons) if (r.kind === "grant" || r.level === "console") level = "console";
+      const row: PersonRole = {
         arn: entry.role.arn,
         accountId: entry.role.accountId,
         accountName: entry.accountName,
         roleName: entry.role.name,
-        level: reasons.some((r) => r.kind === "grant" || r.level === "console") ? "console" : "cli",
+        level,
         reasons,
         until: endOf(reasons),
         lastCredentials,
         lastConsole,
         lastUsed,
-        unused,
-      });
+        unused: lastUsed === null || lastUsed < cutoff,
+      };
+      held.push({ entry, row });
     }
     held.sort(byAccountAndName);
-    const rolesOut: PersonRole[] = [];
-    for (const { entry, ...r } of held) {
-      rolesOut.push(r);
+    const rolesOut: PersonRole[] = new Array(held.length);
+    for (let i = 0; i < held.length; i++) {
+      const { entry, row } = held[i]!;
+      rolesOut[i] = row;
       roleOf(entry).out.people.push({
         email: m.email,
-        level: r.level,
-        lastUsed: r.lastUsed,
-        unused: r.unused,
+        level: row.level,
+        lastUsed: row.lastUsed,
+        unused: row.unused,
       });
       access++;
-      if (r.unused) unusedCount++;
+      if (row.unused) unusedCount++;
     }
     people.push({
       email: m.email,

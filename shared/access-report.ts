@@ -1,13 +1,19 @@
 // The access review (issue 16): who may use which role, why and until when, and when they last used it.
-// One schema for the broker's admin route, `gatehouse-broker access report` and the tray's Access view,
-// and the one CSV writer all three use, so a download from the tray equals the command's output.
+// One schema for the broker's admin route, `gatehouse-broker access report` and the tray's Access view;
+// the CSV writer all three use is in access-report-csv.ts (no zod: the renderer's CSP forbids eval).
 
 import { z } from "zod";
+import { MAX_UNUSED_DAYS } from "./access-report-csv.ts";
 
-/** Access unused for this many days is flagged unless the caller says otherwise. */
-export const DEFAULT_UNUSED_DAYS = 90;
-/** Ten years: beyond that "unused" means nothing an auditor would ask. */
-export const MAX_UNUSED_DAYS = 3650;
+export {
+  ACCESS_CSV_COLUMNS,
+  accessReportCsv,
+  accessReportCsvRows,
+  csvCell,
+  DEFAULT_UNUSED_DAYS,
+  describeReason,
+  MAX_UNUSED_DAYS,
+} from "./access-report-csv.ts";
 
 export const accessReportQuerySchema = z.strictObject({
   format: z.enum(["json", "csv"]).optional(),
@@ -104,75 +110,3 @@ export const accessReportSchema = z.object({
   roles: z.array(reportRoleSchema),
 });
 export type AccessReport = z.infer<typeof accessReportSchema>;
-
-export const ACCESS_CSV_COLUMNS = [
-  "email",
-  "account_id",
-  "account_name",
-  "role",
-  "arn",
-  "level",
-  "why",
-  "until",
-  "last_credentials",
-  "last_console",
-  "last_used",
-  "unused",
-  "groups_from",
-  "groups_at",
-] as const;
-
-/** A reason as one readable phrase: `group engineers in gatehouse-authorized`, `grant REQ until …`. */
-export function describeReason(r: AccessReason): string {
-  if (r.kind === "grant") return `grant ${r.requestId} until ${r.until ?? "permanent"}`;
-  return `${r.via} ${r.principal} in ${r.tagKey}`;
-}
-
-/**
- * One CSV cell (RFC 4180), safe to open in a spreadsheet: group names, e-mails and tag values are written
- * by others (the IdP, whoever tags in AWS), so a cell starting with `=`, `+`, `-`, `@`, tab or CR is
- * prefixed with `'` and read as text, never as a formula (CSV injection).
- */
-export function csvCell(value: string | null | boolean): string {
-  if (value === null) return "";
-  let s = typeof value === "boolean" ? (value ? "yes" : "no") : value;
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** The rows of the CSV: one per person and role (people without a role get one row with the role empty). */
-export function accessReportCsvRows(people: readonly ReportPerson[]): string[] {
-  const lines: string[] = [];
-  for (const p of people) {
-    const tail = [p.groupsFrom, p.groupsAt];
-    if (p.roles.length === 0) {
-      lines.push([p.email, "", "", "", "", "", "", "", "", "", "", "", ...tail].map(csvCell).join(","));
-      continue;
-    }
-    for (const r of p.roles)
-      lines.push(
-        [
-          p.email,
-          r.accountId,
-          r.accountName,
-          r.roleName,
-          r.arn,
-          r.level,
-          r.reasons.map(describeReason).join("; "),
-          r.until,
-          r.lastCredentials,
-          r.lastConsole,
-          r.lastUsed,
-          r.unused,
-          ...tail,
-        ]
-          .map(csvCell)
-          .join(","),
-      );
-  }
-  return lines;
-}
-
-export function accessReportCsv(people: readonly ReportPerson[]): string {
-  return `${[ACCESS_CSV_COLUMNS.join(","), ...accessReportCsvRows(people)].join("\r\n")}\r\n`;
-}

@@ -290,6 +290,10 @@ export class DesktopCore {
     return this.agent.broker.runDoctor();
   }
 
+  accessReport(unusedDays?: number) {
+    return this.agent.broker.accessReport(unusedDays);
+  }
+
   syncAccount(accountId: string) {
     return this.agent.broker.syncAccount(accountId);
   }

@@ -84,8 +84,9 @@ defineBench({
           row(email(p), "signin.seen", null, t0 + p * 1000, JSON.stringify({ groups: groupsOf(p) }));
         for (let u = 0; u < USES; u++) {
           const p = (u * 7919) % PEOPLE;
-          // A role of one of the person's groups, mostly; some uses of roles they no longer have.
-          const r = ((p % GROUPS) * 5 + (u % 3)) % ROLES;
+          // Mostly a role of the person's first group (role i names group(i * 7): i ≡ p × 143 mod 1,000,
+          // as 7 × 143 ≡ 1); one use in ten of a role they do not have (access since taken away).
+          const r = u % 10 === 0 ? (p * 31 + u) % ROLES : (((p % GROUPS) * 143) % GROUPS) + GROUPS * (u % 5);
           row(
             email(p),
             u % 5 === 0 ? "console.url" : "credentials.issue",

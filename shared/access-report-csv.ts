@@ -38,10 +38,14 @@ export function describeReason(r: AccessReason): string {
  */
 export function csvCell(value: string | null | boolean): string {
   if (value === null) return "";
-  let s = typeof value === "boolean" ? (value ? "yes" : "no") : value;
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  // The first character by code, not a regular expression: the CSV of a large organisation has millions of cells.
+  const c = value.charCodeAt(0);
+  const s = c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === 13 ? `'${value}` : value;
+  return NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+
+const NEEDS_QUOTES = /[",\r\n]/;
 
 /** The rows of the CSV: one per person and role (people without a role get one row with the role empty). */
 export function accessReportCsvRows(people: readonly ReportPerson[]): string[] {

@@ -268,16 +268,9 @@ describe("gatehouse-broker access report", () => {
     expect(statSync(out).mode & 0o777).toBe(0o600);
     expect(readFileSync(out, "utf8").split("\r\n")[0]).toMatch(/^email,/);
 
-    for (const bad of [
-      ["--unused-days", "0"],
-      ["--unused-days", "ten"],
-      ["--unused-days", "4000"],
-      ["--format", "xml"],
-    ]) {
-      const r = await brokerCli(["access", "report", "--config", file, ...bad]);
-      expect([bad, r.code, r.stderr]).toEqual([bad, 2, expect.stringContaining("[BAD_ARGUMENT]")]);
-    }
-    expect((await brokerCli(["access", "frobnicate", "--config", file])).stderr).toContain("[BAD_ARGUMENT]");
+    // Each wrong flag is checked in the unit tests (accessReportInput); here: the real exit code and message.
+    const bad = await brokerCli(["access", "report", "--config", file, "--unused-days", "0"]);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining("[BAD_ARGUMENT]")]);
     const missing = join(b.dir, "nothing.yaml");
     writeFileSync(
       missing,

@@ -12,6 +12,7 @@ import { auditPeople } from "../../broker/access-report/people/audit.ts";
 import { grantPeople } from "../../broker/access-report/people/grants.ts";
 import type { Grant, KnownPerson } from "../../broker/access-report/people/index.ts";
 import { buildAccessReport, mergePeople, type SourceData } from "../../broker/access-report/report.ts";
+import { accessReportInput } from "../../broker/commands/access-report.ts";
 import { openSqliteDb } from "../../broker/db/sqlite.ts";
 import type { RequestsStore } from "../../broker/requests-store.ts";
 import { openSqliteStore, type SyncedRole } from "../../broker/store.ts";
@@ -394,5 +395,33 @@ describe("access report: the audit, read through the Db layer (SQLite)", () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe("gatehouse-broker access report: its flags", () => {
+  const input = (o: { sub?: string; format?: string; unusedDays?: string; out?: string }) =>
+    accessReportInput({ sub: "report", format: undefined, unusedDays: undefined, out: undefined, ...o });
+
+  it("defaults to CSV and the report's own unused line", () => {
+    expect(input({})).toEqual({ sub: "report", format: "csv", unusedDays: undefined, out: undefined });
+    expect(input({ format: "json", unusedDays: "30", out: "/tmp/x" })).toMatchObject({
+      format: "json",
+      unusedDays: 30,
+    });
+  });
+
+  it("refuses a wrong value as BAD_ARGUMENT, never a silent default", () => {
+    for (const o of [
+      { unusedDays: "0" },
+      { unusedDays: "-1" },
+      { unusedDays: "1.5" },
+      { unusedDays: "ten" },
+      { unusedDays: "3651" },
+      { unusedDays: "" },
+      { format: "xml" },
+      { format: "CSV" },
+      { sub: "frobnicate" },
+    ])
+      expect(() => input(o), JSON.stringify(o)).toThrow(expect.objectContaining({ code: "BAD_ARGUMENT" }));
   });
 });

@@ -11,7 +11,8 @@ import { accessReportInput, runAccessReport } from "./commands/access-report.ts"
 import { doctorCommand } from "./commands/doctor.ts";
 import { initCommand } from "./commands/init.ts";
 import { loadConfig } from "./config.ts";
-import { openSqliteStore } from "./store.ts";
+import { isPostgresUrl, openConfiguredDb } from "./db/index.ts";
+import { openStore } from "./store.ts";
 import { runTags } from "./tags-command.ts";
 
 const USAGE = `usage: gatehouse-broker --config FILE             serve the broker
@@ -68,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
   if (verb === "audit" || verb === "tags" || verb === "access") {
     // Reading the audit log must not create one: a wrong path or a deleted database would otherwise
     // "verify" as an empty, intact log (and leave an empty database behind).
-    if (config.database !== ":memory:" && !existsSync(config.database)) {
+    if (!isPostgresUrl(config.database) && config.database !== ":memory:" && !existsSync(config.database)) {
       throw new GatehouseError(
         "BAD_ARGUMENT",
         `no broker database at ${config.database} (database: in ${values.config})`,
@@ -84,9 +85,10 @@ async function main(argv: string[]): Promise<number> {
             out: values.out,
           })
         : undefined;
-    const store = openSqliteStore(config.database);
+    const db = openConfiguredDb(config);
     try {
-      if (access) return runAccessReport(config, store, access, (s) => console.log(s));
+      const store = openStore(db);
+      if (access) return runAccessReport(config, store, db, access, (s) => console.log(s));
       if (verb === "tags")
         return runTags(
           config,
@@ -133,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
       }
       throw new GatehouseError("BAD_ARGUMENT", `unknown audit command "${sub ?? ""}" (verify or export)`);
     } finally {
-      store.close();
+      db.close();
     }
   }
   if (verb === "doctor") {

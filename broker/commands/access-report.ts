@@ -9,7 +9,7 @@ import { GatehouseError } from "../../shared/errors.ts";
 import { AccessIndex } from "../access-index.ts";
 import { accessReport } from "../access-report/service.ts";
 import type { BrokerConfig } from "../config.ts";
-import { openDb } from "../db/index.ts";
+import type { Db } from "../db/index.ts";
 import { ownRoleNames } from "../own-roles.ts";
 import { withPrivateUmask } from "../private-files.ts";
 import { openRequestsStore } from "../requests-store.ts";
@@ -51,6 +51,7 @@ export function accessReportInput(v: {
 export function runAccessReport(
   config: BrokerConfig,
   store: Store,
+  db: Db,
   input: AccessReportInput,
   out: (s: string) => void,
 ): number {
@@ -61,8 +62,7 @@ export function runAccessReport(
     ownRoleNames(config),
   );
   indexStoredRoles(store, new TagWatch(config, store, { notify: () => undefined }), index);
-  const db = openDb(config.database);
-  const requests = openRequestsStore(config.database);
+  const requests = openRequestsStore(db);
   try {
     const report = accessReport(
       { config, index, db, requests },
@@ -96,6 +96,5 @@ export function runAccessReport(
     return 0;
   } finally {
     requests.close();
-    db.close();
   }
 }

@@ -13,11 +13,12 @@ import { grantPeople } from "../../broker/access-report/people/grants.ts";
 import type { Grant, KnownPerson } from "../../broker/access-report/people/index.ts";
 import { buildAccessReport, mergePeople, type SourceData } from "../../broker/access-report/report.ts";
 import { accessReportInput } from "../../broker/commands/access-report.ts";
-import { openSqliteDb } from "../../broker/db/sqlite.ts";
+import { openDb } from "../../broker/db/index.ts";
 import type { RequestsStore } from "../../broker/requests-store.ts";
-import { openSqliteStore, type SyncedRole } from "../../broker/store.ts";
+import { openStore, type SyncedRole } from "../../broker/store.ts";
 import { DEFAULT_ACCESS_TAG_KEYS, type Tag } from "../../shared/access.ts";
 import { accessReportCsv, csvCell } from "../../shared/access-report.ts";
+import { testDatabaseUrl } from "../support/pg.ts";
 
 const PROD = "222222222222";
 const STAGING = "333333333333";
@@ -294,109 +295,124 @@ describe("access report CSV", () => {
   });
 });
 
-describe("access report: the audit, read through the Db layer (SQLite)", () => {
-  let dir: string | undefined;
-  afterEach(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    dir = undefined;
-  });
+describe.each(["sqlite", "postgres"] as const)(
+  "access report: the audit, read through the Db layer on %s",
+  (engine) => {
+    let dir: string | undefined;
+    afterEach(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      dir = undefined;
+    });
 
-  it("reads each person's last sign-in groups and last successful use per role and kind", () => {
-    dir = mkdtempSync(join(tmpdir(), "gh-report-"));
-    const file = join(dir, "broker.sqlite");
-    const store = openSqliteStore(file);
-    const dev = arn(STAGING, "Developer");
-    const at = (d: number) => new Date(NOW.getTime() - d * 86_400_000);
-    store.appendAudit(
-      { actor: "alice@example.com", action: "signin.seen", outcome: "ok", detail: { groups: ["old"] } },
-      at(9),
-    );
-    store.appendAudit(
-      { actor: "alice@example.com", action: "signin.seen", outcome: "ok", detail: { groups: ["engineers"] } },
-      at(2),
-    );
-    store.appendAudit(
-      {
-        actor: "bob@example.com",
-        action: "signin.seen",
-        outcome: "ok",
-        detail: { groups: ["g1"], groupCount: 500 },
-      },
-      at(1),
-    );
-    store.appendAudit(
-      { actor: "alice@example.com", action: "credentials.issue", target: dev, outcome: "ok" },
-      at(8),
-    );
-    store.appendAudit(
-      { actor: "alice@example.com", action: "credentials.issue", target: dev, outcome: "ok" },
-      at(4),
-    );
-    // Refused and failed attempts are not use.
-    store.appendAudit(
-      { actor: "alice@example.com", action: "credentials.issue", target: dev, outcome: "denied" },
-      at(1),
-    );
-    store.appendAudit(
-      { actor: "alice@example.com", action: "console.url", target: dev, outcome: "error" },
-      at(1),
-    );
-    store.appendAudit(
-      { actor: "alice@example.com", action: "console.url", target: dev, outcome: "ok" },
-      at(6),
-    );
-    store.appendAudit({ actor: "gatehouse", action: "request.expire", target: dev, outcome: "ok" }, at(1));
-    store.close();
+    /** A fresh database of this engine: a file, or a database on the run's private PostgreSQL cluster. */
+    const fresh = async () => {
+      if (engine === "postgres") return await testDatabaseUrl();
+      dir = mkdtempSync(join(tmpdir(), "gh-report-"));
+      return join(dir, "broker.sqlite");
+    };
 
-    const db = openSqliteDb(file);
-    try {
-      expect(lastSignIns(db).sort((a, b) => a.email.localeCompare(b.email))).toEqual([
-        { email: "alice@example.com", at: at(2).toISOString(), groups: ["engineers"], truncated: false },
-        { email: "bob@example.com", at: at(1).toISOString(), groups: ["g1"], truncated: true },
-      ]);
-      expect(lastUses(db).sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([
-        { email: "alice@example.com", arn: dev, kind: "console", at: at(6).toISOString() },
-        { email: "alice@example.com", arn: dev, kind: "credentials", at: at(4).toISOString() },
-      ]);
-      // The sources over the same database: audit people, and grants from applied role-access targets.
-      expect(
-        auditPeople({ db, requests: { targetsIn: () => [] } })
-          .people()
-          .map((p) => p.email),
-      ).toEqual(expect.arrayContaining(["alice@example.com", "bob@example.com"]));
-      const targets = [
-        { kind: "role-access", requester: "Carol@example.com", arn: dev, requestId: "r1", expiresAt: null },
-        { kind: "inline-policy", requester: "dan@example.com", arn: dev, requestId: "r2", expiresAt: null },
-      ] as unknown as ReturnType<RequestsStore["targetsIn"]>;
-      const grants = grantPeople({ db, requests: { targetsIn: () => targets } });
-      expect(grants.grants!()).toEqual([
-        { email: "carol@example.com", arn: dev, requestId: "r1", until: null },
-      ]);
-      expect(grants.people()).toEqual([{ email: "carol@example.com", groups: null, groupsAt: null }]);
-    } finally {
-      db.close();
-    }
-  });
-
-  it("a sign-in row whose detail is not JSON gives no groups and says so", () => {
-    dir = mkdtempSync(join(tmpdir(), "gh-report-"));
-    const file = join(dir, "broker.sqlite");
-    openSqliteStore(file).close();
-    const db = openSqliteDb(file);
-    try {
-      // Written past the store (as someone with the file could): the report must not crash on it.
-      db.run(
-        "INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash) VALUES (1, ?, 'mallory@example.com', 'signin.seen', NULL, 'ok', 'not json', '', '')",
-        [NOW.toISOString()],
+    it("reads each person's last sign-in groups and last successful use per role and kind", async () => {
+      const file = await fresh();
+      const writer = openDb(file);
+      const store = openStore(writer);
+      const dev = arn(STAGING, "Developer");
+      const at = (d: number) => new Date(NOW.getTime() - d * 86_400_000);
+      store.appendAudit(
+        { actor: "alice@example.com", action: "signin.seen", outcome: "ok", detail: { groups: ["old"] } },
+        at(9),
       );
-      expect(lastSignIns(db)).toEqual([
-        { email: "mallory@example.com", at: NOW.toISOString(), groups: [], truncated: true },
-      ]);
-    } finally {
-      db.close();
-    }
-  });
-});
+      store.appendAudit(
+        {
+          actor: "alice@example.com",
+          action: "signin.seen",
+          outcome: "ok",
+          detail: { groups: ["engineers"] },
+        },
+        at(2),
+      );
+      store.appendAudit(
+        {
+          actor: "bob@example.com",
+          action: "signin.seen",
+          outcome: "ok",
+          detail: { groups: ["g1"], groupCount: 500 },
+        },
+        at(1),
+      );
+      store.appendAudit(
+        { actor: "alice@example.com", action: "credentials.issue", target: dev, outcome: "ok" },
+        at(8),
+      );
+      store.appendAudit(
+        { actor: "alice@example.com", action: "credentials.issue", target: dev, outcome: "ok" },
+        at(4),
+      );
+      // Refused and failed attempts are not use.
+      store.appendAudit(
+        { actor: "alice@example.com", action: "credentials.issue", target: dev, outcome: "denied" },
+        at(1),
+      );
+      store.appendAudit(
+        { actor: "alice@example.com", action: "console.url", target: dev, outcome: "error" },
+        at(1),
+      );
+      store.appendAudit(
+        { actor: "alice@example.com", action: "console.url", target: dev, outcome: "ok" },
+        at(6),
+      );
+      store.appendAudit({ actor: "gatehouse", action: "request.expire", target: dev, outcome: "ok" }, at(1));
+      store.close();
+      writer.close();
+
+      const db = openDb(file);
+      try {
+        expect(lastSignIns(db).sort((a, b) => a.email.localeCompare(b.email))).toEqual([
+          { email: "alice@example.com", at: at(2).toISOString(), groups: ["engineers"], truncated: false },
+          { email: "bob@example.com", at: at(1).toISOString(), groups: ["g1"], truncated: true },
+        ]);
+        expect(lastUses(db).sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([
+          { email: "alice@example.com", arn: dev, kind: "console", at: at(6).toISOString() },
+          { email: "alice@example.com", arn: dev, kind: "credentials", at: at(4).toISOString() },
+        ]);
+        // The sources over the same database: audit people, and grants from applied role-access targets.
+        expect(
+          auditPeople({ db, requests: { targetsIn: () => [] } })
+            .people()
+            .map((p) => p.email),
+        ).toEqual(expect.arrayContaining(["alice@example.com", "bob@example.com"]));
+        const targets = [
+          { kind: "role-access", requester: "Carol@example.com", arn: dev, requestId: "r1", expiresAt: null },
+          { kind: "inline-policy", requester: "dan@example.com", arn: dev, requestId: "r2", expiresAt: null },
+        ] as unknown as ReturnType<RequestsStore["targetsIn"]>;
+        const grants = grantPeople({ db, requests: { targetsIn: () => targets } });
+        expect(grants.grants!()).toEqual([
+          { email: "carol@example.com", arn: dev, requestId: "r1", until: null },
+        ]);
+        expect(grants.people()).toEqual([{ email: "carol@example.com", groups: null, groupsAt: null }]);
+      } finally {
+        db.close();
+      }
+    });
+
+    it("a sign-in row whose detail is not JSON gives no groups and says so", async () => {
+      const file = await fresh();
+      const db = openDb(file);
+      openStore(db);
+      try {
+        // Written past the store (as someone with the file could): the report must not crash on it.
+        db.run(
+          "INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash) VALUES (1, ?, 'mallory@example.com', 'signin.seen', NULL, 'ok', 'not json', '', '')",
+          [NOW.toISOString()],
+        );
+        expect(lastSignIns(db)).toEqual([
+          { email: "mallory@example.com", at: NOW.toISOString(), groups: [], truncated: true },
+        ]);
+      } finally {
+        db.close();
+      }
+    });
+  },
+);
 
 describe("gatehouse-broker access report: its flags", () => {
   const input = (o: { sub?: string; format?: string; unusedDays?: string; out?: string }) =>

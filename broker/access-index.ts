@@ -123,6 +123,25 @@ export class AccessIndex {
     if (this.grants.get(key)?.size === 0) this.grants.delete(key);
   }
 
+  /** Every role the index serves through its tags (the access review walks them all). */
+  entries(): IterableIterator<IndexedRole> {
+    return this.byArn.values();
+  }
+
+  /** A synced role, tagged or not, unless it is Gatehouse's own: what a role-access grant may name. */
+  syncedRole(arn: string): IndexedRole | undefined {
+    const tagged = this.byArn.get(arn);
+    if (tagged) return tagged;
+    const role = this.synced.get(arn);
+    return role
+      ? {
+          role,
+          accountName: this.accountNames.get(role.accountId) ?? role.accountId,
+          access: { console: new Set(), cliOnly: new Set() },
+        }
+      : undefined;
+  }
+
   /** The roles granted to a person that have not lapsed (checked here, so a grant ends on time). */
   private granted(person: Person, now = Date.now()): IndexedRole[] {
     const out: IndexedRole[] = [];

@@ -26,6 +26,7 @@ import { defaultReplicaId, Replica } from "./replica.ts";
 import { RequestService } from "./requests.ts";
 import { openRequestsStore } from "./requests-store.ts";
 import { accessRoutes } from "./routes/access.ts";
+import { accessReportRoutes } from "./routes/access-report.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { clientConfigRoutes } from "./routes/client-config.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -361,6 +362,14 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     await requestRoutes(scoped, { requests, store });
     await peopleRoutes(scoped, { people, store, isAdmin });
     await killSwitchRoutes(scoped, { killswitch, store, isAdmin });
+    await accessReportRoutes(scoped, {
+      config,
+      index,
+      db,
+      requests: requestsStore,
+      store,
+      isAdmin,
+    });
   });
   if (tokens)
     app.register(

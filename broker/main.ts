@@ -1,12 +1,13 @@
 // `gatehouse-broker`: serve (--config FILE), work on the audit log (audit verify | audit export), on
-// access-tag changes made outside Gatehouse (tags list | tags accept ID), check the AWS set-up (doctor)
-// or generate it (init).
+// access-tag changes made outside Gatehouse (tags list | tags accept ID), review who has what (access
+// report), check the AWS set-up (doctor) or generate it (init).
 
 import { createWriteStream, existsSync, fchmodSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { GatehouseError } from "../shared/errors.ts";
 import { startBroker } from "./app.ts";
 import { runAuditVerify } from "./audit/verify-command.ts";
+import { accessReportInput, runAccessReport } from "./commands/access-report.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { initCommand } from "./commands/init.ts";
 import { runKillSwitchStatus } from "./commands/killswitch.ts";
@@ -39,6 +40,8 @@ const USAGE = `usage: gatehouse-broker --config FILE             serve the broke
        gatehouse-broker killswitch status --config FILE [--email E] [--json]
                                                       revoked people and each role's deny statement;
                                                       exit 1 while one is failed (being retried)
+       gatehouse-broker access report --config FILE [--format csv|json] [--unused-days N] [--out FILE]
+                                                      who may use which role, why, until when, last used
        gatehouse-broker doctor --config FILE [--json] [--profile ADMIN] [--admin-role NAME]
                                                       check base → central → spoke → work roles;
                                                       exit 0 all good, 1 broken, 2 could not run
@@ -55,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
       config: { type: "string", short: "c" },
       out: { type: "string" },
       after: { type: "string" },
+      format: { type: "string" },
+      "unused-days": { type: "string" },
       all: { type: "boolean" },
       json: { type: "boolean" },
       by: { type: "string" },
@@ -78,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(values.config);
   const [verb, sub] = positionals;
 
-  if (verb === "audit" || verb === "tags" || verb === "killswitch") {
+  if (verb === "audit" || verb === "tags" || verb === "killswitch" || verb === "access") {
     // Reading the audit log must not create one: a wrong path or a deleted database would otherwise
     // "verify" as an empty, intact log (and leave an empty database behind).
     if (!isPostgresUrl(config.database) && config.database !== ":memory:" && !existsSync(config.database)) {
@@ -87,6 +92,16 @@ async function main(argv: string[]): Promise<number> {
         `no broker database at ${config.database} (database: in ${values.config})`,
       );
     }
+    // Flags first: a typo is refused before the database is opened.
+    const access =
+      verb === "access"
+        ? accessReportInput({
+            sub,
+            format: values.format,
+            unusedDays: values["unused-days"],
+            out: values.out,
+          })
+        : undefined;
     if (verb === "killswitch") {
       const db = openConfiguredDb(config);
       try {
@@ -100,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
     const db = openConfiguredDb(config);
     try {
       const store = openStore(db);
+      if (access) return runAccessReport(config, store, db, access, (s) => console.log(s));
       if (verb === "tags")
         return runTags(
           config,

@@ -300,15 +300,7 @@ export class Syncer {
 
   /** Load what the store holds (at start-up, before the first sync finishes; or one account another replica synced). */
   loadFromStore(onlyAccount?: string): void {
-    const byAccount = new Map<string, SyncedRole[]>();
-    if (onlyAccount !== undefined) byAccount.set(onlyAccount, []);
-    for (const r of this.store.loadRoles()) {
-      if (onlyAccount !== undefined && r.accountId !== onlyAccount) continue;
-      const list = byAccount.get(r.accountId) ?? [];
-      list.push(this.watch.effective(r));
-      byAccount.set(r.accountId, list);
-    }
-    for (const [id, roles] of byAccount) this.index.replaceAccount(id, roles);
+    indexStoredRoles(this.store, this.watch, this.index, onlyAccount);
   }
 
   /** Index one stored role again with the tags it may now serve (after an admin accepted a held change). */
@@ -328,4 +320,23 @@ export class Syncer {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
   }
+}
+
+/** Fill an index from the stored roles with the tags they may serve (a start; offline commands; one account). */
+export function indexStoredRoles(
+  store: Pick<Store, "loadRoles">,
+  watch: Pick<TagWatch, "effective">,
+  index: Pick<AccessIndex, "replaceAccount">,
+  onlyAccount?: string,
+): void {
+  const byAccount = new Map<string, SyncedRole[]>();
+  // One account: emptied too when it holds no role any more.
+  if (onlyAccount !== undefined) byAccount.set(onlyAccount, []);
+  for (const r of store.loadRoles()) {
+    if (onlyAccount !== undefined && r.accountId !== onlyAccount) continue;
+    const list = byAccount.get(r.accountId) ?? [];
+    list.push(watch.effective(r));
+    byAccount.set(r.accountId, list);
+  }
+  for (const [id, roles] of byAccount) index.replaceAccount(id, roles);
 }

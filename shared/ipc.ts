@@ -3,6 +3,7 @@
 // main validates every argument against them before anything reaches the agent.
 
 import { z } from "zod";
+import { accessReportSchema, MAX_UNUSED_DAYS } from "./access-report.ts";
 import {
   accountSyncSchema,
   organisationSchema,
@@ -170,6 +171,11 @@ export const IPC = {
 
   // ---- administrators: the Organisation view ----
   organisation: { args: none, result: organisationSchema },
+  /** The access review: every person's roles and why, every role's people, last use, unused access. */
+  accessReport: {
+    args: z.strictObject({ unusedDays: z.number().int().min(1).max(MAX_UNUSED_DAYS).optional() }),
+    result: accessReportSchema,
+  },
   runDoctor: { args: none, result: organisationSchema },
   syncAccount: {
     args: z.strictObject({ accountId: z.string().regex(/^\d{12}$/, "an account id is 12 digits") }),

@@ -2,6 +2,7 @@
 // shared schemas, problem+json errors turned back into GatehouseErrors with the broker's codes.
 
 import type { z } from "zod";
+import { type AccessReport, accessReportSchema } from "../../shared/access-report.ts";
 import {
   type AccountSync,
   accountSyncSchema,
@@ -120,6 +121,12 @@ export class BrokerClient {
   /** The admins' Organisation view (accounts, sync state, doctor's findings). */
   organisation(): Promise<Organisation> {
     return this.call("GET", "/v1/organisation", organisationSchema);
+  }
+
+  /** The access review (admins); `unusedDays` moves the line past which access counts as unused. */
+  accessReport(unusedDays?: number): Promise<AccessReport> {
+    const q = unusedDays === undefined ? "" : `?unusedDays=${encodeURIComponent(String(unusedDays))}`;
+    return this.call("GET", `/v1/admin/access-report${q}`, accessReportSchema);
   }
 
   runDoctor(): Promise<Organisation> {

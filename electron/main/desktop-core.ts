@@ -291,6 +291,10 @@ export class DesktopCore {
     return this.agent.broker.runDoctor();
   }
 
+  accessReport(unusedDays?: number) {
+    return this.agent.broker.accessReport(unusedDays);
+  }
+
   syncAccount(accountId: string) {
     return this.agent.broker.syncAccount(accountId);
   }

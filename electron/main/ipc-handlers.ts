@@ -56,6 +56,7 @@ const IMPL: Impl = {
   heldTagChanges: (core) => core.heldTagChanges(),
   acceptTagChange: (core, a: { id: number }) => core.acceptTagChange(a.id),
   organisation: (core) => core.organisation(),
+  accessReport: (core, a: { unusedDays?: number }) => core.accessReport(a.unusedDays),
   runDoctor: (core) => core.runDoctor(),
   syncAccount: (core, a: { accountId: string }) => core.syncAccount(a.accountId),
 };

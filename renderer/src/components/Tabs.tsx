@@ -1,16 +1,16 @@
 // The signed-in window's sections as a tab bar (arrow keys move between tabs); Approvals carries the count
-// of requests waiting for the person; Tag changes shows only to admins.
+// of requests waiting for the person; Tag changes, Organisation and Access review show only to admins.
 
 import type { KeyboardEvent } from "react";
 
-export type TabId = "roles" | "request" | "mine" | "approvals" | "tags" | "organisation";
+export type TabId = "roles" | "request" | "mine" | "approvals" | "tags" | "organisation" | "access";
 
 interface Props {
   current: TabId;
   /** Whether the person approves anything: the Approvals tab shows only then. */
   approver: boolean;
   pendingApprovals: number;
-  /** Whether the person is a Gatehouse admin: the Tag changes and Organisation tabs show only then. */
+  /** Whether the person is a Gatehouse admin: the Tag changes, Organisation and Access review tabs show only then. */
   admin?: boolean;
   /** Whether the broker has said yet whether the person approves (tests wait for it). */
   loaded: boolean;
@@ -24,12 +24,13 @@ const LABELS: Record<TabId, string> = {
   approvals: "Approvals",
   tags: "Tag changes",
   organisation: "Organisation",
+  access: "Access review",
 };
 
 export function Tabs({ current, approver, pendingApprovals, admin = false, loaded, onSelect }: Props) {
   const tabs: TabId[] = ["roles", "request", "mine"];
   if (approver) tabs.push("approvals");
-  if (admin) tabs.push("tags", "organisation");
+  if (admin) tabs.push("tags", "organisation", "access");
   const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.key !== "ArrowRight" && e.key !== "ArrowLeft" && e.key !== "Home" && e.key !== "End") return;
     e.preventDefault();

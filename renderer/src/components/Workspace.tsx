@@ -6,6 +6,7 @@ import type { Role } from "../../../shared/api.ts";
 import type { RequestContext, RequestTarget } from "../../../shared/ipc.ts";
 import type { PermissionRequest } from "../../../shared/requests.ts";
 import { errorCode, gatehouse } from "../gatehouse.ts";
+import { AccessReviewScreen } from "./AccessReviewScreen.tsx";
 import { ApprovalsScreen } from "./ApprovalsScreen.tsx";
 import { MyRequestsScreen, requestTitle } from "./MyRequestsScreen.tsx";
 import { OrganisationScreen } from "./OrganisationScreen.tsx";
@@ -70,7 +71,7 @@ export function Workspace(props: Props) {
   useEffect(() => {
     if (
       (tab === "approvals" && !context.approver) ||
-      ((tab === "tags" || tab === "organisation") && !context.admin)
+      ((tab === "tags" || tab === "organisation" || tab === "access") && !context.admin)
     )
       setTab("roles");
   }, [tab, context.approver, context.admin]);
@@ -177,6 +178,8 @@ export function Workspace(props: Props) {
           <TagChangesScreen toast={toast} onSignedOut={onSignedOut} />
         ) : tab === "organisation" ? (
           <OrganisationScreen toast={toast} onSignedOut={onSignedOut} />
+        ) : tab === "access" ? (
+          <AccessReviewScreen toast={toast} onSignedOut={onSignedOut} />
         ) : (
           <ApprovalsScreen
             accounts={accounts}
@@ -197,4 +200,5 @@ const TAB_NAMES: Record<Exclude<TabId, "roles">, string> = {
   approvals: "Approvals",
   tags: "Tag changes",
   organisation: "Organisation",
+  access: "Access review",
 };

@@ -56,6 +56,14 @@ export const ERRORS = {
     status: 500,
     title: "The database's schema is newer than this broker: run the newer broker or restore a backup.",
   },
+  POSTGRES_NOT_INSTALLED: {
+    status: 500,
+    title: 'PostgreSQL server binaries are missing: install the Debian package "postgresql".',
+  },
+  POSTGRES_FAILED: {
+    status: 500,
+    title: "The private PostgreSQL cluster could not be set up, started or stopped.",
+  },
   AUDIT_UNAVAILABLE: {
     status: 503,
     title: "The audit log cannot be written (database or disk full); nothing is handed out unaudited.",

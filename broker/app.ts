@@ -11,6 +11,7 @@ import { AuditGuard } from "./audit/guard.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
+import { type Db, openDb } from "./db/index.ts";
 import { RefusedTokens } from "./denials.ts";
 import { createGroupSource, type GroupSource } from "./groups/index.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
@@ -24,7 +25,7 @@ import { adminRoutes } from "./routes/admin.ts";
 import { clientConfigRoutes } from "./routes/client-config.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { requestRoutes } from "./routes/requests.ts";
-import { openSqliteStore, type Store } from "./store.ts";
+import { openStore, type Store } from "./store.ts";
 import { Syncer } from "./sync.ts";
 import { TagWatch } from "./tag-watch.ts";
 import { Webhook } from "./webhook.ts";
@@ -33,6 +34,8 @@ export interface Broker {
   app: FastifyInstance;
   accounts: AccountDirectory;
   store: Store;
+  /** The one database connection both stores (and other parts) share. */
+  db: Db;
   syncer: Syncer;
   index: AccessIndex;
   tagWatch: TagWatch;
@@ -78,10 +81,16 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     onOutcome: (outcome) => metrics.directory.inc({ outcome }),
   });
   let guard: AuditGuard | undefined;
-  const store = openSqliteStore(config.database, {
-    maxMb: config.database_max_mb,
-    onAppend: (e) => guard?.appended(e),
-  });
+  // One connection for every store: SQLite's one file, or PostgreSQL's one session (transactions of the
+  // two stores then never wait on each other inside this process).
+  const db = openDb(config.database, { maxMb: config.database_max_mb });
+  let store: Store;
+  try {
+    store = openStore(db, { onAppend: (e) => guard?.appended(e) });
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   const aws = new AwsGateway(config, {
     onStsCall: (kind, outcome) => metrics.stsCalls.inc({ kind, outcome }),
   });
@@ -168,6 +177,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   } catch (e) {
     aws.destroy();
     store.close();
+    db.close();
     throw e;
   }
   const audit = guard;
@@ -198,7 +208,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   // Every sign-in the broker sees (a token it has not seen before) is audited once.
   const seen = new Set<string>();
   const auth = requireAuth(verifier);
-  const requestsStore = openRequestsStore(config.database, { maxMb: config.database_max_mb });
+  const requestsStore = openRequestsStore(db);
   const requests = new RequestService({
     config,
     store,
@@ -265,6 +275,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     app,
     accounts,
     store,
+    db,
     syncer,
     index,
     tagWatch,
@@ -292,6 +303,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       aws.destroy();
       requestsStore.close();
       store.close();
+      db.close();
     },
   };
 }

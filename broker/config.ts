@@ -8,6 +8,8 @@ import { z } from "zod";
 import { GatehouseError } from "../shared/errors.ts";
 import { databaseFolder } from "./audit/keys.ts";
 import { sinkConfigSchema } from "./audit/sinks/index.ts";
+import { defaultTlsMode, isPostgresUrl } from "./db/index.ts";
+import { parsePostgresUrl } from "./db/postgres.ts";
 import { PROVIDER_NAMES } from "./providers/index.ts";
 import { resolveOidc } from "./providers/resolve.ts";
 
@@ -181,9 +183,30 @@ export const configSchema = z.strictObject({
     })
     .default({ host: "127.0.0.1", port: 7420 }),
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  /** A SQLite file (relative to this config) or a postgres:// URL without its password. */
   database: z.string().min(1).default("gatehouse-broker.sqlite"),
   /** A cap on the database's size in MiB: when reached, the broker refuses (503) instead of filling the disk. */
   database_max_mb: z.number().positive().max(1_048_576).optional(),
+  /** PostgreSQL: the environment variable holding the password (default PGPASSWORD). */
+  database_password_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")
+    .optional(),
+  /** PostgreSQL: TLS to the server (default verify-full unless the host is loopback or a socket). */
+  database_tls: z
+    .strictObject({
+      mode: z.enum(["disable", "require", "verify-full"]).optional(),
+      /** PEM file of the CA(s) to trust instead of the system's. */
+      ca_file: z.string().min(1).optional(),
+    })
+    .optional(),
+  /** PostgreSQL: how long to wait for a connection and for one statement before answering 503. */
+  database_timeouts: z
+    .strictObject({
+      connect_seconds: z.number().positive().max(300).default(5),
+      statement_seconds: z.number().positive().max(3600).default(15),
+    })
+    .optional(),
   log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   oidc: z
     .strictObject({
@@ -517,7 +540,29 @@ export function parseConfig(text: string, file: string): BrokerConfig {
   if (dir && source === "token") fail(["directory"], "directory is set but oidc.groups_source is token");
   const base = dirname(resolve(file));
   const rel = (p: string) => (isAbsolute(p) || p === ":memory:" ? p : resolve(base, p));
-  config.database = rel(config.database);
+  if (isPostgresUrl(config.database)) {
+    try {
+      parsePostgresUrl(config.database);
+    } catch (e) {
+      fail(["database"], (e as Error).message.replace(/^database: /, ""));
+      throw e;
+    }
+    if (config.database_max_mb !== undefined)
+      fail(["database_max_mb"], "database_max_mb caps a SQLite file; PostgreSQL has its own quotas");
+    const tls = config.database_tls ?? {};
+    // Off the machine, a database connection carries every role and audit row: verified TLS by default.
+    tls.mode ??= defaultTlsMode(config.database);
+    if (tls.ca_file) {
+      if (tls.mode !== "verify-full")
+        fail(["database_tls", "ca_file"], `ca_file applies only with mode verify-full (it is ${tls.mode})`);
+      tls.ca_file = rel(tls.ca_file);
+    }
+    config.database_tls = tls;
+  } else {
+    for (const key of ["database_password_env", "database_tls", "database_timeouts"] as const)
+      if (config[key] !== undefined) fail([key], `${key} applies only to a postgres:// database`);
+    config.database = rel(config.database);
+  }
   if (config.tls) config.tls = { cert: rel(config.tls.cert), key: rel(config.tls.key) };
   const cps = config.audit.checkpoints;
   if (cps) {

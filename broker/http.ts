@@ -76,7 +76,8 @@ export function installErrorHandling(app: FastifyInstance): void {
       // Malformed JSON, forbidden __proto__ / constructor.prototype keys, empty bodies and the like.
       return problem(reply, req, "BAD_REQUEST", err.message);
     }
-    // SQLite cannot write (full disk, the database_max_mb cap, I/O): say so with a code, not INTERNAL.
+    // The database cannot write (full disk, the database_max_mb cap, I/O; PostgreSQL's 53xxx/58xxx): say so
+    // with a code, not INTERNAL.
     if (isWriteFailure(code)) {
       req.log.error({ code, err: err.message }, "the database cannot be written");
       return problem(

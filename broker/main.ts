@@ -10,7 +10,8 @@ import { runAuditVerify } from "./audit/verify-command.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { initCommand } from "./commands/init.ts";
 import { loadConfig } from "./config.ts";
-import { openSqliteStore } from "./store.ts";
+import { isPostgresUrl, openDb } from "./db/index.ts";
+import { openStore } from "./store.ts";
 import { runTags } from "./tags-command.ts";
 
 const USAGE = `usage: gatehouse-broker --config FILE             serve the broker
@@ -63,14 +64,15 @@ async function main(argv: string[]): Promise<number> {
   if (verb === "audit" || verb === "tags") {
     // Reading the audit log must not create one: a wrong path or a deleted database would otherwise
     // "verify" as an empty, intact log (and leave an empty database behind).
-    if (config.database !== ":memory:" && !existsSync(config.database)) {
+    if (!isPostgresUrl(config.database) && config.database !== ":memory:" && !existsSync(config.database)) {
       throw new GatehouseError(
         "BAD_ARGUMENT",
         `no broker database at ${config.database} (database: in ${values.config})`,
       );
     }
-    const store = openSqliteStore(config.database);
+    const db = openDb(config.database);
     try {
+      const store = openStore(db);
       if (verb === "tags")
         return runTags(
           config,
@@ -117,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
       }
       throw new GatehouseError("BAD_ARGUMENT", `unknown audit command "${sub ?? ""}" (verify or export)`);
     } finally {
-      store.close();
+      db.close();
     }
   }
   if (verb === "doctor") {

@@ -1,5 +1,6 @@
-// Permission requests in SQLite (the broker's database file): requests, their targets, approvals and
-// events, with every state change made through the state machine under a guarded UPDATE.
+// Permission requests in the broker's database (SQLite or PostgreSQL): requests, their targets, approvals,
+// events and the webhook outbox, with every state change made through the state machine under a guarded
+// UPDATE, on rows locked first so that replicas sharing one database take turns.
 
 import { GatehouseError } from "../shared/errors.ts";
 import {
@@ -10,7 +11,9 @@ import {
   type TargetState,
   transition,
 } from "../shared/requests.ts";
-import { openDatabase } from "./store.ts";
+import type { Db } from "./db/index.ts";
+import { addColumnIfMissing, type Migration, migrate } from "./db/migrate.ts";
+import { openSqliteDb } from "./db/sqlite.ts";
 
 /** Who the store names in events nobody in particular caused. */
 const SYSTEM_ACTOR = "gatehouse";
@@ -194,7 +197,7 @@ const toTarget = (t: TargetDb): TargetRow => ({
   state: t.state,
   policyName: t.policy_name,
   policy: t.policy,
-  approvals: t.approvals,
+  approvals: Number(t.approvals),
   expiresAt: t.expires_at,
   appliedAt: t.applied_at,
   error: t.error ? JSON.parse(t.error) : null,
@@ -212,58 +215,89 @@ const COLUMNS: Record<keyof TargetPatch, string> = {
   note: "note",
 };
 
-export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): RequestsStore {
-  // The main store holds the same file open (openDatabase makes each wait for the other's writes).
-  const db = openDatabase(file, opts);
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS requests (
-      id TEXT PRIMARY KEY, kind TEXT NOT NULL, requester TEXT NOT NULL, requester_groups TEXT NOT NULL,
-      justification TEXT NOT NULL, expiry_seconds INTEGER, policy TEXT, created_at TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS requests_requester ON requests(requester, created_at);
-    CREATE TABLE IF NOT EXISTS targets (
-      request_id TEXT NOT NULL REFERENCES requests(id), n INTEGER NOT NULL, arn TEXT NOT NULL,
-      account_id TEXT NOT NULL, type TEXT NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL,
-      policy_name TEXT, policy TEXT, expires_at TEXT, applied_at TEXT, applied_policy TEXT,
-      error TEXT, drift TEXT, updated_at TEXT NOT NULL, PRIMARY KEY (request_id, n)
-    );
-    CREATE INDEX IF NOT EXISTS targets_state ON targets(state, expires_at);
-    CREATE TABLE IF NOT EXISTS approvals (
-      request_id TEXT NOT NULL, n INTEGER NOT NULL, approver TEXT NOT NULL, time TEXT NOT NULL,
-      comment TEXT, diff TEXT, expires_at TEXT, PRIMARY KEY (request_id, n, approver)
-    );
-    CREATE TABLE IF NOT EXISTS request_events (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, n INTEGER, time TEXT NOT NULL,
-      actor TEXT NOT NULL, type TEXT NOT NULL, detail TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS request_events_request ON request_events(request_id, seq);
-    CREATE TABLE IF NOT EXISTS webhook_outbox (
-      id TEXT PRIMARY KEY, body TEXT NOT NULL, created_at TEXT NOT NULL,
-      attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL, state TEXT NOT NULL,
-      last_error TEXT, delivered_at TEXT
-    );
-    CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox(state, next_attempt_at);
-  `);
-  // Columns added after the first release: added in place to an existing database.
-  const addColumn = (table: string, column: string, type: string) => {
-    const cols = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
-    if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
-  };
-  addColumn("approvals", "superseded_at", "TEXT");
-  addColumn("targets", "note", "TEXT");
-  addColumn("requests", "break_glass", "TEXT");
-  addColumn("approvals", "admin", "INTEGER NOT NULL DEFAULT 0");
-
-  const insertEvent = db.prepare(
-    "INSERT INTO request_events (request_id, n, time, actor, type, detail) VALUES (?, ?, ?, ?, ?, ?)",
+const TABLES = (dialect: "sqlite" | "postgres") => `
+  CREATE TABLE IF NOT EXISTS requests (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, requester TEXT NOT NULL, requester_groups TEXT NOT NULL,
+    justification TEXT NOT NULL, expiry_seconds INTEGER, policy TEXT, created_at TEXT NOT NULL,
+    break_glass TEXT
   );
-  const event = (id: string, n: number | null, actor: string, type: string, detail = {}) =>
-    void insertEvent.run(id, n, new Date().toISOString(), actor, type, JSON.stringify(detail));
+  CREATE INDEX IF NOT EXISTS requests_requester ON requests(requester, created_at);
+  CREATE TABLE IF NOT EXISTS targets (
+    request_id TEXT NOT NULL REFERENCES requests(id), n INTEGER NOT NULL, arn TEXT NOT NULL,
+    account_id TEXT NOT NULL, type TEXT NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL,
+    policy_name TEXT, policy TEXT, expires_at TEXT, applied_at TEXT, applied_policy TEXT,
+    error TEXT, drift TEXT, updated_at TEXT NOT NULL, note TEXT, PRIMARY KEY (request_id, n)
+  );
+  CREATE INDEX IF NOT EXISTS targets_state ON targets(state, expires_at);
+  CREATE TABLE IF NOT EXISTS approvals (
+    request_id TEXT NOT NULL, n INTEGER NOT NULL, approver TEXT NOT NULL, time TEXT NOT NULL,
+    comment TEXT, diff TEXT, expires_at TEXT, superseded_at TEXT, admin INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (request_id, n, approver)
+  );
+  CREATE TABLE IF NOT EXISTS request_events (
+    ${dialect === "postgres" ? "seq BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY" : "seq INTEGER PRIMARY KEY AUTOINCREMENT"},
+    request_id TEXT NOT NULL, n INTEGER, time TEXT NOT NULL, actor TEXT NOT NULL, type TEXT NOT NULL,
+    detail TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS request_events_request ON request_events(request_id, seq);
+  CREATE TABLE IF NOT EXISTS webhook_outbox (
+    id TEXT PRIMARY KEY, body TEXT NOT NULL, created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL, state TEXT NOT NULL,
+    last_error TEXT, delivered_at TEXT
+  );
+  CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox(state, next_attempt_at);
+`;
 
-  const getTarget = db.prepare(`${TARGET_SELECT} WHERE t.request_id = ? AND t.n = ?`);
+/** The requests' schema, by version. Version 1 is the schema of the release before versioned migrations. */
+export const REQUESTS_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "requests, targets, approvals, events, webhook outbox",
+    up: (db) => {
+      // IF NOT EXISTS: a database from the previous release adopts this version as it is…
+      db.exec(TABLES(db.dialect));
+      // …with the columns that release's own start added in place to still older files.
+      addColumnIfMissing(db, "approvals", "superseded_at", "TEXT");
+      addColumnIfMissing(db, "targets", "note", "TEXT");
+      addColumnIfMissing(db, "requests", "break_glass", "TEXT");
+      addColumnIfMissing(db, "approvals", "admin", "INTEGER NOT NULL DEFAULT 0");
+    },
+  },
+];
+
+/**
+ * The requests on a database the caller opened and closes (the broker shares one `Db` between its
+ * stores); or, given a file path (tests and tools), on its own SQLite file that close() closes.
+ */
+export function openRequestsStore(database: Db | string, opts: { maxMb?: number } = {}): RequestsStore {
+  if (typeof database === "string") {
+    const own = openSqliteDb(database, opts);
+    try {
+      return { ...openRequestsStore(own), close: () => own.close() };
+    } catch (e) {
+      own.close();
+      throw e;
+    }
+  }
+  const db = database;
+  migrate(db, "requests", REQUESTS_MIGRATIONS);
+
+  const event = (id: string, n: number | null, actor: string, type: string, detail = {}) =>
+    void db.run(
+      "INSERT INTO request_events (request_id, n, time, actor, type, detail) VALUES (?, ?, ?, ?, ?, ?)",
+      [id, n, new Date().toISOString(), actor, type, JSON.stringify(detail)],
+    );
+
   const target = (id: string, n: number) => {
-    const row = getTarget.get(id, n) as TargetDb | undefined;
+    const row = db.get<TargetDb>(`${TARGET_SELECT} WHERE t.request_id = ? AND t.n = ?`, [id, n]);
     return row ? toTarget(row) : undefined;
+  };
+  // Lock the target's row before reading what to decide on (PostgreSQL; SQLite's write transaction
+  // already excludes every other writer): two approvals or moves racing on two replicas take turns, and
+  // the second one reads what the first committed.
+  const lockedTarget = (id: string, n: number) => {
+    db.get(`SELECT n FROM targets WHERE request_id = ? AND n = ?${db.forUpdate}`, [id, n]);
+    return target(id, n);
   };
 
   const patchSql = (patch: TargetPatch) => {
@@ -277,24 +311,29 @@ export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): 
     }
     return { sets, args };
   };
+  const applyPatch = (id: string, n: number, patch: TargetPatch) => {
+    const { sets, args } = patchSql(patch);
+    if (sets.length)
+      db.run(`UPDATE targets SET ${sets.join(", ")} WHERE request_id = ? AND n = ?`, [...args, id, n]);
+  };
 
   const load = (row: Record<string, unknown>): PermissionRequest => {
     const id = row.id as string;
-    const targets = (
-      db.prepare(`${TARGET_SELECT} WHERE t.request_id = ? ORDER BY t.n`).all(id) as TargetDb[]
-    ).map((t) => {
-      const {
-        requestId: _r,
-        kind: _k,
-        requester: _q,
-        expirySeconds: _e,
-        appliedPolicy: _a,
-        ...rest
-      } = toTarget(t);
-      return rest;
-    });
-    const approvals = (
-      db.prepare("SELECT * FROM approvals WHERE request_id = ? ORDER BY time, n").all(id) as {
+    const targets = db
+      .all<TargetDb>(`${TARGET_SELECT} WHERE t.request_id = ? ORDER BY t.n`, [id])
+      .map((t) => {
+        const {
+          requestId: _r,
+          kind: _k,
+          requester: _q,
+          expirySeconds: _e,
+          appliedPolicy: _a,
+          ...rest
+        } = toTarget(t);
+        return rest;
+      });
+    const approvals = db
+      .all<{
         n: number;
         approver: string;
         time: string;
@@ -303,26 +342,29 @@ export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): 
         expires_at: string | null;
         superseded_at: string | null;
         admin: number;
-      }[]
-    ).map((a) => ({
-      target: a.n,
-      approver: a.approver,
-      time: a.time,
-      comment: a.comment,
-      diff: a.diff,
-      expiresAt: a.expires_at,
-      supersededAt: a.superseded_at,
-      admin: a.admin === 1,
-    }));
-    const events = (
-      db.prepare("SELECT * FROM request_events WHERE request_id = ? ORDER BY seq").all(id) as {
-        n: number | null;
-        time: string;
-        actor: string;
-        type: string;
-        detail: string;
-      }[]
-    ).map((e) => ({ time: e.time, actor: e.actor, type: e.type, target: e.n, detail: JSON.parse(e.detail) }));
+      }>("SELECT * FROM approvals WHERE request_id = ? ORDER BY time, n", [id])
+      .map((a) => ({
+        target: a.n,
+        approver: a.approver,
+        time: a.time,
+        comment: a.comment,
+        diff: a.diff,
+        expiresAt: a.expires_at,
+        supersededAt: a.superseded_at,
+        admin: Number(a.admin) === 1,
+      }));
+    const events = db
+      .all<{ n: number | null; time: string; actor: string; type: string; detail: string }>(
+        "SELECT * FROM request_events WHERE request_id = ? ORDER BY seq",
+        [id],
+      )
+      .map((e) => ({
+        time: e.time,
+        actor: e.actor,
+        type: e.type,
+        target: e.n,
+        detail: JSON.parse(e.detail),
+      }));
     return {
       id,
       kind: row.kind as RequestKind,
@@ -339,104 +381,102 @@ export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): 
     };
   };
 
-  const create = db.transaction((r: NewRequest, actor: string) => {
-    db.prepare(
-      "INSERT INTO requests (id, kind, requester, requester_groups, justification, expiry_seconds, policy, created_at, break_glass) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ).run(
-      r.id,
-      r.kind,
-      r.requester.email,
-      JSON.stringify(r.requester.groups),
-      r.justification,
-      r.expirySeconds,
-      r.policy,
-      r.createdAt,
-      r.breakGlass?.length ? JSON.stringify(r.breakGlass) : null,
-    );
-    const ins = db.prepare(
-      "INSERT INTO targets (request_id, n, arn, account_id, type, name, state, policy_name, policy, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-    );
-    r.targets.forEach((t, n) => {
-      ins.run(r.id, n, t.arn, t.accountId, t.type, t.name, t.policyName, t.policy, r.createdAt);
+  const create = (r: NewRequest, actor: string) =>
+    db.transaction(() => {
+      db.run(
+        "INSERT INTO requests (id, kind, requester, requester_groups, justification, expiry_seconds, policy, created_at, break_glass) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+          r.id,
+          r.kind,
+          r.requester.email,
+          JSON.stringify(r.requester.groups),
+          r.justification,
+          r.expirySeconds,
+          r.policy,
+          r.createdAt,
+          r.breakGlass?.length ? JSON.stringify(r.breakGlass) : null,
+        ],
+      );
+      r.targets.forEach((t, n) => {
+        db.run(
+          "INSERT INTO targets (request_id, n, arn, account_id, type, name, state, policy_name, policy, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+          [r.id, n, t.arn, t.accountId, t.type, t.name, t.policyName, t.policy, r.createdAt],
+        );
+      });
+      event(r.id, null, actor, "created", { targets: r.targets.map((t) => t.arn) });
     });
-    event(r.id, null, actor, "created", { targets: r.targets.map((t) => t.arn) });
-  });
 
-  const move = db.transaction(
-    (
-      id: string,
-      n: number,
-      ev: TargetEvent,
-      actor: string,
-      patch: TargetPatch,
-      detail: Record<string, unknown>,
-    ): TargetState => {
-      const t = target(id, n);
+  const move = (
+    id: string,
+    n: number,
+    ev: TargetEvent,
+    actor: string,
+    patch: TargetPatch,
+    detail: Record<string, unknown>,
+  ): TargetState =>
+    db.transaction(() => {
+      const t = lockedTarget(id, n);
       if (!t) throw new GatehouseError("REQUEST_NOT_FOUND", `no target ${n} in request ${id}`);
       const next = transition(t.state, ev);
       const { sets, args } = patchSql(patch);
-      const res = db
-        .prepare(
-          `UPDATE targets SET state = ?, updated_at = ?${sets.map((s) => `, ${s}`).join("")} WHERE request_id = ? AND n = ? AND state = ?`,
-        )
-        .run(next, new Date().toISOString(), ...args, id, n, t.state);
+      const res = db.run(
+        `UPDATE targets SET state = ?, updated_at = ?${sets.map((s) => `, ${s}`).join("")} WHERE request_id = ? AND n = ? AND state = ?`,
+        [next, new Date().toISOString(), ...args, id, n, t.state],
+      );
       // The state guard: a concurrent move that got here first leaves nothing for this one to update.
       if (res.changes !== 1)
         throw new GatehouseError("ILLEGAL_TRANSITION", `target ${n} of ${id} changed under this ${ev}`);
       event(id, n, actor, ev, { from: t.state, to: next, ...detail });
       return next;
-    },
-  );
+    });
 
-  const approve = db.transaction((id: string, n: number, a: ApprovalInput, opts: ApproveOptions): number => {
-    const t = target(id, n);
-    if (!t) throw new GatehouseError("REQUEST_NOT_FOUND", `no target ${n} in request ${id}`);
-    // Checked in the transaction: a concurrent approval may have moved the target meanwhile.
-    if (t.state !== "pending")
-      throw new GatehouseError("ILLEGAL_TRANSITION", `target ${n} of ${id} is ${t.state}, not pending`);
-    const now = new Date().toISOString();
-    const counted = db
-      .prepare("SELECT approver FROM approvals WHERE request_id = ? AND n = ? AND superseded_at IS NULL")
-      .all(id, n) as { approver: string }[];
-    const mine = (x: string) => x.toLowerCase() === a.approver.toLowerCase();
-    if (!opts.resetEarlier && counted.some((c) => mine(c.approver)))
-      throw new GatehouseError("ALREADY_APPROVED", `you have already approved target ${n} of ${id}`);
-    if (opts.patch) {
-      const { sets, args } = patchSql(opts.patch);
-      if (sets.length)
-        db.prepare(`UPDATE targets SET ${sets.join(", ")} WHERE request_id = ? AND n = ?`).run(
-          ...args,
-          id,
-          n,
-        );
-    }
-    if (opts.resetEarlier && counted.length) {
-      db.prepare(
-        "UPDATE approvals SET superseded_at = ? WHERE request_id = ? AND n = ? AND superseded_at IS NULL",
-      ).run(now, id, n);
-      event(id, n, a.approver, "approvals-reset", {
-        reason: "edited after earlier approvals",
-        superseded: counted.map((c) => c.approver),
-      });
-    }
-    // One row per approver and target: a superseded approval of the same person is replaced.
-    db.prepare("DELETE FROM approvals WHERE request_id = ? AND n = ? AND lower(approver) = lower(?)").run(
-      id,
-      n,
-      a.approver,
+  const countApprovals = (id: string, n: number, adminOnly = false) =>
+    Number(
+      db.get<{ c: number }>(
+        `SELECT COUNT(*) AS c FROM approvals WHERE request_id = ? AND n = ? AND superseded_at IS NULL${adminOnly ? " AND admin = 1" : ""}`,
+        [id, n],
+      )!.c,
     );
-    db.prepare(
-      "INSERT INTO approvals (request_id, n, approver, time, comment, diff, expires_at, admin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    ).run(id, n, a.approver, now, a.comment, a.diff, a.expiresAt, a.admin ? 1 : 0);
-    event(id, n, a.approver, "approval", { diff: a.diff, expiresAt: a.expiresAt });
-    return (
-      db
-        .prepare(
-          "SELECT COUNT(*) AS c FROM approvals WHERE request_id = ? AND n = ? AND superseded_at IS NULL",
-        )
-        .get(id, n) as { c: number }
-    ).c;
-  });
+
+  const approve = (id: string, n: number, a: ApprovalInput, opts: ApproveOptions): number =>
+    db.transaction(() => {
+      const t = lockedTarget(id, n);
+      if (!t) throw new GatehouseError("REQUEST_NOT_FOUND", `no target ${n} in request ${id}`);
+      // Checked in the transaction: a concurrent approval may have moved the target meanwhile.
+      if (t.state !== "pending")
+        throw new GatehouseError("ILLEGAL_TRANSITION", `target ${n} of ${id} is ${t.state}, not pending`);
+      const now = new Date().toISOString();
+      const counted = db.all<{ approver: string }>(
+        "SELECT approver FROM approvals WHERE request_id = ? AND n = ? AND superseded_at IS NULL",
+        [id, n],
+      );
+      const mine = (x: string) => x.toLowerCase() === a.approver.toLowerCase();
+      if (!opts.resetEarlier && counted.some((c) => mine(c.approver)))
+        throw new GatehouseError("ALREADY_APPROVED", `you have already approved target ${n} of ${id}`);
+      if (opts.patch) applyPatch(id, n, opts.patch);
+      if (opts.resetEarlier && counted.length) {
+        db.run(
+          "UPDATE approvals SET superseded_at = ? WHERE request_id = ? AND n = ? AND superseded_at IS NULL",
+          [now, id, n],
+        );
+        event(id, n, a.approver, "approvals-reset", {
+          reason: "edited after earlier approvals",
+          superseded: counted.map((c) => c.approver),
+        });
+      }
+      // One row per approver and target: a superseded approval of the same person is replaced.
+      db.run("DELETE FROM approvals WHERE request_id = ? AND n = ? AND lower(approver) = lower(?)", [
+        id,
+        n,
+        a.approver,
+      ]);
+      db.run(
+        "INSERT INTO approvals (request_id, n, approver, time, comment, diff, expires_at, admin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [id, n, a.approver, now, a.comment, a.diff, a.expiresAt, a.admin ? 1 : 0],
+      );
+      event(id, n, a.approver, "approval", { diff: a.diff, expiresAt: a.expiresAt });
+      return countApprovals(id, n);
+    });
 
   const toDelivery = (r: {
     id: string;
@@ -451,152 +491,128 @@ export function openRequestsStore(file: string, opts: { maxMb?: number } = {}): 
     id: r.id,
     body: r.body,
     createdAt: r.created_at,
-    attempts: r.attempts,
+    attempts: Number(r.attempts),
     nextAttemptAt: r.next_attempt_at,
     state: r.state,
     lastError: r.last_error,
     deliveredAt: r.delivered_at,
   });
   type DeliveryDb = Parameters<typeof toDelivery>[0];
-  const getDelivery = db.prepare("SELECT * FROM webhook_outbox WHERE id = ?");
-  const claim = db.transaction((id: string, now: Date, leaseMs: number): Delivery | undefined => {
-    const res = db
-      .prepare(
-        "UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ? AND state = 'pending' AND next_attempt_at <= ?",
-      )
-      .run(new Date(now.getTime() + leaseMs).toISOString(), id, now.toISOString());
-    if (res.changes !== 1) return undefined;
-    return toDelivery(getDelivery.get(id) as DeliveryDb);
-  });
   const outbox: Outbox = {
     enqueue: (d, now = new Date()) =>
-      void db
-        .prepare(
-          "INSERT OR IGNORE INTO webhook_outbox (id, body, created_at, attempts, next_attempt_at, state) VALUES (?, ?, ?, 0, ?, 'pending')",
-        )
-        .run(d.id, d.body, now.toISOString(), now.toISOString()),
+      void db.run(
+        "INSERT INTO webhook_outbox (id, body, created_at, attempts, next_attempt_at, state) VALUES (?, ?, ?, 0, ?, 'pending') ON CONFLICT (id) DO NOTHING",
+        [d.id, d.body, now.toISOString(), now.toISOString()],
+      ),
     due: (now, limit) =>
-      (
-        db
-          .prepare(
-            "SELECT * FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?",
-          )
-          .all(now.toISOString(), limit) as DeliveryDb[]
-      ).map(toDelivery),
-    claim: (id, now, leaseMs) => claim(id, now, leaseMs),
+      db
+        .all<DeliveryDb>(
+          "SELECT * FROM webhook_outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?",
+          [now.toISOString(), limit],
+        )
+        .map(toDelivery),
+    // One conditional UPDATE: of two senders (on one replica or two) claiming the same delivery, the
+    // second finds it no longer due (PostgreSQL re-checks the condition once the first one commits).
+    claim: (id, now, leaseMs) => {
+      const r = db.get<DeliveryDb>(
+        "UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ? AND state = 'pending' AND next_attempt_at <= ? RETURNING *",
+        [new Date(now.getTime() + leaseMs).toISOString(), id, now.toISOString()],
+      );
+      return r ? toDelivery(r) : undefined;
+    },
     delivered: (id, now) =>
-      void db
-        .prepare(
-          "UPDATE webhook_outbox SET state = 'delivered', delivered_at = ?, last_error = NULL WHERE id = ?",
-        )
-        .run(now.toISOString(), id),
+      void db.run(
+        "UPDATE webhook_outbox SET state = 'delivered', delivered_at = ?, last_error = NULL WHERE id = ?",
+        [now.toISOString(), id],
+      ),
     retryAt: (id, at, error) =>
-      void db
-        .prepare(
-          "UPDATE webhook_outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
-        )
-        .run(at.toISOString(), error, id),
+      void db.run(
+        "UPDATE webhook_outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
+        [at.toISOString(), error, id],
+      ),
     dead: (id, error) =>
-      void db.prepare("UPDATE webhook_outbox SET state = 'dead', last_error = ? WHERE id = ?").run(error, id),
+      void db.run("UPDATE webhook_outbox SET state = 'dead', last_error = ? WHERE id = ?", [error, id]),
     nextDue: () => {
-      const r = db
-        .prepare("SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE state = 'pending'")
-        .get() as { at: string | null };
-      return r.at ? new Date(r.at) : null;
+      const r = db.get<{ at: string | null }>(
+        "SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE state = 'pending'",
+      );
+      return r?.at ? new Date(r.at) : null;
     },
     prune: (before) =>
-      void db
-        .prepare("DELETE FROM webhook_outbox WHERE state IN ('delivered', 'dead') AND created_at < ?")
-        .run(before.toISOString()),
+      void db.run("DELETE FROM webhook_outbox WHERE state IN ('delivered', 'dead') AND created_at < ?", [
+        before.toISOString(),
+      ]),
     get: (id) => {
-      const r = getDelivery.get(id) as DeliveryDb | undefined;
+      const r = db.get<DeliveryDb>("SELECT * FROM webhook_outbox WHERE id = ?", [id]);
       return r ? toDelivery(r) : undefined;
     },
     list: (state) =>
-      (
-        (state
-          ? db.prepare("SELECT * FROM webhook_outbox WHERE state = ? ORDER BY created_at").all(state)
-          : db.prepare("SELECT * FROM webhook_outbox ORDER BY created_at").all()) as DeliveryDb[]
+      (state
+        ? db.all<DeliveryDb>("SELECT * FROM webhook_outbox WHERE state = ? ORDER BY created_at", [state])
+        : db.all<DeliveryDb>("SELECT * FROM webhook_outbox ORDER BY created_at")
       ).map(toDelivery),
   };
 
   return {
     create: (r, actor) => create(r, actor),
     get: (id) => {
-      const row = db.prepare("SELECT * FROM requests WHERE id = ?").get(id) as
-        | Record<string, unknown>
-        | undefined;
+      const row = db.get<Record<string, unknown>>("SELECT * FROM requests WHERE id = ?", [id]);
       return row ? load(row) : undefined;
     },
     list: (f) => {
       const where: string[] = [];
-      const args: unknown[] = [];
+      const args: (string | number)[] = [];
       if (f.requester !== undefined) {
         where.push("requester = ?");
         args.push(f.requester);
       }
       if (f.pending) where.push("id IN (SELECT request_id FROM targets WHERE state = 'pending')");
       const sql = `SELECT * FROM requests ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC LIMIT ?`;
-      return (db.prepare(sql).all(...args, f.limit ?? 500) as Record<string, unknown>[]).map(load);
+      return db.all<Record<string, unknown>>(sql, [...args, f.limit ?? 500]).map(load);
     },
     target,
     targetsIn: (states) =>
-      (
-        db
-          .prepare(
-            `${TARGET_SELECT} WHERE t.state IN (${states.map(() => "?").join(",")}) ORDER BY t.updated_at`,
-          )
-          .all(...states) as TargetDb[]
-      ).map(toTarget),
+      db
+        .all<TargetDb>(
+          `${TARGET_SELECT} WHERE t.state IN (${states.map(() => "?").join(",")}) ORDER BY t.updated_at`,
+          [...states],
+        )
+        .map(toTarget),
     due: (now) =>
-      (
-        db
-          .prepare(
-            `${TARGET_SELECT} WHERE t.state = 'applied' AND t.expires_at IS NOT NULL AND t.expires_at <= ?`,
-          )
-          .all(now.toISOString()) as TargetDb[]
-      ).map(toTarget),
+      db
+        .all<TargetDb>(
+          `${TARGET_SELECT} WHERE t.state = 'applied' AND t.expires_at IS NOT NULL AND t.expires_at <= ?`,
+          [now.toISOString()],
+        )
+        .map(toTarget),
     move: (id, n, ev, actor, patch = {}, detail = {}) => move(id, n, ev, actor, patch, detail),
-    patch: (id, n, patch) => {
-      const { sets, args } = patchSql(patch);
-      if (sets.length)
-        db.prepare(`UPDATE targets SET ${sets.join(", ")} WHERE request_id = ? AND n = ?`).run(
-          ...args,
-          id,
-          n,
-        );
-    },
+    patch: (id, n, patch) => applyPatch(id, n, patch),
     approve: (id, n, a, opts = {}) => approve(id, n, a, opts),
-    markBreakGlass: db.transaction((id: string, reasons: string[]) => {
-      const row = db.prepare("SELECT break_glass FROM requests WHERE id = ?").get(id) as
-        | { break_glass: string | null }
-        | undefined;
-      if (!row) return;
-      const had = row.break_glass ? (JSON.parse(row.break_glass) as string[]) : [];
-      const all = [...new Set([...had, ...reasons])];
-      db.prepare("UPDATE requests SET break_glass = ? WHERE id = ?").run(JSON.stringify(all), id);
-      event(id, null, SYSTEM_ACTOR, "break-glass", { reasons });
-    }),
+    markBreakGlass: (id, reasons) =>
+      db.transaction(() => {
+        const row = db.get<{ break_glass: string | null }>(
+          `SELECT break_glass FROM requests WHERE id = ?${db.forUpdate}`,
+          [id],
+        );
+        if (!row) return;
+        const had = row.break_glass ? (JSON.parse(row.break_glass) as string[]) : [];
+        const all = [...new Set([...had, ...reasons])];
+        db.run("UPDATE requests SET break_glass = ? WHERE id = ?", [JSON.stringify(all), id]);
+        event(id, null, SYSTEM_ACTOR, "break-glass", { reasons });
+      }),
     isBreakGlass: (id) =>
-      (
-        db.prepare("SELECT break_glass FROM requests WHERE id = ?").get(id) as
-          | { break_glass: string | null }
-          | undefined
-      )?.break_glass != null,
-    adminApprovals: (id, n) =>
-      (
-        db
-          .prepare(
-            "SELECT COUNT(*) AS c FROM approvals WHERE request_id = ? AND n = ? AND superseded_at IS NULL AND admin = 1",
-          )
-          .get(id, n) as { c: number }
-      ).c,
+      db.get<{ break_glass: string | null }>("SELECT break_glass FROM requests WHERE id = ?", [id])
+        ?.break_glass != null,
+    adminApprovals: (id, n) => countApprovals(id, n, true),
     event: (id, n, actor, type, detail) => event(id, n, actor, type, detail),
     hasEvent: (id, n, type) =>
-      db
-        .prepare("SELECT 1 FROM request_events WHERE request_id = ? AND n = ? AND type = ? LIMIT 1")
-        .get(id, n, type) !== undefined,
+      db.get("SELECT 1 AS one FROM request_events WHERE request_id = ? AND n = ? AND type = ? LIMIT 1", [
+        id,
+        n,
+        type,
+      ]) !== undefined,
     outbox,
-    close: () => db.close(),
+    // The `Db` belongs to whoever opened it (the broker shares one between its stores).
+    close: () => {},
   };
 }

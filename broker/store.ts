@@ -1,14 +1,14 @@
-// The broker's store: synced roles and users, per-account sync status and the hash-chained audit log
-// in SQLite (WAL). A small interface, so that PostgreSQL can stand behind it later.
+// The broker's store: synced roles and users, per-account sync status, access-tag states and the
+// hash-chained audit log, on the database layer (SQLite or PostgreSQL, one code path for both).
 
 import { createHash } from "node:crypto";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
 import type { Tag } from "../shared/access.ts";
 import type { AccessTags, TagChange } from "../shared/api.ts";
 import { GatehouseError } from "../shared/errors.ts";
 import { type ChainResult, walkChain } from "./audit/chain.ts";
-import { privateFile, privateFolder, withPrivateUmask } from "./private-files.ts";
+import type { Db } from "./db/index.ts";
+import { addColumnIfMissing, type Migration, migrate } from "./db/migrate.ts";
+import { openSqliteDb } from "./db/sqlite.ts";
 
 export interface SyncedRole {
   arn: string;
@@ -160,44 +160,21 @@ export function auditHash(prevHash: string, e: Omit<AuditEntry, "hash" | "prevHa
 }
 
 /**
- * A connection to the broker's database file, as every part of the broker opens it: WAL; FULL sync (an
- * acknowledged write — an audit row, a request's state — survives a crash of the process or the machine);
- * a write waits for another connection's instead of failing; and the optional size cap in MiB (SQLite
- * then answers SQLITE_FULL, as on a full disk).
+ * Whether a database error code means the database cannot be written: SQLite full, I/O, read-only;
+ * PostgreSQL's SQLSTATE classes 53 (insufficient resources: 53100 disk_full, 53200 out of memory…),
+ * 58 (system error: I/O) and 25006 (a read-only transaction, e.g. a standby). Connection loss is
+ * already STORE_UNAVAILABLE from the driver.
  */
-export function openDatabase(file: string, opts: { maxMb?: number } = {}): Database.Database {
-  let db: Database.Database;
-  if (file === ":memory:") {
-    db = new Database(file);
-    db.pragma("journal_mode = WAL");
-  } else {
-    // 0600 (SECURITY 38): SQLite gives the -wal and -shm files the database file's mode whenever it
-    // creates them again, so a private database keeps them private.
-    const files = [file, `${file}-wal`, `${file}-shm`];
-    privateFolder(dirname(file));
-    for (const f of files) privateFile(f);
-    db = withPrivateUmask(() => {
-      const opened = new Database(file);
-      opened.pragma("journal_mode = WAL");
-      return opened;
-    });
-    for (const f of files) privateFile(f);
-  }
-  if (opts.maxMb !== undefined) {
-    const pageSize = db.pragma("page_size", { simple: true }) as number;
-    db.pragma(`max_page_count = ${Math.max(1, Math.floor((opts.maxMb * 1_048_576) / pageSize))}`);
-  }
-  db.pragma("synchronous = FULL");
-  db.pragma("busy_timeout = 5000");
-  return db;
-}
-
-/** Whether a SQLite error code means the database cannot be written (full, I/O, read-only). */
 export function isWriteFailure(code: unknown): code is string {
-  return typeof code === "string" && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code);
+  return (
+    typeof code === "string" &&
+    (/^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code) ||
+      /^(53|58)[0-9A-Z]{3}$/.test(code) ||
+      code === "25006")
+  );
 }
 
-/** SQLite's "cannot write" errors as the audit's stable code. */
+/** The database's "cannot write" errors as the audit's stable code. */
 export function auditWriteError(e: unknown): unknown {
   const code = (e as { code?: unknown })?.code;
   if (isWriteFailure(code))
@@ -209,7 +186,7 @@ export function auditWriteError(e: unknown): unknown {
   return e;
 }
 
-/** An audit row as SQLite holds it (detail as JSON text). */
+/** An audit row as the database holds it (detail as JSON text). */
 export interface AuditRow {
   seq: number;
   time: string;
@@ -222,95 +199,181 @@ export interface AuditRow {
   hash: string;
 }
 
-export function openSqliteStore(
-  file: string,
-  opts: { maxMb?: number; onAppend?: (e: AuditEntry) => void } = {},
-): Store {
-  const db = openDatabase(file, opts);
-  db.pragma("foreign_keys = ON");
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS roles (
-      arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS roles_account ON roles(account_id);
-    CREATE TABLE IF NOT EXISTS users (
-      arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS users_account ON users(account_id);
-    CREATE TABLE IF NOT EXISTS sync_status (account_id TEXT PRIMARY KEY, data TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS audit (
-      seq INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-      target TEXT, outcome TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS audit_actor ON audit(actor, seq);
-    CREATE INDEX IF NOT EXISTS audit_action ON audit(action, seq);
-    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS access_tag_state (
-      arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, type TEXT NOT NULL, entity_id TEXT NOT NULL,
-      observed TEXT NOT NULL, served TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS access_tag_state_account ON access_tag_state(account_id);
-    CREATE TABLE IF NOT EXISTS access_tag_baseline (account_id TEXT PRIMARY KEY, at TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS access_tag_changes (
-      id INTEGER PRIMARY KEY AUTOINCREMENT, arn TEXT NOT NULL, account_id TEXT NOT NULL, state TEXT NOT NULL,
-      detected_at TEXT NOT NULL, data TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS access_tag_changes_state ON access_tag_changes(state, id);
-    CREATE INDEX IF NOT EXISTS access_tag_changes_arn ON access_tag_changes(arn, id);
-  `);
+/** Rows read at once when walking the audit table: memory stays flat however long the log is. */
+const AUDIT_PAGE = 1000;
 
-  const deleteRoles = db.prepare("DELETE FROM roles WHERE account_id = ?");
-  const deleteUsers = db.prepare("DELETE FROM users WHERE account_id = ?");
-  const insertRole = db.prepare(
-    "INSERT OR REPLACE INTO roles (arn, account_id, name, data) VALUES (?, ?, ?, ?)",
-  );
-  const insertUser = db.prepare(
-    "INSERT OR REPLACE INTO users (arn, account_id, name, data) VALUES (?, ?, ?, ?)",
-  );
-  const replace = db.transaction((accountId: string, roles: SyncedRole[], users: SyncedUser[]) => {
-    deleteRoles.run(accountId);
-    deleteUsers.run(accountId);
-    for (const r of roles) insertRole.run(r.arn, r.accountId, r.name, JSON.stringify(r));
-    for (const u of users) insertUser.run(u.arn, u.accountId, u.name, JSON.stringify(u));
-  });
-  const putStatus = db.prepare("INSERT OR REPLACE INTO sync_status (account_id, data) VALUES (?, ?)");
-  const lastAudit = db.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
-  const insertAudit = db.prepare(
-    "INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-  );
-  // The head (last seq and hash) is kept apart so that deleting the newest rows is detected too.
-  const putHead = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('audit_head', ?)");
-  const getHead = db.prepare("SELECT value FROM meta WHERE key = 'audit_head'");
-  const append = db.transaction((input: AuditInput, now: Date): AuditEntry => {
-    const last = lastAudit.get() as { seq: number; hash: string } | undefined;
-    const base = {
-      seq: (last?.seq ?? 0) + 1,
-      time: now.toISOString(),
-      actor: input.actor,
-      action: input.action,
-      target: input.target ?? null,
-      outcome: input.outcome,
-      detail: input.detail ?? {},
-    };
-    const prevHash = last?.hash ?? GENESIS;
-    const hash = auditHash(prevHash, base);
-    insertAudit.run(
-      base.seq,
-      base.time,
-      base.actor,
-      base.action,
-      base.target,
-      base.outcome,
-      JSON.stringify(base.detail),
-      prevHash,
-      hash,
+const GENESIS_HEAD = JSON.stringify({ seq: 0, hash: GENESIS });
+
+/** The store's schema, by version. Version 1 is the schema of the release before versioned migrations. */
+export const STORE_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "roles, users, sync status, audit, access tags",
+    // IF NOT EXISTS: a database written by the previous release adopts this version as it is.
+    up: {
+      sqlite: `
+        CREATE TABLE IF NOT EXISTS roles (
+          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS roles_account ON roles(account_id);
+        CREATE TABLE IF NOT EXISTS users (
+          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS users_account ON users(account_id);
+        CREATE TABLE IF NOT EXISTS sync_status (account_id TEXT PRIMARY KEY, data TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS audit (
+          seq INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+          target TEXT, outcome TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS audit_actor ON audit(actor, seq);
+        CREATE INDEX IF NOT EXISTS audit_action ON audit(action, seq);
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS access_tag_state (
+          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, type TEXT NOT NULL, entity_id TEXT NOT NULL,
+          observed TEXT NOT NULL, served TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS access_tag_state_account ON access_tag_state(account_id);
+        CREATE TABLE IF NOT EXISTS access_tag_baseline (account_id TEXT PRIMARY KEY, at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS access_tag_changes (
+          id INTEGER PRIMARY KEY AUTOINCREMENT, arn TEXT NOT NULL, account_id TEXT NOT NULL, state TEXT NOT NULL,
+          detected_at TEXT NOT NULL, data TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS access_tag_changes_state ON access_tag_changes(state, id);
+        CREATE INDEX IF NOT EXISTS access_tag_changes_arn ON access_tag_changes(arn, id);`,
+      postgres: `
+        CREATE TABLE IF NOT EXISTS roles (
+          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS roles_account ON roles(account_id);
+        CREATE TABLE IF NOT EXISTS users (
+          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS users_account ON users(account_id);
+        CREATE TABLE IF NOT EXISTS sync_status (account_id TEXT PRIMARY KEY, data TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS audit (
+          seq BIGINT PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+          target TEXT, outcome TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS audit_actor ON audit(actor, seq);
+        CREATE INDEX IF NOT EXISTS audit_action ON audit(action, seq);
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS access_tag_state (
+          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, type TEXT NOT NULL, entity_id TEXT NOT NULL,
+          observed TEXT NOT NULL, served TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS access_tag_state_account ON access_tag_state(account_id);
+        CREATE TABLE IF NOT EXISTS access_tag_baseline (account_id TEXT PRIMARY KEY, at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS access_tag_changes (
+          id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, arn TEXT NOT NULL, account_id TEXT NOT NULL,
+          state TEXT NOT NULL, detected_at TEXT NOT NULL, data TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS access_tag_changes_state ON access_tag_changes(state, id);
+        CREATE INDEX IF NOT EXISTS access_tag_changes_arn ON access_tag_changes(arn, id);`,
+    },
+  },
+  {
+    version: 2,
+    name: "path and description as columns",
+    // Search filtered and showed these through json_extract, which PostgreSQL does not speak: they are
+    // columns now, filled on write, and filled here from `data` for the rows already there.
+    up: (db) => {
+      addColumnIfMissing(db, "roles", "path", "TEXT");
+      addColumnIfMissing(db, "roles", "description", "TEXT");
+      addColumnIfMissing(db, "users", "path", "TEXT");
+      for (const table of ["roles", "users"]) {
+        for (const r of db.all<{ arn: string; data: string }>(
+          `SELECT arn, data FROM ${table} WHERE path IS NULL`,
+        )) {
+          const d = JSON.parse(r.data) as { path?: string; description?: string };
+          if (table === "roles")
+            db.run("UPDATE roles SET path = ?, description = ? WHERE arn = ?", [
+              d.path ?? "/",
+              d.description ?? null,
+              r.arn,
+            ]);
+          else db.run("UPDATE users SET path = ? WHERE arn = ?", [d.path ?? "/", r.arn]);
+        }
+      }
+    },
+  },
+];
+
+/** The store on a database the caller opened (and closes: one `Db` is shared by the broker's stores). */
+export function openStore(db: Db, opts: { onAppend?: (e: AuditEntry) => void } = {}): Store {
+  migrate(db, "store", STORE_MIGRATIONS);
+
+  const insertRole = (r: SyncedRole) =>
+    db.run(
+      `INSERT INTO roles (arn, account_id, name, path, description, data) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (arn) DO UPDATE SET account_id = excluded.account_id, name = excluded.name,
+         path = excluded.path, description = excluded.description, data = excluded.data`,
+      [r.arn, r.accountId, r.name, r.path ?? "/", r.description ?? null, JSON.stringify(r)],
     );
-    putHead.run(JSON.stringify({ seq: base.seq, hash }));
-    return { ...base, prevHash, hash };
-  });
+  const insertUser = (u: SyncedUser) =>
+    db.run(
+      `INSERT INTO users (arn, account_id, name, path, data) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (arn) DO UPDATE SET account_id = excluded.account_id, name = excluded.name,
+         path = excluded.path, data = excluded.data`,
+      [u.arn, u.accountId, u.name, u.path ?? "/", JSON.stringify(u)],
+    );
+  const replace = (accountId: string, roles: SyncedRole[], users: SyncedUser[]) =>
+    db.transaction(() => {
+      db.run("DELETE FROM roles WHERE account_id = ?", [accountId]);
+      db.run("DELETE FROM users WHERE account_id = ?", [accountId]);
+      for (const r of roles) insertRole(r);
+      for (const u of users) insertUser(u);
+    });
+
+  // The head (last seq and hash) is kept apart so that deleting the newest rows is detected too. Its row
+  // is also the chain's lock: every appender, on this replica or another, reads it FOR UPDATE first, so
+  // appends to one database queue up and each row follows the one committed before it.
+  const lockHead = () => {
+    const sql = `SELECT value FROM meta WHERE key = 'audit_head'${db.forUpdate}`;
+    if (db.get(sql)) return;
+    // The first append ever (or a database whose head was lost): make the row there is to lock. A racing
+    // appender's insert makes this one wait, then do nothing.
+    db.run("INSERT INTO meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO NOTHING", [
+      GENESIS_HEAD,
+    ]);
+    db.get(sql);
+  };
+  const append = (input: AuditInput, now: Date): AuditEntry =>
+    db.transaction(() => {
+      lockHead();
+      const last = db.get<{ seq: number; hash: string }>(
+        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+      );
+      const base = {
+        seq: Number(last?.seq ?? 0) + 1,
+        time: now.toISOString(),
+        actor: input.actor,
+        action: input.action,
+        target: input.target ?? null,
+        outcome: input.outcome,
+        detail: input.detail ?? {},
+      };
+      const prevHash = last?.hash ?? GENESIS;
+      const hash = auditHash(prevHash, base);
+      db.run(
+        "INSERT INTO audit (seq, time, actor, action, target, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+          base.seq,
+          base.time,
+          base.actor,
+          base.action,
+          base.target,
+          base.outcome,
+          JSON.stringify(base.detail),
+          prevHash,
+          hash,
+        ],
+      );
+      db.run("UPDATE meta SET value = ? WHERE key = 'audit_head'", [JSON.stringify({ seq: base.seq, hash })]);
+      return { ...base, prevHash, hash };
+    });
 
   const fromRow = (r: AuditRow): AuditEntry => ({
-    seq: r.seq,
+    seq: Number(r.seq),
     time: r.time,
     actor: r.actor,
     action: r.action,
@@ -321,22 +384,31 @@ export function openSqliteStore(
     hash: r.hash,
   });
 
-  const rowsAfter = db.prepare("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?");
-  const rowAt = db.prepare("SELECT * FROM audit WHERE seq = ?");
-  const countRows = db.prepare("SELECT COUNT(*) AS n FROM audit");
   const snapshot: AuditSnapshot = {
+    // In pages: a cursor would hold the connection between yields, and the log may be long.
     *rows(afterSeq = 0, limit = -1) {
-      for (const r of rowsAfter.iterate(afterSeq, limit) as IterableIterator<AuditRow>) yield fromRow(r);
+      let after = afterSeq;
+      let left = limit < 0 ? Number.POSITIVE_INFINITY : limit;
+      while (left > 0) {
+        const page = db.all<AuditRow>("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", [
+          after,
+          Math.min(left, AUDIT_PAGE),
+        ]);
+        for (const r of page) yield fromRow(r);
+        if (page.length < Math.min(left, AUDIT_PAGE)) return;
+        after = Number(page[page.length - 1]!.seq);
+        left -= page.length;
+      }
     },
     row: (seq) => {
-      const r = rowAt.get(seq) as AuditRow | undefined;
+      const r = db.get<AuditRow>("SELECT * FROM audit WHERE seq = ?", [seq]);
       return r ? fromRow(r) : undefined;
     },
     head: () => {
-      const head = getHead.get() as { value: string } | undefined;
+      const head = db.get<{ value: string }>("SELECT value FROM meta WHERE key = 'audit_head'");
       return head ? (JSON.parse(head.value) as { seq: number; hash: string }) : { seq: 0, hash: GENESIS };
     },
-    count: () => (countRows.get() as { n: number }).n,
+    count: () => Number(db.get<{ n: number }>("SELECT COUNT(*) AS n FROM audit")!.n),
     walk: (from, seen) => walkChain(snapshot.rows(from?.seq ?? 0), snapshot.head(), auditHash, from, seen),
   };
 
@@ -344,9 +416,6 @@ export function openSqliteStore(
   // until roles or users are written again.
   const tagged = new Map<string, { arn: string; accountId: string; tags: Tag[] }[]>();
 
-  const putTagState = db.prepare(
-    "INSERT OR REPLACE INTO access_tag_state (arn, account_id, type, entity_id, observed, served) VALUES (?, ?, ?, ?, ?, ?)",
-  );
   const tagStateOf = (r: Record<string, string>): TagState => ({
     arn: r.arn!,
     accountId: r.account_id!,
@@ -358,52 +427,48 @@ export function openSqliteStore(
   // The change's fields live in `data`; id, state and the decision are the row's own columns.
   const tagChangeOf = (r: Record<string, string | number | null>): TagChange => {
     const d = JSON.parse(r.data as string) as TagChange;
-    return { ...d, id: r.id as number, state: r.state as TagChange["state"] };
+    return { ...d, id: Number(r.id), state: r.state as TagChange["state"] };
   };
-  const getTagChange = db.prepare("SELECT * FROM access_tag_changes WHERE id = ?");
+  const getTagChange = (id: number) =>
+    db.get<Record<string, string | number | null>>("SELECT * FROM access_tag_changes WHERE id = ?", [id]);
+  const escapeLike = (t: string) => `%${t.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const dataOf = <T>(row: { data: string } | undefined): T | undefined =>
+    row ? (JSON.parse(row.data) as T) : undefined;
 
   return {
-    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    transaction: <T>(fn: () => T): T => db.transaction(fn),
     tagStates: (accountId) =>
-      (
-        (accountId === undefined
-          ? db.prepare("SELECT * FROM access_tag_state").all()
-          : db.prepare("SELECT * FROM access_tag_state WHERE account_id = ?").all(accountId)) as Record<
-          string,
-          string
-        >[]
+      (accountId === undefined
+        ? db.all<Record<string, string>>("SELECT * FROM access_tag_state")
+        : db.all<Record<string, string>>("SELECT * FROM access_tag_state WHERE account_id = ?", [accountId])
       ).map(tagStateOf),
     tagState: (arn) => {
-      const row = db.prepare("SELECT * FROM access_tag_state WHERE arn = ?").get(arn) as
-        | Record<string, string>
-        | undefined;
+      const row = db.get<Record<string, string>>("SELECT * FROM access_tag_state WHERE arn = ?", [arn]);
       return row ? tagStateOf(row) : undefined;
     },
     putTagState: (t) =>
-      void putTagState.run(
-        t.arn,
-        t.accountId,
-        t.type,
-        t.entityId,
-        JSON.stringify(t.observed),
-        JSON.stringify(t.served),
+      void db.run(
+        `INSERT INTO access_tag_state (arn, account_id, type, entity_id, observed, served) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (arn) DO UPDATE SET account_id = excluded.account_id, type = excluded.type,
+           entity_id = excluded.entity_id, observed = excluded.observed, served = excluded.served`,
+        [t.arn, t.accountId, t.type, t.entityId, JSON.stringify(t.observed), JSON.stringify(t.served)],
       ),
     hasTagBaseline: (accountId) =>
-      db.prepare("SELECT 1 FROM access_tag_baseline WHERE account_id = ?").get(accountId) !== undefined,
+      db.get("SELECT 1 AS one FROM access_tag_baseline WHERE account_id = ?", [accountId]) !== undefined,
     setTagBaseline: (accountId, now = new Date()) =>
-      void db
-        .prepare("INSERT OR IGNORE INTO access_tag_baseline (account_id, at) VALUES (?, ?)")
-        .run(accountId, now.toISOString()),
+      void db.run(
+        "INSERT INTO access_tag_baseline (account_id, at) VALUES (?, ?) ON CONFLICT (account_id) DO NOTHING",
+        [accountId, now.toISOString()],
+      ),
     addTagChange: (c) => {
-      const { lastInsertRowid } = db
-        .prepare(
-          "INSERT INTO access_tag_changes (arn, account_id, state, detected_at, data) VALUES (?, ?, ?, ?, ?)",
-        )
-        .run(c.arn, c.accountId, c.state, c.detectedAt, JSON.stringify(c));
-      return { ...c, id: Number(lastInsertRowid) };
+      const row = db.get<{ id: number }>(
+        "INSERT INTO access_tag_changes (arn, account_id, state, detected_at, data) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        [c.arn, c.accountId, c.state, c.detectedAt, JSON.stringify(c)],
+      );
+      return { ...c, id: Number(row!.id) };
     },
     getTagChange: (id) => {
-      const row = getTagChange.get(id) as Record<string, string | number | null> | undefined;
+      const row = getTagChange(id);
       return row ? tagChangeOf(row) : undefined;
     },
     tagChanges: (f) => {
@@ -418,85 +483,79 @@ export function openSqliteStore(
         args.push(f.arn);
       }
       const sql = `SELECT * FROM access_tag_changes ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
-      return (db.prepare(sql).all(...args, f.limit ?? 100) as Record<string, string | number | null>[]).map(
-        tagChangeOf,
-      );
+      return db.all<Record<string, string | number | null>>(sql, [...args, f.limit ?? 100]).map(tagChangeOf);
     },
-    setTagChangeState: (id, state, by, at) => {
-      const row = getTagChange.get(id) as Record<string, string | number | null> | undefined;
-      if (!row) return;
-      const data = { ...tagChangeOf(row), state, decidedBy: by, decidedAt: at.toISOString() };
-      db.prepare("UPDATE access_tag_changes SET state = ?, data = ? WHERE id = ?").run(
-        state,
-        JSON.stringify(data),
-        id,
-      );
-    },
+    setTagChangeState: (id, state, by, at) =>
+      db.transaction(() => {
+        const row = db.get<Record<string, string | number | null>>(
+          `SELECT * FROM access_tag_changes WHERE id = ?${db.forUpdate}`,
+          [id],
+        );
+        if (!row) return;
+        const data = { ...tagChangeOf(row), state, decidedBy: by, decidedAt: at.toISOString() };
+        db.run("UPDATE access_tag_changes SET state = ?, data = ? WHERE id = ?", [
+          state,
+          JSON.stringify(data),
+          id,
+        ]);
+      }),
     replaceAccount: (accountId, roles, users) => {
       tagged.clear();
       replace(accountId, roles, users);
     },
     upsertRole: (r) => {
       tagged.clear();
-      insertRole.run(r.arn, r.accountId, r.name, JSON.stringify(r));
+      insertRole(r);
     },
     upsertUser: (u) => {
       tagged.clear();
-      insertUser.run(u.arn, u.accountId, u.name, JSON.stringify(u));
+      insertUser(u);
     },
-    getRole: (arn) => {
-      const row = db.prepare("SELECT data FROM roles WHERE arn = ?").get(arn) as { data: string } | undefined;
-      return row ? JSON.parse(row.data) : undefined;
-    },
-    roleNamed: (accountId, name) => {
-      const row = db
-        .prepare("SELECT data FROM roles WHERE account_id = ? AND name = ? COLLATE NOCASE")
-        .get(accountId, name) as { data: string } | undefined;
-      return row ? JSON.parse(row.data) : undefined;
-    },
-    getUser: (arn) => {
-      const row = db.prepare("SELECT data FROM users WHERE arn = ?").get(arn) as { data: string } | undefined;
-      return row ? JSON.parse(row.data) : undefined;
-    },
+    getRole: (arn) => dataOf(db.get<{ data: string }>("SELECT data FROM roles WHERE arn = ?", [arn])),
+    roleNamed: (accountId, name) =>
+      dataOf(
+        db.get<{ data: string }>("SELECT data FROM roles WHERE account_id = ? AND lower(name) = lower(?)", [
+          accountId,
+          name,
+        ]),
+      ),
+    getUser: (arn) => dataOf(db.get<{ data: string }>("SELECT data FROM users WHERE arn = ?", [arn])),
     loadRoles: () =>
-      (db.prepare("SELECT data FROM roles ORDER BY arn").all() as { data: string }[]).map((r) =>
-        JSON.parse(r.data),
-      ),
+      db.all<{ data: string }>("SELECT data FROM roles ORDER BY arn").map((r) => JSON.parse(r.data)),
     loadUsers: () =>
-      (db.prepare("SELECT data FROM users ORDER BY arn").all() as { data: string }[]).map((r) =>
-        JSON.parse(r.data),
-      ),
+      db.all<{ data: string }>("SELECT data FROM users ORDER BY arn").map((r) => JSON.parse(r.data)),
     searchEntities: (f) => {
-      const like = (t: string) => `%${t.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       const where: string[] = [];
-      const params: unknown[] = [];
+      const params: (string | number)[] = [];
       for (const t of f.terms) {
         const inAccounts = t.accountIds.length
           ? ` OR account_id IN (${t.accountIds.map(() => "?").join(", ")})`
           : "";
-        where.push(`(name LIKE ? ESCAPE '\\' OR arn LIKE ? ESCAPE '\\'${inAccounts})`);
-        params.push(like(t.text), like(t.text), ...t.accountIds);
+        // lower() on both sides: PostgreSQL's LIKE minds case, SQLite's does not.
+        where.push(
+          `(lower(name) LIKE lower(?) ESCAPE '\\' OR lower(arn) LIKE lower(?) ESCAPE '\\'${inAccounts})`,
+        );
+        params.push(escapeLike(t.text), escapeLike(t.text), ...t.accountIds);
       }
       if (f.excludeArns.length) {
         where.push(`arn NOT IN (${f.excludeArns.map(() => "?").join(", ")})`);
         params.push(...f.excludeArns);
       }
       // Service-linked roles take no inline policies; they are never targets.
-      where.push("COALESCE(json_extract(data, '$.path'), '/') NOT LIKE '/aws-service-role/%'");
+      where.push("COALESCE(path, '/') NOT LIKE '/aws-service-role/%'");
       const cond = where.join(" AND ");
       const sql = `SELECT * FROM (
-          SELECT 'role' AS type, arn, account_id, name, json_extract(data, '$.description') AS description
-            FROM roles WHERE ${cond}
+          SELECT 'role' AS type, arn, account_id, name, description FROM roles WHERE ${cond}
           UNION ALL
           SELECT 'user' AS type, arn, account_id, name, NULL AS description FROM users WHERE ${cond}
-        ) ORDER BY name COLLATE NOCASE, account_id, type LIMIT ?`;
-      const rows = db.prepare(sql).all(...params, ...params, f.limit) as {
+        ) AS hits ORDER BY lower(name), account_id, type LIMIT ?`;
+      const rows = db.all<{
         type: "role" | "user";
         arn: string;
         account_id: string;
         name: string;
         description: string | null;
-      }[];
+      }>(sql, [...params, ...params, f.limit]);
       return rows.map((r) => ({
         type: r.type,
         arn: r.arn,
@@ -508,12 +567,12 @@ export function openSqliteStore(
     taggedEntities: (key) => {
       const known = tagged.get(key);
       if (known) return known;
-      const pattern = `%${key.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const rows = db
-        .prepare(
-          `SELECT data FROM roles WHERE data LIKE ? ESCAPE '\\' UNION ALL SELECT data FROM users WHERE data LIKE ? ESCAPE '\\'`,
-        )
-        .all(pattern, pattern) as { data: string }[];
+      const pattern = escapeLike(key);
+      const rows = db.all<{ data: string }>(
+        `SELECT data FROM roles WHERE lower(data) LIKE lower(?) ESCAPE '\\'
+           UNION ALL SELECT data FROM users WHERE lower(data) LIKE lower(?) ESCAPE '\\'`,
+        [pattern, pattern],
+      );
       const found = rows.map((r) => {
         const e = JSON.parse(r.data) as { arn: string; accountId: string; tags: Tag[] };
         return { arn: e.arn, accountId: e.accountId, tags: e.tags };
@@ -521,11 +580,15 @@ export function openSqliteStore(
       tagged.set(key, found);
       return found;
     },
-    putSyncStatus: (s) => void putStatus.run(s.accountId, JSON.stringify(s)),
-    syncStatuses: () =>
-      (db.prepare("SELECT data FROM sync_status ORDER BY account_id").all() as { data: string }[]).map((r) =>
-        JSON.parse(r.data),
+    putSyncStatus: (s) =>
+      void db.run(
+        "INSERT INTO sync_status (account_id, data) VALUES (?, ?) ON CONFLICT (account_id) DO UPDATE SET data = excluded.data",
+        [s.accountId, JSON.stringify(s)],
       ),
+    syncStatuses: () =>
+      db
+        .all<{ data: string }>("SELECT data FROM sync_status ORDER BY account_id")
+        .map((r) => JSON.parse(r.data)),
     appendAudit: (input, now = new Date()) => {
       let e: AuditEntry;
       try {
@@ -548,15 +611,35 @@ export function openSqliteStore(
       const args: (string | number)[] = used.map(([, v]) => v as string | number);
       const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq LIMIT ?`;
       args.push(f.limit ?? 1000);
-      return (db.prepare(sql).all(...args) as AuditRow[]).map(fromRow);
+      return db.all<AuditRow>(sql, args).map(fromRow);
     },
-    // One read transaction: the rows and the head must come from the same snapshot, or a row the
-    // running broker appends mid-walk makes the head look ahead of the rows ("rows were deleted").
-    verifyAudit: db.transaction(() => {
-      const { ok, count, brokenAt, reason } = snapshot.walk();
-      return { ok, count, brokenAt, reason };
-    }),
-    auditSnapshot: <T>(fn: (snap: AuditSnapshot) => T): T => db.transaction(() => fn(snapshot))(),
-    close: () => db.close(),
+    // One snapshot: the rows and the head must come from the same moment, or a row another appender
+    // adds mid-walk makes the head look ahead of the rows ("rows were deleted").
+    verifyAudit: () =>
+      db.transaction(
+        () => {
+          const { ok, count, brokenAt, reason } = snapshot.walk();
+          return { ok, count, brokenAt, reason };
+        },
+        { snapshot: true },
+      ),
+    auditSnapshot: <T>(fn: (snap: AuditSnapshot) => T): T =>
+      db.transaction(() => fn(snapshot), { snapshot: true }),
+    // The `Db` belongs to whoever opened it (the broker shares one between its stores).
+    close: () => {},
   };
+}
+
+/** The store on its own SQLite file (tests and tools); closing the store closes the file. */
+export function openSqliteStore(
+  file: string,
+  opts: { maxMb?: number; onAppend?: (e: AuditEntry) => void } = {},
+): Store {
+  const db = openSqliteDb(file, { maxMb: opts.maxMb });
+  try {
+    return { ...openStore(db, opts), close: () => db.close() };
+  } catch (e) {
+    db.close();
+    throw e;
+  }
 }

@@ -26,7 +26,10 @@ function inside(file: string, dir: string): boolean {
 
 /** The database's folder, or undefined for an in-memory database. */
 export function databaseFolder(database: string): string | undefined {
-  return database === ":memory:" ? undefined : dirname(resolve(database));
+  // A PostgreSQL database has no folder on this machine.
+  return database === ":memory:" || /^postgres(ql)?:\/\//i.test(database)
+    ? undefined
+    : dirname(resolve(database));
 }
 
 /** Refuse a key file in the database's folder (or below it) or open to anyone but its owner. */

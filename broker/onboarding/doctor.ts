@@ -21,8 +21,9 @@ import {
 } from "../../shared/policy/evaluate.ts";
 import { AwsGateway, fromAwsError } from "../aws.ts";
 import { type AccountConfig, type BrokerConfig, spokeRoleArn, spokeRoleName } from "../config.ts";
+import { type Db, isPostgresUrl, openDb } from "../db/index.ts";
 import { discoverAccounts } from "../organizations.ts";
-import { openSqliteStore } from "../store.ts";
+import { openStore, type Store } from "../store.ts";
 import { AdminAccess, type AdminOptions } from "./admin.ts";
 import {
   centralAccountId,
@@ -611,8 +612,10 @@ export async function runDoctor(input: BrokerConfig, opts: DoctorOptions = {}): 
     await pool(config.aws.accounts, concurrency, checkAccount);
 
     // 5. Sync status, from the broker's database when there is one (never created here).
-    if (config.database !== ":memory:" && existsSync(config.database)) {
-      const store = openSqliteStore(config.database);
+    const store = openStoreIfThere(config.database, (message) =>
+      add({ check: "sync", status: "warn", message, fix: "check database: and that PostgreSQL is up" }),
+    );
+    if (store) {
       try {
         const statuses = new Map(store.syncStatuses().map((s) => [s.accountId, s]));
         for (const a of config.aws.accounts) {
@@ -654,6 +657,24 @@ export async function runDoctor(input: BrokerConfig, opts: DoctorOptions = {}): 
     (x, y) => order[x.status] - order[y.status] || (x.account ?? "").localeCompare(y.account ?? ""),
   );
   return { ok: !findings.some((f) => f.status === "error"), findings };
+}
+
+/** The broker's store when there is one to read (a SQLite file is never created here); closing it closes it. */
+function openStoreIfThere(database: string, unreachable: (message: string) => void): Store | undefined {
+  if (!isPostgresUrl(database) && (database === ":memory:" || !existsSync(database))) return undefined;
+  let db: Db;
+  try {
+    db = openDb(database);
+  } catch (e) {
+    unreachable(`the broker's database cannot be reached: ${(e as Error).message}`);
+    return undefined;
+  }
+  try {
+    return { ...openStore(db), close: () => db.close() };
+  } catch (e) {
+    db.close();
+    throw e;
+  }
 }
 
 function ago(iso: string | null | undefined): string {

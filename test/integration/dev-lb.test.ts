@@ -1,12 +1,16 @@
 // The demo's load balancer (dev/lb.ts) in front of small real HTTP servers standing in for brokers: round
 // robin over the ready ones, headers and Host passed through, bodies streamed both ways, a broker whose
-// /readyz fails or that goes down skipped, clear problem+json when none is left, and hostile requests.
+// /readyz fails or that goes down skipped, clear problem+json when none is left, and hostile requests;
+// then in front of two real brokers.
 
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import { type AddressInfo, connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type LoadBalancer, startLoadBalancer } from "../../dev/lb.ts";
+import { startTestBroker } from "../support/broker.ts";
+import { startDemoEmulator } from "../support/emulator.ts";
+import { signTokens, startTestIssuer } from "../support/test-issuer.ts";
 
 interface Seen {
   method: string;
@@ -321,3 +325,47 @@ function raw(port: number, bytes: string): Promise<string> {
     s.write(bytes);
   });
 }
+
+describe("dev/lb.ts in front of real brokers", () => {
+  it("issues credentials through either broker, and through the other alone once one stops", async () => {
+    const emulator = await startDemoEmulator();
+    open.push(emulator);
+    const issuer = await startTestIssuer();
+    open.push(issuer);
+    const brokers = [
+      await startTestBroker({ issuer: issuer.issuer, awsUrl: emulator.url }),
+      await startTestBroker({ issuer: issuer.issuer, awsUrl: emulator.url }),
+    ];
+    for (const b of brokers) open.push({ close: () => b.stop() });
+    for (const b of brokers) b.markReady();
+    const lb = await startLoadBalancer({
+      backends: brokers.map((b, i) => ({ url: b.url, name: `broker-${i + 1}` })),
+      checkIntervalMs: 60_000,
+    });
+    open.push(lb);
+    expect(lb.backends().map((b) => b.ready)).toEqual([true, true]);
+    const { alice } = await signTokens(issuer, {
+      alice: { email: "alice@example.com", groups: ["engineers"] },
+    });
+    const issue = async () => {
+      const r = await call(`${lb.url}/v1/credentials`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${alice}`, "content-type": "application/json" },
+        body: JSON.stringify({ role: "staging/Developer" }),
+      });
+      expect(r.status, r.text).toBe(200);
+      expect(r.json().accessKeyId).toMatch(/^ASIA/);
+      return r.headers.get("x-gatehouse-backend");
+    };
+    expect(new Set([await issue(), await issue()])).toEqual(new Set(["broker-1", "broker-2"]));
+
+    // A refused token comes back as the broker said it, problem+json and all.
+    const refused = await call(`${lb.url}/v1/roles`, { headers: { authorization: "Bearer nope" } });
+    expect(refused.status).toBe(401);
+    expect(refused.json().code).toBe("UNAUTHENTICATED");
+    expect(refused.headers.get("www-authenticate")).toContain("Bearer");
+
+    await brokers[0]!.stop();
+    for (let i = 0; i < 4; i++) expect(await issue()).toBe("broker-2");
+  });
+});

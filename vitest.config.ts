@@ -13,5 +13,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // One private PostgreSQL cluster per run (test/support/pg.ts): the driver's tests and, with
+    // GATEHOUSE_TEST_STORE=postgres, every broker suite use fresh databases on it.
+    globalSetup: ["test/support/pg-global-setup.ts"],
   },
 });

@@ -11,7 +11,7 @@ import { AuditGuard } from "./audit/guard.ts";
 import { TokenVerifier } from "./auth.ts";
 import { AwsGateway } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
-import { type Db, openDb } from "./db/index.ts";
+import { type Db, openConfiguredDb } from "./db/index.ts";
 import { RefusedTokens } from "./denials.ts";
 import { createGroupSource, type GroupSource } from "./groups/index.ts";
 import { installErrorHandling, requireAuth } from "./http.ts";
@@ -83,7 +83,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
   let guard: AuditGuard | undefined;
   // One connection for every store: SQLite's one file, or PostgreSQL's one session (transactions of the
   // two stores then never wait on each other inside this process).
-  const db = openDb(config.database, { maxMb: config.database_max_mb });
+  const db = openConfiguredDb(config);
   let store: Store;
   try {
     store = openStore(db, { onAppend: (e) => guard?.appended(e) });

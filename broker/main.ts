@@ -10,7 +10,7 @@ import { runAuditVerify } from "./audit/verify-command.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { initCommand } from "./commands/init.ts";
 import { loadConfig } from "./config.ts";
-import { isPostgresUrl, openDb } from "./db/index.ts";
+import { isPostgresUrl, openConfiguredDb } from "./db/index.ts";
 import { openStore } from "./store.ts";
 import { runTags } from "./tags-command.ts";
 
@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
         `no broker database at ${config.database} (database: in ${values.config})`,
       );
     }
-    const db = openDb(config.database);
+    const db = openConfiguredDb(config);
     try {
       const store = openStore(db);
       if (verb === "tags")

@@ -114,6 +114,26 @@ function installExitHook(): void {
 const DB_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 let databases = 0;
 
+/**
+ * A fresh empty database on the cluster at `adminUrl` (any database of it the user may connect to); its
+ * URL. Usable from any process that knows the URL (test workers of a cluster the global setup started).
+ */
+export async function createDatabaseOn(adminUrl: string, name?: string): Promise<string> {
+  const db = name ?? `gh_${process.pid}_${++databases}_${Math.random().toString(36).slice(2, 8)}`;
+  if (!DB_NAME.test(db))
+    throw new GatehouseError("BAD_ARGUMENT", `database name ${JSON.stringify(db)}: use [a-z_][a-z0-9_]*`);
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${db}"`);
+  } finally {
+    await client.end();
+  }
+  const u = new URL(adminUrl);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
 export async function startPrivateCluster(
   opts: { port?: number; dir?: string } = {},
 ): Promise<PrivateCluster> {
@@ -185,19 +205,7 @@ export async function startPrivateCluster(
     port,
     dataDir,
     socketDir,
-    async createDatabase(name?: string): Promise<string> {
-      const db = name ?? `gh_${process.pid}_${++databases}_${Math.random().toString(36).slice(2, 8)}`;
-      if (!DB_NAME.test(db))
-        throw new GatehouseError("BAD_ARGUMENT", `database name ${JSON.stringify(db)}: use [a-z_][a-z0-9_]*`);
-      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
-      await client.connect();
-      try {
-        await client.query(`CREATE DATABASE "${db}"`);
-      } finally {
-        await client.end();
-      }
-      return `postgres://postgres@127.0.0.1:${port}/${db}`;
-    },
+    createDatabase: (name?: string) => createDatabaseOn(url, name),
     async stop(): Promise<void> {
       pgStop();
       rmSync(dir, { recursive: true, force: true });

@@ -61,8 +61,12 @@ export function openSqliteDb(file: string, opts: { maxMb?: number } = {}): Db {
     get: <T = Row>(sql: string, params: Param[] = []) => prepare(sql).get(...params) as T | undefined,
     all: <T = Row>(sql: string, params: Param[] = []) => prepare(sql).all(...params) as T[],
     exec: (sql) => void db.exec(sql),
-    // better-sqlite3 runs a nested transaction function in a savepoint of the open one.
-    transaction: <T>(fn: () => T, _opts?: TransactionOptions): T => db.transaction(fn)(),
+    // better-sqlite3 runs a nested transaction function in a savepoint of the open one. A writing
+    // transaction takes the write lock at BEGIN (IMMEDIATE): a deferred one that reads first and writes
+    // later fails at once with SQLITE_BUSY when another connection wrote meanwhile (no busy wait helps),
+    // e.g. two processes migrating together. A snapshot only reads, so it stays deferred.
+    transaction: <T>(fn: () => T, opts?: TransactionOptions): T =>
+      opts?.snapshot ? db.transaction(fn).deferred() : db.transaction(fn).immediate(),
     get inTransaction() {
       return db.inTransaction;
     },

@@ -21,7 +21,7 @@ import {
 } from "../../shared/policy/evaluate.ts";
 import { AwsGateway, fromAwsError } from "../aws.ts";
 import { type AccountConfig, type BrokerConfig, spokeRoleArn, spokeRoleName } from "../config.ts";
-import { type Db, isPostgresUrl, openDb } from "../db/index.ts";
+import { type DatabaseConfig, type Db, isPostgresUrl, openConfiguredDb } from "../db/index.ts";
 import { discoverAccounts } from "../organizations.ts";
 import { openStore, type Store } from "../store.ts";
 import { AdminAccess, type AdminOptions } from "./admin.ts";
@@ -612,7 +612,7 @@ export async function runDoctor(input: BrokerConfig, opts: DoctorOptions = {}): 
     await pool(config.aws.accounts, concurrency, checkAccount);
 
     // 5. Sync status, from the broker's database when there is one (never created here).
-    const store = openStoreIfThere(config.database, (message) =>
+    const store = openStoreIfThere(config, (message) =>
       add({ check: "sync", status: "warn", message, fix: "check database: and that PostgreSQL is up" }),
     );
     if (store) {
@@ -660,11 +660,12 @@ export async function runDoctor(input: BrokerConfig, opts: DoctorOptions = {}): 
 }
 
 /** The broker's store when there is one to read (a SQLite file is never created here); closing it closes it. */
-function openStoreIfThere(database: string, unreachable: (message: string) => void): Store | undefined {
+function openStoreIfThere(config: DatabaseConfig, unreachable: (message: string) => void): Store | undefined {
+  const { database } = config;
   if (!isPostgresUrl(database) && (database === ":memory:" || !existsSync(database))) return undefined;
   let db: Db;
   try {
-    db = openDb(database);
+    db = openConfiguredDb(config);
   } catch (e) {
     unreachable(`the broker's database cannot be reached: ${(e as Error).message}`);
     return undefined;

@@ -1,4 +1,5 @@
-// Starts the real broker (Fastify on loopback, SQLite on disk) against a started emulator and an issuer.
+// Starts the real broker (Fastify on loopback; SQLite on disk, or PostgreSQL with GATEHOUSE_TEST_STORE=postgres)
+// against a started emulator and an issuer.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,12 +7,16 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { type Broker, startBroker } from "../../broker/app.ts";
 import { type BrokerConfig, parseConfig } from "../../broker/config.ts";
+import { testBrokerDatabase, testStore } from "./pg.ts";
 
 export interface StartedBroker extends Broker {
   url: string;
   config: BrokerConfig;
   logs: string[];
   dir: string;
+  /** The store this broker runs on (GATEHOUSE_TEST_STORE) and its `database:` (file or URL). */
+  storeKind: "sqlite" | "postgres";
+  database: string;
   stop(): Promise<void>;
 }
 
@@ -70,10 +75,8 @@ export async function startTestBroker(o: {
   accessExtra?: string;
 }): Promise<StartedBroker> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), "gatehouse-broker-"));
-  const config = parseConfig(
-    brokerYaml({ ...o, database: join(dir, "broker.sqlite") }),
-    join(dir, "gatehouse.yaml"),
-  );
+  const database = testBrokerDatabase(dir);
+  const config = parseConfig(brokerYaml({ ...o, database }), join(dir, "gatehouse.yaml"));
   const logs: string[] = [];
   const logStream = new Writable({
     write(chunk, _enc, cb) {
@@ -88,6 +91,8 @@ export async function startTestBroker(o: {
     config,
     logs,
     dir,
+    storeKind: testStore(),
+    database,
     async stop() {
       await broker.close();
       if (!o.dir) rmSync(dir, { recursive: true, force: true });

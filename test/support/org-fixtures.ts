@@ -9,6 +9,7 @@ import {
   spokeTrust,
   workRoleTrust,
 } from "../../broker/onboarding/policies.ts";
+import { testBrokerDatabase } from "./pg.ts";
 
 export const ADMIN_KEY = { accessKeyId: "AKIAORGADMIN00000001", secretAccessKey: "org-admin-secret" };
 export const CENTRAL_ARN = "arn:aws:iam::111111111111:role/GatehouseCentral";
@@ -42,7 +43,7 @@ sync: { interval_seconds: 3600, requests_per_second: 100, max_attempts: 3 }
 
 export const orgConfig = (awsUrl: string, dir: string, extra?: string): BrokerConfig =>
   parseConfig(
-    orgConfigYaml({ awsUrl, database: join(dir, "broker.sqlite"), ...(extra ? { extra } : {}) }),
+    orgConfigYaml({ awsUrl, database: testBrokerDatabase(dir), ...(extra ? { extra } : {}) }),
     join(dir, "gatehouse.yaml"),
   );
 

@@ -188,6 +188,33 @@ describe("npm start -- --postgres", () => {
     expect((JSON.parse(aws.stdout) as { Arn: string }).Arn).toBe(ALICE_DEVELOPER);
   });
 
+  it("without PostgreSQL's binaries it says so with a stable code, exits 2 and leaves nothing listening", async () => {
+    const other = { aws: await freePort(), idp: await freePort(), broker: await freePort() };
+    const r = await run(
+      process.execPath,
+      [
+        join(ROOT, "bin/gatehouse-dev.mjs"),
+        "stack",
+        "--postgres",
+        "--dir",
+        join(dir, "demo-no-pg"),
+        "--aws-port",
+        String(other.aws),
+        "--idp-port",
+        String(other.idp),
+        "--broker-port",
+        String(other.broker),
+      ],
+      { ...terminalEnv(), GATEHOUSE_PG_BIN: join(dir, "no-postgres-here") },
+      { timeoutMs: 30_000 },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^gatehouse-dev stack: .*GATEHOUSE_PG_BIN.* \[POSTGRES_NOT_INSTALLED\]$/m);
+    expect(r.stdout).not.toContain("Gatehouse demo stack is up");
+    for (const port of Object.values(other))
+      await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+
   it("Ctrl-C (SIGINT) stops every part, the PostgreSQL cluster too, exit 0", async () => {
     const { brokers, dataDir } = printed();
     stack.kill("SIGINT");

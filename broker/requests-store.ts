@@ -11,9 +11,8 @@ import {
   type TargetState,
   transition,
 } from "../shared/requests.ts";
-import type { Db } from "./db/index.ts";
+import { type Db, openDb } from "./db/index.ts";
 import { addColumnIfMissing, type Migration, migrate } from "./db/migrate.ts";
-import { openSqliteDb } from "./db/sqlite.ts";
 
 /** Who the store names in events nobody in particular caused. */
 const SYSTEM_ACTOR = "gatehouse";
@@ -271,7 +270,7 @@ export const REQUESTS_MIGRATIONS: Migration[] = [
  */
 export function openRequestsStore(database: Db | string, opts: { maxMb?: number } = {}): RequestsStore {
   if (typeof database === "string") {
-    const own = openSqliteDb(database, opts);
+    const own = openDb(database, opts);
     try {
       return { ...openRequestsStore(own), close: () => own.close() };
     } catch (e) {

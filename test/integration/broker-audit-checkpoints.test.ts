@@ -4,6 +4,7 @@
 // recomputed with the store's own hash, emptied) and `gatehouse-broker audit verify --checkpoints`
 // finds each with the public key and the sink only; a forged checkpoint is refused; a broker started on
 // a tampered database says so (readyz, metric, webhook, log) and refuses changes; the key is checked.
+// test-store: sqlite-only — copies and tampers with the SQLite file directly, and checks key files against the database's folder, which a postgres:// URL has not.
 
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";

@@ -1,6 +1,7 @@
 // The audit log end to end: rows appended by real API calls, `gatehouse-broker audit verify` and
 // `audit export` as real child processes on the real SQLite file, tampering done with better-sqlite3
 // directly, and an acknowledged row surviving SIGKILL of a broker process (SECURITY.md item 30).
+// test-store: sqlite-only — tampers with the file through better-sqlite3 and copies it with VACUUM INTO (SQLite itself); the PostgreSQL audit chain is covered by the store's engine tests.
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -2,6 +2,7 @@
 // max_page_count: SQLITE_FULL exactly as on a full disk) hands out credentials while audit rows fit, then
 // refuses with 503 AUDIT_UNAVAILABLE and no credentials; after a restart with room, every credential it
 // acknowledged has its audit row, the chain verifies, and it serves again.
+// test-store: sqlite-only — about SQLite's max_page_count (SQLITE_FULL); database_max_mb is refused for PostgreSQL.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Emulator } from "../../dev/aws/server.ts";
 import type { PermissionRequest } from "../../shared/requests.ts";
 import { type StartedBroker, startTestBroker } from "./broker.ts";
+import { testBrokerDatabase } from "./pg.ts";
 import { signTokens, type TestIssuer } from "./test-issuer.ts";
 
 export const PEOPLE = {
@@ -89,8 +90,9 @@ export class RequestsBroker {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** The broker's `database:` (its SQLite file, or its PostgreSQL URL with GATEHOUSE_TEST_STORE=postgres). */
   get db(): string {
-    return join(this.dir, "broker.sqlite");
+    return testBrokerDatabase(this.dir);
   }
 
   async call(who: Who, method: string, path: string, body?: unknown): Promise<Reply> {

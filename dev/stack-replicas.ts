@@ -23,6 +23,8 @@ export interface ReplicatedBroker {
   database: string;
   replicas: Replica[];
   lb: LoadBalancer;
+  /** Until called, SIGINT/SIGTERM stop the cluster and brokers and exit 130 (Ctrl-C while starting). */
+  handOverSignals(): void;
   /** Log each request's broker and each change of a broker's health from now on. */
   announce(print: (line: string) => void): void;
   stop(): Promise<void>;
@@ -36,6 +38,20 @@ export async function startReplicatedBroker(
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s();
+  };
+  // Ctrl-C while starting: the caller's handlers are not installed yet, and a signal's default exit would
+  // leave the cluster running in its temporary folder.
+  const interrupted = (signal: NodeJS.Signals) => {
+    void stop().finally(() => {
+      console.error(`gatehouse-dev stack: stopped on ${signal} while starting`);
+      process.exit(130);
+    });
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
+  const started = () => {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
   };
   try {
     const cluster = await startPrivateCluster();
@@ -74,9 +90,11 @@ export async function startReplicatedBroker(
       announce: (p) => {
         print = p;
       },
+      handOverSignals: started,
       stop,
     };
   } catch (e) {
+    started();
     await stop();
     throw e;
   }

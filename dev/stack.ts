@@ -187,6 +187,7 @@ Ctrl-C stops everything.${replicated ? "\nEach request through the load balancer
       console.error(`gatehouse-dev stack: stopped on ${signal}`);
       process.exit(0);
     };
+    replicated?.handOverSignals();
     process.once("SIGINT", () => void stop("SIGINT"));
     process.once("SIGTERM", () => void stop("SIGTERM"));
   } catch (e) {

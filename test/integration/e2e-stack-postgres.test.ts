@@ -4,7 +4,7 @@
 // agent of the printed commands goes through the load balancer, and Ctrl-C stops everything, the cluster too.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
@@ -214,6 +214,51 @@ describe("npm start -- --postgres", () => {
     for (const port of Object.values(other))
       await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
   });
+
+  it("Ctrl-C while it is still starting stops the cluster it started and leaves no folder behind", async () => {
+    const other = { aws: await freePort(), idp: await freePort(), broker: await freePort() };
+    // Its own TMPDIR, so that the cluster's temporary folder is found (and missed) there only.
+    // The cluster's folder is handed to the postgres user, who must be able to walk down to it.
+    const tmp = join(dir, "tmp-early");
+    mkdirSync(tmp, { mode: 0o711 });
+    chmodSync(dir, 0o711);
+    const demo = join(dir, "demo-early");
+    const early = spawn(
+      process.execPath,
+      [
+        join(ROOT, "bin/gatehouse-dev.mjs"),
+        "stack",
+        "--postgres",
+        "--dir",
+        demo,
+        "--aws-port",
+        String(other.aws),
+        "--idp-port",
+        String(other.idp),
+        "--broker-port",
+        String(other.broker),
+      ],
+      { cwd: ROOT, env: { ...terminalEnv(), TMPDIR: tmp }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    running.add(early);
+    let err = "";
+    early.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+    const exited = new Promise<number | null>((resolve) => early.once("exit", (code) => resolve(code)));
+    // broker-1's log is opened once the cluster runs and before the stack is up.
+    await waitFor(
+      "the first broker to start",
+      () => {
+        if (early.exitCode !== null) throw new Error(`the stack exited ${early.exitCode}:\n${err}`);
+        return existsSync(join(demo, "broker-1.log"));
+      },
+      60_000,
+    );
+    expect(readdirSync(tmp).filter((f) => f.startsWith("gh-pg-"))).toHaveLength(1);
+    early.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(err).toContain("stopped on SIGINT while starting");
+    expect(readdirSync(tmp).filter((f) => f.startsWith("gh-pg-"))).toEqual([]);
+  }, 120_000);
 
   it("Ctrl-C (SIGINT) stops every part, the PostgreSQL cluster too, exit 0", async () => {
     const { brokers, dataDir } = printed();

@@ -35,23 +35,23 @@ import { defineBench, formatMs } from "./lib.ts";
  * GatehouseSpoke role and USERS users, so a sync reads two GetAccountAuthorizationDetails pages and two
  * ListRoles pages per account (1,001 roles do not fit in one page of 1,000).
  */
-const ISSUE_ACCOUNTS = 200;
+export const ISSUE_ACCOUNTS = 200;
 const ACCOUNTS = accountsToSync(process.env.GATEHOUSE_BENCH_SYNC_ACCOUNTS, 100);
-const ROLES = 1000;
-const USERS = 5;
+export const ROLES = 1000;
+export const USERS = 5;
 const FIRST_ACCOUNT = 200_000_000_000;
 /** Interleaved rounds of the sync (SDK alone, broker, SDK alone, broker, …): each is a whole sync. */
 const SYNC_ROUNDS = 3;
-const SYNC = { accountConcurrency: 8, requestsPerSecond: 100 };
-const SYNC_GOAL = 1.5;
+export const SYNC = { accountConcurrency: 8, requestsPerSecond: 100 };
+export const SYNC_GOAL = 1.5;
 
 const CREDENTIALS_CONCURRENCIES = [1, 32] as const;
 const CREDENTIALS_GOAL = 1.3;
-const ALICE = { sub: "alice", email: "alice@example.com", groups: ["engineers"] };
-const AUDIENCE = "gatehouse-broker";
+export const ALICE = { sub: "alice", email: "alice@example.com", groups: ["engineers"] };
+export const AUDIENCE = "gatehouse-broker";
 const CENTRAL_ROLE = `arn:aws:iam::${CENTRAL_ACCOUNT}:role/GatehouseCentral`;
 
-function accountsToSync(env: string | undefined, fallback: number): number {
+export function accountsToSync(env: string | undefined, fallback: number): number {
   if (env === undefined || env === "") return fallback;
   const n = Number(env);
   if (!(Number.isInteger(n) && n >= 1 && n <= 1000))
@@ -64,14 +64,23 @@ export const syncResult = (who: "broker" | "sdk") => `${who}.sync.${ACCOUNTS}x${
 export const credentialsResult = (c: number) => `broker.credentials.c${c}`;
 export const directAssumeResult = (c: number) => `sdk.assume-role.c${c}`;
 
-const accountIds = Array.from({ length: ACCOUNTS }, (_, i) => String(FIRST_ACCOUNT + i));
+/** The ids of the first `n` accounts of a generated world. */
+export const generatedAccountIds = (n: number) =>
+  Array.from({ length: n }, (_, i) => String(FIRST_ACCOUNT + i));
+const accountIds = generatedAccountIds(ACCOUNTS);
 
-function brokerConfig(dir: string, issuer: string, aws: string): BrokerConfig {
-  const accounts = accountIds
+/** The broker's configuration for a generated world: `ids` its accounts, `database` a file or URL. */
+export function brokerConfig(
+  dir: string,
+  issuer: string,
+  aws: string,
+  opts: { ids?: readonly string[]; database?: string } = {},
+): BrokerConfig {
+  const accounts = (opts.ids ?? accountIds)
     .map((id, i) => `    - { id: "${id}", name: account-${String(i).padStart(4, "0")} }`)
     .join("\n");
   const yaml = `listen: { host: 127.0.0.1, port: 0 }
-database: broker.sqlite
+database: ${opts.database ?? "broker.sqlite"}
 log_level: info
 oidc:
   issuer: ${issuer}
@@ -117,7 +126,7 @@ async function assume(sts: STSClient, input: ConstructorParameters<typeof Assume
  * and ListRoles (1,000) page, parsed by the SDK and counted; no mapping, no store, no index. One
  * instance per round, as each round's broker is new too.
  */
-class SdkSync {
+export class SdkSync {
   private readonly baseSts: STSClient;
   private centralSts: STSClient | undefined;
   private readonly iams = new Map<string, IAMClient>();

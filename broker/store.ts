@@ -6,7 +6,7 @@ import type { Tag } from "../shared/access.ts";
 import type { AccessTags, TagChange } from "../shared/api.ts";
 import { GatehouseError } from "../shared/errors.ts";
 import { type ChainResult, walkChain } from "./audit/chain.ts";
-import type { Db } from "./db/index.ts";
+import type { Db, Param } from "./db/index.ts";
 import { addColumnIfMissing, type Migration, migrate } from "./db/migrate.ts";
 import { openSqliteDb } from "./db/sqlite.ts";
 
@@ -300,30 +300,65 @@ export const STORE_MIGRATIONS: Migration[] = [
   },
 ];
 
+/** Rows per multi-row upsert in a sync: 6 parameters each stays far below SQLite's and PostgreSQL's limits. */
+const SYNC_BATCH = 500;
+
 /** The store on a database the caller opened (and closes: one `Db` is shared by the broker's stores). */
 export function openStore(db: Db, opts: { onAppend?: (e: AuditEntry) => void } = {}): Store {
   migrate(db, "store", STORE_MIGRATIONS);
 
-  const insertRole = (r: SyncedRole) =>
-    db.run(
-      `INSERT INTO roles (arn, account_id, name, path, description, data) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (arn) DO UPDATE SET account_id = excluded.account_id, name = excluded.name,
+  const roleColumns = (r: SyncedRole): Param[] => [
+    r.arn,
+    r.accountId,
+    r.name,
+    r.path ?? "/",
+    r.description ?? null,
+    JSON.stringify(r),
+  ];
+  const userColumns = (u: SyncedUser): Param[] => [
+    u.arn,
+    u.accountId,
+    u.name,
+    u.path ?? "/",
+    JSON.stringify(u),
+  ];
+  const ROLE_UPSERT = {
+    head: "INSERT INTO roles (arn, account_id, name, path, description, data) VALUES",
+    row: "(?, ?, ?, ?, ?, ?)",
+    tail: `ON CONFLICT (arn) DO UPDATE SET account_id = excluded.account_id, name = excluded.name,
          path = excluded.path, description = excluded.description, data = excluded.data`,
-      [r.arn, r.accountId, r.name, r.path ?? "/", r.description ?? null, JSON.stringify(r)],
-    );
-  const insertUser = (u: SyncedUser) =>
-    db.run(
-      `INSERT INTO users (arn, account_id, name, path, data) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (arn) DO UPDATE SET account_id = excluded.account_id, name = excluded.name,
+  };
+  const USER_UPSERT = {
+    head: "INSERT INTO users (arn, account_id, name, path, data) VALUES",
+    row: "(?, ?, ?, ?, ?)",
+    tail: `ON CONFLICT (arn) DO UPDATE SET account_id = excluded.account_id, name = excluded.name,
          path = excluded.path, data = excluded.data`,
-      [u.arn, u.accountId, u.name, u.path ?? "/", JSON.stringify(u)],
-    );
+  };
+  /**
+   * Upsert rows in statements of up to SYNC_BATCH rows: on PostgreSQL each statement is a round trip to
+   * the driver's thread and the server, so a sync of 1,000 roles per account pays for two, not 1,000.
+   * Rows are unique by ARN first (the last wins, as one-by-one upserts would have it): PostgreSQL refuses
+   * a statement whose ON CONFLICT would update the same row twice.
+   */
+  const upsertMany = <T extends { arn: string }>(
+    sql: { head: string; row: string; tail: string },
+    items: readonly T[],
+    columns: (item: T) => Param[],
+  ) => {
+    const unique = [...new Map(items.map((i) => [i.arn, i])).values()];
+    for (let at = 0; at < unique.length; at += SYNC_BATCH) {
+      const chunk = unique.slice(at, at + SYNC_BATCH);
+      db.run(`${sql.head} ${chunk.map(() => sql.row).join(", ")} ${sql.tail}`, chunk.flatMap(columns));
+    }
+  };
+  const insertRole = (r: SyncedRole) => upsertMany(ROLE_UPSERT, [r], roleColumns);
+  const insertUser = (u: SyncedUser) => upsertMany(USER_UPSERT, [u], userColumns);
   const replace = (accountId: string, roles: SyncedRole[], users: SyncedUser[]) =>
     db.transaction(() => {
       db.run("DELETE FROM roles WHERE account_id = ?", [accountId]);
       db.run("DELETE FROM users WHERE account_id = ?", [accountId]);
-      for (const r of roles) insertRole(r);
-      for (const u of users) insertUser(u);
+      upsertMany(ROLE_UPSERT, roles, roleColumns);
+      upsertMany(USER_UPSERT, users, userColumns);
     });
 
   // The head (last seq and hash) is kept apart so that deleting the newest rows is detected too. Its row

@@ -1,6 +1,8 @@
 // `gatehouse-dev stack` (`npm start`): the whole demo on one machine — the AWS emulator, the dev IdP, the
 // broker configured for them and a desktop agent — each a real server on loopback, all state in one demo
-// directory (never the user's ~/.gatehouse or ~/.aws/config), stopped together.
+// directory (never the user's ~/.gatehouse or ~/.aws/config), stopped together. With --postgres the broker
+// is two replicas on one private PostgreSQL cluster behind the dev load balancer (dev/lb.ts), which takes
+// the broker's port, so that desktops see one URL as they would in a replicated deployment.
 
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -13,6 +15,7 @@ import { GatehouseError } from "../shared/errors.ts";
 import { buildWorld, DEMO_FIXTURE } from "./aws/command.ts";
 import { startEmulator } from "./aws/server.ts";
 import { startIdp } from "./idp/provider.ts";
+import { type ReplicatedBroker, startReplicatedBroker } from "./stack-replicas.ts";
 import { tryStartTrayApp } from "./tray-launch.ts";
 
 const USAGE = `usage: gatehouse-dev stack [options]
@@ -22,7 +25,9 @@ desktop agent, with all state in .tmp/demo/. Stop with Ctrl-C.
 
   --aws-port N         emulator port (default 7422)
   --idp-port N         IdP port (default 7421)
-  --broker-port N      broker port (default 7420)
+  --broker-port N      broker port (default 7420); with --postgres, the load balancer's
+  --postgres           two brokers on a private PostgreSQL cluster behind a round-robin load balancer
+                       (the cluster lives in a temporary folder and is removed on Ctrl-C)
   --auto-login EMAIL   the IdP signs every login in as EMAIL without its form
   --dir DIR            demo directory (default .tmp/demo)
   --fresh              forget the demo directory's saved state first`;
@@ -57,6 +62,7 @@ export async function runStack(argv: string[]): Promise<void> {
           "auto-login": { type: "string" },
           dir: { type: "string" },
           fresh: { type: "boolean" },
+          postgres: { type: "boolean" },
           help: { type: "boolean", short: "h" },
         },
       }));
@@ -99,13 +105,29 @@ export async function runStack(argv: string[]): Promise<void> {
     config.oidc.issuer = idp.issuer;
     config.aws.endpoint = aws.url;
     config.aws.federation_url = `${aws.url}/federation`;
-    config.database = resolve(dir, "broker.sqlite");
     // The broker's JSON log goes to a file so that this terminal stays readable.
     const brokerLog = resolve(dir, "broker.log");
-    const broker = await startBroker(config, {
-      logStream: createWriteStream(brokerLog, { flags: "a", mode: 0o600 }),
-    });
-    await broker.syncer.syncAll();
+    let broker: { url: string; close(): Promise<void> };
+    let replicated: ReplicatedBroker | undefined;
+    if (values.postgres) {
+      try {
+        replicated = await startReplicatedBroker(config, dir, brokerPort);
+      } catch (e) {
+        // What started before the brokers stops too, so that the error is the last word.
+        await idp.close();
+        await aws.close();
+        throw e;
+      }
+      const lb = replicated.lb;
+      broker = { url: lb.url, close: () => replicated!.stop() };
+    } else {
+      config.database = resolve(dir, "broker.sqlite");
+      const one = await startBroker(config, {
+        logStream: createWriteStream(brokerLog, { flags: "a", mode: 0o600 }),
+      });
+      await one.syncer.syncAll();
+      broker = one;
+    }
 
     // The demo agent: its own home and AWS config file; the dev IdP's tokens are worthless, so the demo
     // keeps them in a 0600 file (an explicit choice, printed below) and works where no keychain runs.
@@ -135,10 +157,17 @@ export async function runStack(argv: string[]): Promise<void> {
       tray === "started" ? undefined : await startAgentService(agentEnv, { warn: () => undefined });
 
     const gh = `node ${resolve(root, "bin/gatehouse.cjs")}`;
+    const brokerLines = replicated
+      ? [
+          `  broker        ${broker.url}   the load balancer (dev/lb.ts): round robin over the ready brokers`,
+          ...replicated.replicas.map((r) => `    ${r.name}    ${r.broker.url}   log ${r.log}`),
+          `  PostgreSQL    ${replicated.database}   private cluster in ${replicated.cluster.dataDir}, removed on Ctrl-C`,
+        ].join("\n")
+      : `  broker        ${broker.url}   log ${brokerLog}`;
     console.log(`Gatehouse demo stack is up (state in ${dir}):
   AWS emulator  ${aws.url}   demo organisation: accounts prod 222222222222, staging 333333333333
   IdP           ${idp.issuer}   users alice, bob, carol, dave @example.com${autoLogin ? ` (auto-login ${autoLogin})` : " (type the e-mail at its form)"}
-  broker        ${broker.url}   log ${brokerLog}
+${brokerLines}
   agent         ${resolve(home, "agent.sock")}   ${agent ? "headless" : "in the tray app"}; refresh token in a demo file (tokenStore "file")
   tray app      ${tray === "started" ? "started" : tray.replace(/^tray app /, "")}
 
@@ -147,7 +176,8 @@ In another terminal:
   ${gh} login --no-browser        # open the URL, sign in as alice@example.com
   ${gh} roles                     # alice's roles; profiles are written to $AWS_CONFIG_FILE
   aws sts get-caller-identity --profile staging-Developer --endpoint-url ${aws.url}
-Ctrl-C stops everything.`);
+Ctrl-C stops everything.${replicated ? "\nEach request through the load balancer is shown below with the broker that served it." : ""}`);
+    replicated?.announce((line) => console.log(line));
     const stop = async (signal: string) => {
       await agent?.stop();
       await broker.close();
@@ -157,6 +187,7 @@ Ctrl-C stops everything.`);
       console.error(`gatehouse-dev stack: stopped on ${signal}`);
       process.exit(0);
     };
+    replicated?.handOverSignals();
     process.once("SIGINT", () => void stop("SIGINT"));
     process.once("SIGTERM", () => void stop("SIGTERM"));
   } catch (e) {

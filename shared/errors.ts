@@ -82,6 +82,8 @@ export const ERRORS = {
     title: "A file or folder the broker writes is open to other users; the broker will not use it.",
   },
   BROKER_UNREACHABLE: { status: 503, title: "The Gatehouse broker cannot be reached." },
+  NO_BROKER_READY: { status: 503, title: "No broker behind the load balancer is ready; try again shortly." },
+  BROKER_REPLICA_FAILED: { status: 502, title: "The broker replica failed before it answered." },
   AGENT_RUNNING: { status: 409, title: "A Gatehouse agent is already running." },
   AGENT_UNREACHABLE: { status: 503, title: "The Gatehouse agent is not running or does not answer." },
   SETTINGS_INVALID: { status: 500, title: "The Gatehouse settings file is invalid." },

@@ -4,11 +4,10 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { outputs, ROOT, run, sleep, waitFor } from "../support/e2e.ts";
+import { freePort, outputs, ROOT, run, sleep, waitFor } from "../support/e2e.ts";
 
 const ALICE_DEVELOPER = "arn:aws:sts::333333333333:assumed-role/Developer/alice@example.com";
 
@@ -19,17 +18,6 @@ let stackErr = "";
 let stackExit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 let ports: { aws: number; idp: number; broker: number };
 const running = new Set<ChildProcess>();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The person's terminal: HOME in the temporary directory, none of our settings. */
 function terminalEnv(): NodeJS.ProcessEnv {

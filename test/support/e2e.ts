@@ -15,6 +15,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Emulator } from "../../dev/aws/server.ts";
@@ -197,6 +198,18 @@ export function run(
 /** `gatehouse ARGS…` for this home. */
 export function gatehouse(home: Home, ...args: string[]): Promise<Result> {
   return run(process.execPath, [GATEHOUSE, ...args], home.env);
+}
+
+/** A loopback port free a moment ago (for servers that must be told their port up front). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -5,7 +5,10 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RequestTarget, Role, TagChange } from "../../shared/api.ts";
-import type { DesktopStatus, MarkedLint, RequestContext, UiSettings } from "../../shared/ipc.ts";
+import { iamDataActionFacts } from "../../shared/denials/catalogue.ts";
+import { draftFromDenials, principalRef } from "../../shared/denials/draft.ts";
+import { parseDenials } from "../../shared/denials/parse.ts";
+import type { DesktopStatus, ErrorDraft, MarkedLint, RequestContext, UiSettings } from "../../shared/ipc.ts";
 import { type ActionSuggestion, completeActions } from "../../shared/policy/complete.ts";
 import { locate } from "../../shared/policy/locate.ts";
 import { type LintOptions, lintPolicy, policySize } from "../../shared/policy-lint.ts";
@@ -324,6 +327,38 @@ export class DesktopCore {
 
   completeActions(prefix: string, limit?: number): Promise<ActionSuggestion[]> {
     return completeActions(prefix, limit);
+  }
+
+  /**
+   * "Paste an error": the same parse and draft as `gatehouse request from-error`, with the targets this
+   * person may ask for (the broker's target search, by each denied principal's name). Creates nothing: the
+   * request panel shows the draft, and the person sends it as any other request.
+   */
+  async draftFromError(text: string): Promise<ErrorDraft> {
+    const denials = parseDenials(text);
+    const names = new Set(
+      denials
+        .filter((d) => d.fixable)
+        .map((d) => principalRef(d.principal)?.name)
+        .filter((n) => n !== undefined),
+    );
+    const targets: RequestTarget[] = [];
+    for (const name of names) targets.push(...(await this.agent.broker.targets(name, 500)));
+    const draft = await draftFromDenials(denials, targets, iamDataActionFacts);
+    // draftFromDenials hands back the managed target it matched: one of `targets`, with its account name.
+    const target = targets.find((t) => t.arn === draft.target.arn)!;
+    return {
+      target,
+      actions: draft.actions,
+      dependent: draft.dependent,
+      policy: JSON.stringify(draft.policy, null, 2),
+      denials: draft.denials.length,
+      refused: draft.refused.map((r) => ({
+        action: r.denial.action ?? r.denial.operation ?? "a call",
+        reason: r.reason,
+        fixer: r.denial.fixer,
+      })),
+    };
   }
 
   createRequest(body: CreateRequest): Promise<PermissionRequest> {

@@ -1,8 +1,9 @@
 // "Paste an error" in the tray app's request panel, against the real stack: alice's own SDK calls as
 // staging/Developer are denied by the emulator; she pastes the errors, sees the drafted policy on Developer
 // with its risk, and sends it; dave approves it in his approvals tab; the same calls then succeed. Bad input
-// (empty, unrelated text, an explicit deny, a role Gatehouse does not manage) says why and who can fix it,
-// and no request is made.
+// (empty, unrelated text, an explicit deny, a role Gatehouse does not manage, a forged encoded message) says
+// why and who can fix it, and no request is made; malformed IPC arguments are refused in main, and markup in
+// a pasted role name is shown as text.
 
 import { GetRoleCommand, ListUsersCommand } from "@aws-sdk/client-iam";
 import type { Page } from "@playwright/test";
@@ -149,6 +150,12 @@ test("bad input says why and who can fix it, and makes no request", async ({ app
       [/role Unmanaged in account 333333333333/, /its own administrators can fix/, /DENIAL_TARGET_UNKNOWN/],
     ],
   ];
+  // EC2's encoded form, forged: nothing in it can be trusted or requested.
+  cases.push([
+    "An error occurred (UnauthorizedOperation) when calling the RunInstances operation: You are not authorized to perform this operation. Encoded authorization failure message: Zm9yZ2VkLW1lc3NhZ2UtdGhhdC1pcy1ub3QtZnJvbS1hd3M",
+    "A request cannot fix this.",
+    [/DENIAL_NOT_REQUESTABLE/],
+  ]);
   for (const [input, title, details] of cases) {
     await text.fill(input);
     await read.click();
@@ -159,5 +166,47 @@ test("bad input says why and who can fix it, and makes no request", async ({ app
     await expect(form.getByRole("region", { name: "From the error" })).toHaveCount(0);
     await expect(form.getByLabel("Template")).toBeVisible();
   }
+  expect(await desktop.core.myRequests()).toHaveLength(before);
+});
+
+/** The raw IPC binding, as a page that skipped the preload's checks would call it. */
+function raw(page: Page, args: unknown) {
+  return page.evaluate(
+    (a) =>
+      (
+        window as unknown as {
+          __gatehouseIpc(c: string, a: unknown): Promise<{ ok: boolean; error?: { code: string } }>;
+        }
+      ).__gatehouseIpc("gatehouse:draftFromError", a),
+    args,
+  );
+}
+
+test("hostile input: oversized or malformed arguments are refused in main; markup in a role name stays text", async ({
+  app,
+  desktop,
+}) => {
+  await signInFully(app, desktop, "alice@example.com");
+  const before = (await desktop.core.myRequests()).length;
+  for (const args of [
+    { text: "x".repeat(1024 * 1024 + 1) },
+    { text: 42 },
+    { text: "User: x is not authorized to perform: s3:GetObject", policy: "{}" },
+    null,
+  ])
+    expect(await raw(app, args)).toMatchObject({ ok: false, error: { code: "BAD_REQUEST" } });
+
+  // A role "name" carrying markup: the message names it, as text, and nothing runs.
+  const form = await openPaste(app);
+  await form
+    .getByLabel("AWS error or log")
+    .fill(
+      `User: arn:aws:sts::${STAGING}:assumed-role/<i>Pwned<i>/a is not authorized to perform: s3:GetObject because no identity-based policy allows the s3:GetObject action`,
+    );
+  await form.getByRole("button", { name: "Read the error" }).click();
+  const alert = form.getByRole("alert", { name: "Error not usable" });
+  await expect(alert).toContainText("Gatehouse does not manage this role or user.");
+  await expect(alert).toContainText("role <i>Pwned<i> in account");
+  await expect(alert.locator("i")).toHaveCount(0);
   expect(await desktop.core.myRequests()).toHaveLength(before);
 });

@@ -210,3 +210,36 @@ test("hostile input: oversized or malformed arguments are refused in main; marku
   await expect(alert.locator("i")).toHaveCount(0);
   expect(await desktop.core.myRequests()).toHaveLength(before);
 });
+
+test("a log mixing a fixable denial and an explicit deny drafts the fixable one and lists the other with who can fix it", async ({
+  app,
+  desktop,
+}) => {
+  await signInFully(app, desktop, "alice@example.com");
+  const before = (await desktop.core.myRequests()).length;
+  const form = await openPaste(app);
+  await form
+    .getByLabel("AWS error or log")
+    .fill(
+      [
+        `An error occurred (AccessDenied) when calling the ListUsers operation: User: ${SESSION} is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::${STAGING}:user/ because no identity-based policy allows the iam:ListUsers action`,
+        "some unrelated line",
+        `An error occurred (AccessDenied) when calling the DeleteRole operation: User: ${SESSION} is not authorized to perform: iam:DeleteRole on resource: ${DEVELOPER} with an explicit deny in a service control policy`,
+      ].join("\n"),
+    );
+  await form.getByRole("button", { name: "Read the error" }).click();
+  const summary = form.getByRole("region", { name: "From the error" });
+  await expect(summary).toContainText("From 1 denial: staging/Developer");
+  await expect(summary.getByRole("list", { name: "Actions" })).toHaveText("iam:ListUsers");
+  const refused = summary.getByRole("list", { name: "Not requested" });
+  await expect(refused).toContainText("iam:DeleteRole");
+  await expect(refused).toContainText("explicit deny in a service control policy");
+  await expect(refused).toContainText("AWS Organizations");
+  await expect(form.getByRole("textbox", { name: "Policy" })).not.toContainText("iam:DeleteRole");
+  // Reading drafts; only sending makes a request. "Use a template instead" leaves the draft.
+  expect(await desktop.core.myRequests()).toHaveLength(before);
+  await summary.getByRole("button", { name: "Use a template instead" }).click();
+  await expect(form.getByLabel("Template")).toBeVisible();
+  await expect(form.getByRole("region", { name: "From the error" })).toHaveCount(0);
+  await expect(form.getByRole("textbox", { name: "Policy" })).not.toContainText("iam:ListUsers");
+});

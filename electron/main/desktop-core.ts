@@ -8,6 +8,7 @@ import type { RequestTarget, Role, TagChange } from "../../shared/api.ts";
 import { iamDataActionFacts } from "../../shared/denials/catalogue.ts";
 import { draftFromDenials, principalRef } from "../../shared/denials/draft.ts";
 import { parseDenials } from "../../shared/denials/parse.ts";
+import { GatehouseError } from "../../shared/errors.ts";
 import type { DesktopStatus, ErrorDraft, MarkedLint, RequestContext, UiSettings } from "../../shared/ipc.ts";
 import { type ActionSuggestion, completeActions } from "../../shared/policy/complete.ts";
 import { locate } from "../../shared/policy/locate.ts";
@@ -336,14 +337,33 @@ export class DesktopCore {
    */
   async draftFromError(text: string): Promise<ErrorDraft> {
     const denials = parseDenials(text);
-    const names = new Set(
+    const refs = new Map(
       denials
         .filter((d) => d.fixable)
-        .map((d) => principalRef(d.principal)?.name)
-        .filter((n) => n !== undefined),
+        .map((d) => principalRef(d.principal))
+        .filter((r) => r !== null)
+        .map((r) => [`${r.accountId}/${r.type}/${r.name}`, r]),
     );
     const targets: RequestTarget[] = [];
-    for (const name of names) targets.push(...(await this.agent.broker.targets(name, 500)));
+    for (const r of refs.values()) {
+      try {
+        targets.push(...(await this.agent.broker.targets(r.name, 500)));
+      } catch (e) {
+        // As the CLI does: where the broker lists targets only to approvers, the principal itself is
+        // offered, and the broker, which resolves every target of a request, refuses one it does not manage.
+        if (!(e instanceof GatehouseError && e.code === "FORBIDDEN")) throw e;
+        const arn = `arn:${r.partition}:iam::${r.accountId}:${r.type}/${r.name}`;
+        targets.push({
+          arn,
+          accountId: r.accountId,
+          accountName: r.accountId,
+          type: r.type,
+          name: r.name,
+          description: null,
+          mine: false,
+        });
+      }
+    }
     const draft = await draftFromDenials(denials, targets, iamDataActionFacts);
     // draftFromDenials hands back the managed target it matched: one of `targets`, with its account name.
     const target = targets.find((t) => t.arn === draft.target.arn)!;

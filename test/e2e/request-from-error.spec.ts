@@ -42,6 +42,8 @@ test("alice pastes Developer's denials, sends the drafted policy, dave approves,
   server,
   browser,
 }) => {
+  // Two people, a sign-in each, an approval and SDK calls: more than the default budget on a loaded machine.
+  test.slow();
   await signInFully(app, desktop, "alice@example.com");
   await expect(roleRow(app, "staging/Developer")).toBeVisible();
   // alice's own credentials for Developer, as her agent hands them out (the SDK wants no ISO expiration).

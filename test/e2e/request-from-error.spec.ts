@@ -8,7 +8,7 @@
 import { GetRoleCommand, ListUsersCommand } from "@aws-sdk/client-iam";
 import type { Page } from "@playwright/test";
 import { iam } from "../support/emulator.ts";
-import { type Desktop, expect, openDesktop, roleRow, signIn, test } from "./harness.ts";
+import { type Desktop, expect, openDesktop, roleRow, screenshot, signIn, test } from "./harness.ts";
 
 test.use({ brokerExtra: "requests:\n  approver_groups: [approvers]\n" });
 
@@ -41,7 +41,7 @@ test("alice pastes Developer's denials, sends the drafted policy, dave approves,
   stack,
   server,
   browser,
-}) => {
+}, info) => {
   // Two people, a sign-in each, an approval and SDK calls: more than the default budget on a loaded machine.
   test.slow();
   await signInFully(app, desktop, "alice@example.com");
@@ -86,6 +86,7 @@ test("alice pastes Developer's denials, sends the drafted policy, dave approves,
   // The usual form, prefilled: a justification naming what was denied, the default expiry.
   await expect(form.getByLabel("Justification")).toHaveValue("AWS denied iam:GetRole, iam:ListUsers");
   await expect(form.getByLabel("Expires after")).toHaveValue("PT8H");
+  await screenshot(app, "request-from-error-drafted", info);
   await form.getByLabel("Justification").fill("deploy.sh reads the pipeline role and lists users");
 
   const before = (await desktop.core.myRequests()).length;

@@ -93,6 +93,23 @@ export const requestContextSchema = z.object({
 });
 export type RequestContext = z.infer<typeof requestContextSchema>;
 
+/** An AWS access-denied error (or a log of them) read and drafted into one inline policy, for the request panel. */
+export const errorDraftSchema = z.object({
+  /** The role or user Gatehouse manages that was denied. */
+  target: requestTargetSchema,
+  /** Every action of the policy, the dependent ones included. */
+  actions: z.array(z.string()),
+  /** The actions the catalogue added because a denied action depends on them. */
+  dependent: z.array(z.string()),
+  /** The drafted policy, pretty-printed as the editor shows it. */
+  policy: z.string(),
+  /** How many denials the policy answers. */
+  denials: z.number().int(),
+  /** Denials in the same text no request can fix, with who can. */
+  refused: z.array(z.object({ action: z.string(), reason: z.string(), fixer: z.string() })),
+});
+export type ErrorDraft = z.infer<typeof errorDraftSchema>;
+
 export const IPC = {
   status: { args: none, result: statusSchema },
   signIn: { args: none, result: z.object({ email: z.string(), groups: z.array(z.string()) }) },
@@ -145,6 +162,12 @@ export const IPC = {
     args: z.strictObject({ prefix: z.string().max(200), limit: z.number().int().min(1).max(200).optional() }),
     result: z.array(actionSuggestionSchema),
   },
+  /**
+   * "Paste an error": the denials in the text (one error or a whole log) drafted into one policy on the
+   * role or user denied. Rejects with NO_DENIAL, DENIAL_NOT_REQUESTABLE (naming who can fix it),
+   * DENIAL_MIXED_PRINCIPALS or DENIAL_TARGET_UNKNOWN; never creates a request by itself.
+   */
+  draftFromError: { args: z.strictObject({ text: z.string().max(1024 * 1024) }), result: errorDraftSchema },
   createRequest: { args: createRequestSchema, result: requestSchema },
   myRequests: { args: none, result: z.array(requestSchema) },
   /** Requests with a target waiting for this person's approval. */

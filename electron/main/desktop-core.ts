@@ -5,7 +5,11 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RequestTarget, Role, TagChange } from "../../shared/api.ts";
-import type { DesktopStatus, MarkedLint, RequestContext, UiSettings } from "../../shared/ipc.ts";
+import { iamDataActionFacts } from "../../shared/denials/catalogue.ts";
+import { draftFromDenials, principalRef } from "../../shared/denials/draft.ts";
+import { parseDenials } from "../../shared/denials/parse.ts";
+import { GatehouseError } from "../../shared/errors.ts";
+import type { DesktopStatus, ErrorDraft, MarkedLint, RequestContext, UiSettings } from "../../shared/ipc.ts";
 import { type ActionSuggestion, completeActions } from "../../shared/policy/complete.ts";
 import { locate } from "../../shared/policy/locate.ts";
 import { type LintOptions, lintPolicy, policySize } from "../../shared/policy-lint.ts";
@@ -329,6 +333,57 @@ export class DesktopCore {
 
   completeActions(prefix: string, limit?: number): Promise<ActionSuggestion[]> {
     return completeActions(prefix, limit);
+  }
+
+  /**
+   * "Paste an error": the same parse and draft as `gatehouse request from-error`, with the targets this
+   * person may ask for (the broker's target search, by each denied principal's name). Creates nothing: the
+   * request panel shows the draft, and the person sends it as any other request.
+   */
+  async draftFromError(text: string): Promise<ErrorDraft> {
+    const denials = parseDenials(text);
+    const refs = new Map(
+      denials
+        .filter((d) => d.fixable)
+        .map((d) => principalRef(d.principal))
+        .filter((r) => r !== null)
+        .map((r) => [`${r.accountId}/${r.type}/${r.name}`, r]),
+    );
+    const targets: RequestTarget[] = [];
+    for (const r of refs.values()) {
+      try {
+        targets.push(...(await this.agent.broker.targets(r.name, 500)));
+      } catch (e) {
+        // As the CLI does: where the broker lists targets only to approvers, the principal itself is
+        // offered, and the broker, which resolves every target of a request, refuses one it does not manage.
+        if (!(e instanceof GatehouseError && e.code === "FORBIDDEN")) throw e;
+        const arn = `arn:${r.partition}:iam::${r.accountId}:${r.type}/${r.name}`;
+        targets.push({
+          arn,
+          accountId: r.accountId,
+          accountName: r.accountId,
+          type: r.type,
+          name: r.name,
+          description: null,
+          mine: false,
+        });
+      }
+    }
+    const draft = await draftFromDenials(denials, targets, iamDataActionFacts);
+    // draftFromDenials hands back the managed target it matched: one of `targets`, with its account name.
+    const target = targets.find((t) => t.arn === draft.target.arn)!;
+    return {
+      target,
+      actions: draft.actions,
+      dependent: draft.dependent,
+      policy: JSON.stringify(draft.policy, null, 2),
+      denials: draft.denials.length,
+      refused: draft.refused.map((r) => ({
+        action: r.denial.action ?? r.denial.operation ?? "a call",
+        reason: r.reason,
+        fixer: r.denial.fixer,
+      })),
+    };
   }
 
   createRequest(body: CreateRequest): Promise<PermissionRequest> {

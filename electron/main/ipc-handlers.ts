@@ -38,6 +38,7 @@ const IMPL: Impl = {
   requestTargets: (core, a: { query?: string; limit?: number }) => core.requestTargets(a.query, a.limit),
   lintPolicy: (core, a: { policy: string }) => core.lintPolicy(a.policy),
   completeActions: (core, a: { prefix: string; limit?: number }) => core.completeActions(a.prefix, a.limit),
+  draftFromError: (core, a: { text: string }) => core.draftFromError(a.text),
   createRequest: (core, a: CreateRequest) => core.createRequest(a),
   myRequests: (core) => core.myRequests(),
   approvals: (core) => core.approvals(),

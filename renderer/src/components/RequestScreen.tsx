@@ -2,7 +2,7 @@
 // the policy editor with its risk and findings, the justification and the expiry; then send.
 
 import { type FormEvent, useId, useState } from "react";
-import type { RequestTarget } from "../../../shared/ipc.ts";
+import type { ErrorDraft, RequestTarget } from "../../../shared/ipc.ts";
 import {
   POLICY_TEMPLATES,
   policyTemplate,
@@ -23,6 +23,7 @@ import {
   USER_INLINE_LIMIT,
 } from "../requests/format.ts";
 import { PolicyEditor } from "./LazyPolicyEditor.tsx";
+import { ErrorDraftSummary, PasteError } from "./PasteError.tsx";
 import type { LintState } from "./PolicyEditor.tsx";
 import { LintSummary } from "./RequestParts.tsx";
 import { TargetPicker } from "./TargetPicker.tsx";
@@ -41,6 +42,8 @@ export interface RequestDraft {
   expiry: string;
   customAmount: string;
   customUnit: "hours" | "days";
+  /** Set while the policy is the one drafted from a pasted error (not a template's). */
+  fromError?: ErrorDraft;
 }
 
 /** The policy a template makes from what is typed so far (examples stand in for empty fields). */
@@ -87,7 +90,7 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut, allowPer
 
   const template = policyTemplate(draft.templateId);
   const handEdited = draft.policy !== draft.generated;
-  const paramProblems = handEdited ? {} : templateProblems(template, draft.params);
+  const paramProblems = handEdited || draft.fromError ? {} : templateProblems(template, draft.params);
   const custom = customExpiry(draft.customAmount, draft.customUnit);
   const expiry = expiryValue(draft.expiry, custom);
   const justification = justificationProblem(draft.justification);
@@ -114,8 +117,25 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut, allowPer
   const chooseTemplate = (templateId: TemplateId) =>
     onDraft((d) => {
       const policy = generate(templateId, d.params);
-      return { ...d, templateId, policy, generated: policy };
+      return { ...d, templateId, policy, generated: policy, fromError: undefined };
     });
+
+  // The drafted policy on the role or user denied; the justification says what was denied unless one is typed.
+  const fromError = (e: ErrorDraft) =>
+    onDraft((d) => ({
+      ...d,
+      kind: "inline-policy",
+      targets: [e.target],
+      policy: e.policy,
+      generated: e.policy,
+      fromError: e,
+      justification: d.justification.trim()
+        ? d.justification
+        : `AWS denied ${e.actions.filter((a) => !e.dependent.includes(a)).join(", ")}`.slice(
+            0,
+            JUSTIFICATION_MAX,
+          ),
+    }));
 
   const setParam = (key: string, value: string) =>
     onDraft((d) => {
@@ -197,6 +217,8 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut, allowPer
         </span>
       </fieldset>
 
+      {isPolicy ? <PasteError onDrafted={fromError} onSignedOut={onSignedOut} /> : null}
+
       <TargetPicker
         rolesOnly={!isPolicy}
         selected={draft.targets}
@@ -214,51 +236,55 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut, allowPer
           <h3 id={`${id}-policy-title`} className="section-heading">
             Policy
           </h3>
-          <div className="template-row">
-            <div className="field">
-              <label htmlFor={`${id}-template`}>Template</label>
-              <select
-                id={`${id}-template`}
-                value={draft.templateId}
-                onChange={(e) => chooseTemplate(e.target.value as TemplateId)}
-              >
-                {POLICY_TEMPLATES.map((t) => (
-                  <option key={t.id} value={t.id}>
-                    {t.title}
-                  </option>
-                ))}
-              </select>
-              <span className="hint">{template.summary}</span>
+          {draft.fromError ? (
+            <ErrorDraftSummary draft={draft.fromError} onClear={() => chooseTemplate(draft.templateId)} />
+          ) : (
+            <div className="template-row">
+              <div className="field">
+                <label htmlFor={`${id}-template`}>Template</label>
+                <select
+                  id={`${id}-template`}
+                  value={draft.templateId}
+                  onChange={(e) => chooseTemplate(e.target.value as TemplateId)}
+                >
+                  {POLICY_TEMPLATES.map((t) => (
+                    <option key={t.id} value={t.id}>
+                      {t.title}
+                    </option>
+                  ))}
+                </select>
+                <span className="hint">{template.summary}</span>
+              </div>
+              {template.parameters.map((p) => {
+                const problem = tried || draft.params[p.key] ? paramProblems[p.key] : undefined;
+                return (
+                  <div className="field grow" key={`${template.id}-${p.key}`}>
+                    <label htmlFor={`${id}-param-${p.key}`}>{p.label}</label>
+                    <input
+                      id={`${id}-param-${p.key}`}
+                      type="text"
+                      className="mono"
+                      spellCheck={false}
+                      autoComplete="off"
+                      placeholder={p.example}
+                      value={draft.params[p.key] ?? ""}
+                      aria-invalid={problem ? true : undefined}
+                      aria-describedby={`${id}-param-${p.key}-hint`}
+                      onChange={(e) => setParam(p.key, e.target.value)}
+                    />
+                    <span id={`${id}-param-${p.key}-hint`} className={`hint${problem ? " invalid" : ""}`}>
+                      {problem
+                        ? `${problem[0]?.toUpperCase()}${problem.slice(1)}.`
+                        : handEdited
+                          ? "You edited the policy: this no longer changes it."
+                          : `For example ${p.example}`}
+                    </span>
+                  </div>
+                );
+              })}
             </div>
-            {template.parameters.map((p) => {
-              const problem = tried || draft.params[p.key] ? paramProblems[p.key] : undefined;
-              return (
-                <div className="field grow" key={`${template.id}-${p.key}`}>
-                  <label htmlFor={`${id}-param-${p.key}`}>{p.label}</label>
-                  <input
-                    id={`${id}-param-${p.key}`}
-                    type="text"
-                    className="mono"
-                    spellCheck={false}
-                    autoComplete="off"
-                    placeholder={p.example}
-                    value={draft.params[p.key] ?? ""}
-                    aria-invalid={problem ? true : undefined}
-                    aria-describedby={`${id}-param-${p.key}-hint`}
-                    onChange={(e) => setParam(p.key, e.target.value)}
-                  />
-                  <span id={`${id}-param-${p.key}-hint`} className={`hint${problem ? " invalid" : ""}`}>
-                    {problem
-                      ? `${problem[0]?.toUpperCase()}${problem.slice(1)}.`
-                      : handEdited
-                        ? "You edited the policy: this no longer changes it."
-                        : `For example ${p.example}`}
-                  </span>
-                </div>
-              );
-            })}
-          </div>
-          {handEdited ? (
+          )}
+          {handEdited && !draft.fromError ? (
             <p className="hint">
               You edited the policy by hand.{" "}
               <button type="button" className="link" onClick={resetToTemplate}>

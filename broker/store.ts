@@ -107,6 +107,8 @@ export interface Store {
   tagStates(accountId?: string): TagState[];
   tagState(arn: string): TagState | undefined;
   putTagState(state: TagState): void;
+  /** Several at once (in statements of a few hundred rows): an account's sync. */
+  putTagStates(states: readonly TagState[]): void;
   /** Whether an account's access tags were recorded once: before that, nothing is a change. */
   hasTagBaseline(accountId: string): boolean;
   setTagBaseline(accountId: string, now?: Date): void;
@@ -351,6 +353,20 @@ export function openStore(db: Db, opts: { onAppend?: (e: AuditEntry) => void } =
       db.run(`${sql.head} ${chunk.map(() => sql.row).join(", ")} ${sql.tail}`, chunk.flatMap(columns));
     }
   };
+  const TAG_STATE_UPSERT = {
+    head: "INSERT INTO access_tag_state (arn, account_id, type, entity_id, observed, served) VALUES",
+    row: "(?, ?, ?, ?, ?, ?)",
+    tail: `ON CONFLICT (arn) DO UPDATE SET account_id = excluded.account_id, type = excluded.type,
+         entity_id = excluded.entity_id, observed = excluded.observed, served = excluded.served`,
+  };
+  const tagStateColumns = (t: TagState): Param[] => [
+    t.arn,
+    t.accountId,
+    t.type,
+    t.entityId,
+    JSON.stringify(t.observed),
+    JSON.stringify(t.served),
+  ];
   const insertRole = (r: SyncedRole) => upsertMany(ROLE_UPSERT, [r], roleColumns);
   const insertUser = (u: SyncedUser) => upsertMany(USER_UPSERT, [u], userColumns);
   const replace = (accountId: string, roles: SyncedRole[], users: SyncedUser[]) =>
@@ -483,13 +499,8 @@ export function openStore(db: Db, opts: { onAppend?: (e: AuditEntry) => void } =
       const row = db.get<Record<string, string>>("SELECT * FROM access_tag_state WHERE arn = ?", [arn]);
       return row ? tagStateOf(row) : undefined;
     },
-    putTagState: (t) =>
-      void db.run(
-        `INSERT INTO access_tag_state (arn, account_id, type, entity_id, observed, served) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (arn) DO UPDATE SET account_id = excluded.account_id, type = excluded.type,
-           entity_id = excluded.entity_id, observed = excluded.observed, served = excluded.served`,
-        [t.arn, t.accountId, t.type, t.entityId, JSON.stringify(t.observed), JSON.stringify(t.served)],
-      ),
+    putTagState: (t) => upsertMany(TAG_STATE_UPSERT, [t], tagStateColumns),
+    putTagStates: (states) => upsertMany(TAG_STATE_UPSERT, states, tagStateColumns),
     hasTagBaseline: (accountId) =>
       db.get("SELECT 1 AS one FROM access_tag_baseline WHERE account_id = ?", [accountId]) !== undefined,
     setTagBaseline: (accountId, now = new Date()) =>

@@ -8,7 +8,7 @@ import type { AccessTags, TagChange } from "../shared/api.ts";
 import { GatehouseError } from "../shared/errors.ts";
 import type { BrokerConfig } from "./config.ts";
 import { isOwnRole, ownRoleNames } from "./own-roles.ts";
-import type { Store, SyncedRole, SyncedUser } from "./store.ts";
+import type { Store, SyncedRole, SyncedUser, TagState } from "./store.ts";
 import type { Notification } from "./webhook.ts";
 
 const ACTOR = "gatehouse-sync";
@@ -182,12 +182,15 @@ export class TagWatch {
         ]),
       );
       const baseline = this.store.hasTagBaseline(accountId);
+      // Written together at the end (one statement per few hundred rows, not one per role): an account's
+      // first sync stores 1,000 states, each a round trip on PostgreSQL. Each ARN comes once per pass.
+      const puts: TagState[] = [];
       for (const { type, e } of entities) {
         const observed = accessTagsOf(e.tags, this.keys, this.lower);
         const entityId = type === "role" ? e.roleId : e.userId;
         const prev = states.get(e.arn);
         const put = (served: AccessTags) =>
-          this.store.putTagState({ arn: e.arn, accountId, type, entityId, observed, served });
+          puts.push({ arn: e.arn, accountId, type, entityId, observed, served });
         if (type === "role" && isOwnRole(this.own, e)) {
           if (!isEmpty(observed)) ownTagged++;
           // Once per new or changed tag, not every sync; the gauge says it is still there.
@@ -294,6 +297,7 @@ export class TagWatch {
             }${recreated ? " (deleted and created again)" : ""}`,
           });
       }
+      this.store.putTagStates(puts);
       if (complete) this.store.setTagBaseline(accountId, now);
     });
     if (complete) this.load(accountId);

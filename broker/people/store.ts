@@ -367,6 +367,23 @@ export class PeopleStore {
     });
   }
 
+  /** Every active provisioned person with their groups and when their record last changed (access review). */
+  provisionedPeople(): { email: string; groups: string[]; updatedAt: string }[] {
+    const rows = this.db.all<{ email: string; updated_at: string; display_name: string | null }>(
+      `SELECT u.email, u.updated_at, g.display_name FROM scim_users u
+         LEFT JOIN scim_members m ON m.user_id = u.id LEFT JOIN scim_groups g ON g.id = m.group_id
+         WHERE u.active = 1 AND u.email IS NOT NULL ORDER BY u.email, g.display_name`,
+    );
+    const people = new Map<string, { email: string; groups: string[]; updatedAt: string }>();
+    for (const r of rows) {
+      const p = people.get(r.email) ?? { email: r.email, groups: [], updatedAt: r.updated_at };
+      if (r.display_name !== null && !p.groups.includes(r.display_name)) p.groups.push(r.display_name);
+      if (r.updated_at > p.updatedAt) p.updatedAt = r.updated_at;
+      people.set(r.email, p);
+    }
+    return [...people.values()];
+  }
+
   /** The display names of the groups a person (by e-mail) is provisioned into. */
   groupsOf(email: string): string[] {
     return this.db

@@ -2,6 +2,7 @@
 // uniqueness that ignores case, groups by a person's e-mail, and the two disable flags kept apart.
 
 import { describe, expect, it } from "vitest";
+import { scimPeople } from "../../broker/access-report/people/scim.ts";
 import { PeopleStore } from "../../broker/people/store.ts";
 import { filterToWhere } from "../../broker/scim/filter.ts";
 import { GatehouseError } from "../../shared/errors.ts";
@@ -41,6 +42,23 @@ describe.each(ENGINES)("people store (%s)", (engine) => {
     expect(store.countGroups(filterToWhere("Group", undefined))).toBe(1);
     const again = new PeopleStore(await engines.open(engine, database));
     expect(again.countUsers(filterToWhere("User", 'userName eq "ANN@example.com"'))).toBe(1);
+  });
+
+  it("the access review's scim source: active provisioned people with their groups, before any sign-in", async () => {
+    const db = await engines.open(engine);
+    const store = new PeopleStore(db);
+    const dana = store.createUser(user("dana", "Dana@Example.com"));
+    const erin = store.createUser(user("erin", "erin@example.com"));
+    store.createUser({ ...user("gone", "gone@example.com"), active: false });
+    store.createGroup({ displayName: "ops", externalId: null, members: [dana.id] });
+    store.createGroup({ displayName: "data", externalId: null, members: [dana.id] });
+    const people = scimPeople({ db, requests: { targetsIn: () => [] } }).people();
+    expect(people.map((p) => [p.email, p.groups])).toEqual([
+      ["dana@example.com", ["data", "ops"]],
+      ["erin@example.com", []],
+    ]);
+    expect(people.every((p) => typeof p.groupsAt === "string")).toBe(true);
+    expect(erin.email).toBe("erin@example.com");
   });
 
   it("a person's groups follow their primary e-mail; a deleted user leaves no membership", async () => {

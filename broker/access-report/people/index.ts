@@ -1,11 +1,12 @@
 // Who the "people" of the access review are: everyone some source knows, merged by e-mail. A source is
-// one module (the audit's sign-ins, role-access grants; SCIM-provisioned people next) chosen by name
+// one module (the audit's sign-ins, role-access grants, SCIM-provisioned people) chosen by name
 // from the registry below, so adding one touches its own module and this list only.
 
 import type { Db } from "../../db/index.ts";
 import type { RequestsStore } from "../../requests-store.ts";
 import { auditPeople } from "./audit.ts";
 import { grantPeople } from "./grants.ts";
+import { scimPeople } from "./scim.ts";
 
 export interface KnownPerson {
   email: string;
@@ -41,6 +42,7 @@ export interface PeopleSourceDeps {
 export const PEOPLE_SOURCES: Record<string, (deps: PeopleSourceDeps) => PeopleSource> = {
   audit: auditPeople,
   grants: grantPeople,
+  scim: scimPeople,
 };
 
 export function peopleSources(deps: PeopleSourceDeps, names = Object.keys(PEOPLE_SOURCES)): PeopleSource[] {

@@ -31,6 +31,7 @@ const PEOPLE = {
   alice: { email: "alice@example.com", groups: ["engineers"] },
   dave: { email: "dave@example.com", groups: ["engineers"] },
   bob: { email: "bob@example.com", groups: ["platform-admins"] },
+  carol: { email: "carol@example.com", groups: ["engineers"] },
 };
 type Who = keyof typeof PEOPLE;
 let tokens: Record<Who, string>;
@@ -310,6 +311,48 @@ describe("revoking one person's live AWS sessions", () => {
     await denied(s);
     await broker.killswitch.restore("dave@example.com", "bob@example.com");
     await broker.killswitch.pump(new Date(Date.now() + 13 * 3600_000));
+  });
+});
+
+describe("offboarding: disabling a person cuts their live sessions", () => {
+  it("an admin's disable refuses carol's token and denies her keys at once; enabling lets a new session work", async () => {
+    const before = await sessionOf("carol", "staging/Developer");
+    await listRoles(before);
+    const off = await call("bob", "POST", "/v1/admin/people/carol@example.com/disable", {
+      reason: "laptop stolen (INC-77)",
+    });
+    expect(off.status).toBe(200);
+    // Her token, still unexpired, is refused; the kill switch planned a deny for the role she used.
+    const refused = await call("carol", "POST", "/v1/credentials", { role: "staging/Developer" });
+    expect(refused.status).toBe(401);
+    expect(refused.json.code).toBe("PERSON_DISABLED");
+    await broker.killswitch.settled();
+    const [mine] = broker.killswitch.status("carol@example.com");
+    expect(mine?.revocation.reason).toBe("laptop stolen (INC-77)");
+    expect(mine?.items.map((i) => [i.roleArn, i.state])).toEqual([[DEVELOPER, "written"]]);
+    await denied(before);
+    const plan = auditOf(broker, "killswitch.revoke").find((e) => e.target === "carol@example.com");
+    expect(plan?.actor).toBe("gatehouse");
+    expect(auditOf(broker, "person.disable").some((e) => e.target === "carol@example.com")).toBe(true);
+
+    const on = await call("bob", "POST", "/v1/admin/people/carol@example.com/enable");
+    expect(on.status).toBe(200);
+    await waitFor("the revocation lifted", () =>
+      broker.killswitch.status("carol@example.com").every((x) => x.revocation.restoredAt !== null),
+    );
+    await waitFor("a new session passing the deny", async () => {
+      const fresh = await sessionOf("carol", "staging/Developer");
+      try {
+        await listRoles(fresh);
+        return true;
+      } catch {
+        return false;
+      } finally {
+        fresh.destroy();
+      }
+    });
+    // The old keys stay denied until they expire.
+    await denied(before);
   });
 });
 

@@ -121,9 +121,18 @@ describe("hostile and odd input", () => {
       const found = parseDenials(text);
       return { ms: performance.now() - t0, found };
     };
+    // The best of three each: one GC pause or a busy neighbour must not decide the ratio.
+    const best = (text: string) => {
+      let r = time(text);
+      for (let i = 0; i < 2; i++) {
+        const next = time(text);
+        if (next.ms < r.ms) r = next;
+      }
+      return r;
+    };
     time(small); // warm-up
-    const a = time(small);
-    const b = time(large);
+    const a = best(small);
+    const b = best(large);
     expect(b.found).toHaveLength(8_000);
     expect(b.found[7_999]!.resource).toBe("role R7999");
     expect(b.found[7_999]!.operation).toBe("GetRole");

@@ -40,15 +40,18 @@ export async function denialRoutes(app: FastifyInstance, deps: DenialRoutesDeps)
       throw new GatehouseError("DENIAL_UNDECODABLE", `account ${accountId} is not one Gatehouse manages`);
     const tried = accountId !== undefined ? [accountId] : managed.slice(0, MAX_ACCOUNTS_TRIED);
     let last: unknown;
+    let refused = false;
     for (const id of tried) {
       try {
         return { accountId: id, decoded: await deps.aws.decodeAuthorizationMessage(id, encoded) };
       } catch (e) {
         // Another account's message (or a spoke without the permission): the next account may decode it.
+        if (e instanceof GatehouseError && e.code === "DENIAL_UNDECODABLE") refused = true;
         last = e;
       }
     }
-    if (last instanceof GatehouseError && last.code !== "DENIAL_UNDECODABLE") throw last;
+    // No account could even try (every spoke failed or lacks the permission): that, not the message, is the problem.
+    if (!refused && last !== undefined) throw last;
     throw new GatehouseError(
       "DENIAL_UNDECODABLE",
       accountId !== undefined || managed.length <= MAX_ACCOUNTS_TRIED

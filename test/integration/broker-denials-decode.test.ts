@@ -176,6 +176,25 @@ describe("POST /v1/denials/decode", () => {
     }
   });
 
+  it("a spoke that may not decode is AWS_DENIED naming the permission, not a forged-message error", async () => {
+    const spoke = emulator.world.accounts.get(STAGING)!.roles.get("gatehousespoke")!;
+    const saved = spoke.inlinePolicies.GatehouseSpoke!;
+    const doc = JSON.parse(saved) as { Statement: { Sid?: string }[] };
+    doc.Statement = doc.Statement.filter((x) => x.Sid !== "DecodeDenials");
+    spoke.inlinePolicies.GatehouseSpoke = JSON.stringify(doc);
+    try {
+      const r = await b.call("alice", "POST", "/v1/denials/decode", {
+        encoded: encodedFor(SESSION),
+        accountId: STAGING,
+      });
+      expect(r.status).toBe(502);
+      expect(r.json.code).toBe("AWS_DENIED");
+      expect(r.json.detail).toMatch(/sts:DecodeAuthorizationMessage/);
+    } finally {
+      spoke.inlinePolicies.GatehouseSpoke = saved;
+    }
+  });
+
   it("without a token the route is refused", async () => {
     const r = await fetch(`${b.broker.url}/v1/denials/decode`, {
       method: "POST",

@@ -29,6 +29,7 @@ import { accessRoutes } from "./routes/access.ts";
 import { accessReportRoutes } from "./routes/access-report.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { clientConfigRoutes } from "./routes/client-config.ts";
+import { denialRoutes } from "./routes/denials.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { killSwitchRoutes } from "./routes/killswitch.ts";
 import { peopleRoutes } from "./routes/people.ts";
@@ -360,6 +361,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     await accessRoutes(scoped, { config, index, issuer, store, isAdmin });
     await adminRoutes(scoped, { config, accounts, store, syncer, tagWatch, isAdmin });
     await requestRoutes(scoped, { requests, store });
+    await denialRoutes(scoped, { config, aws, index, store, isAdmin });
     await peopleRoutes(scoped, { people, store, isAdmin });
     await killSwitchRoutes(scoped, { killswitch, store, isAdmin });
     await accessReportRoutes(scoped, {

@@ -3,7 +3,12 @@
 
 import { IAMClient } from "@aws-sdk/client-iam";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import {
+  AssumeRoleCommand,
+  DecodeAuthorizationMessageCommand,
+  GetCallerIdentityCommand,
+  STSClient,
+} from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { GatehouseError } from "../shared/errors.ts";
 import { type BrokerConfig, spokeRoleArn } from "./config.ts";
@@ -97,6 +102,7 @@ export class AwsGateway {
   private readonly cache = new Map<string, Cached>();
   private readonly buckets = new Map<string, Bucket>();
   private readonly iamClients = new Map<string, IAMClient>();
+  private readonly stsClients = new Map<string, STSClient>();
   private readonly baseCreds: AwsCredentialIdentity | undefined;
   private orgClient: OrganizationsClient | undefined;
 
@@ -274,6 +280,33 @@ export class AwsGateway {
     return client;
   }
 
+  /**
+   * sts:DecodeAuthorizationMessage through the account's spoke role: the decoded JSON text. A message AWS
+   * will not decode (forged, altered, expired, or another account's) is DENIAL_UNDECODABLE.
+   */
+  async decodeAuthorizationMessage(accountId: string, encoded: string): Promise<string> {
+    let client = this.stsClients.get(accountId);
+    if (!client) {
+      client = new STSClient(this.clientConfig(() => this.spoke(accountId)));
+      this.stsClients.set(accountId, client);
+    }
+    await this.throttle(accountId);
+    try {
+      const out = await client.send(new DecodeAuthorizationMessageCommand({ EncodedMessage: encoded }));
+      if (!out.DecodedMessage)
+        throw new GatehouseError("AWS_DENIED", "DecodeAuthorizationMessage returned nothing");
+      return out.DecodedMessage;
+    } catch (e) {
+      if ((e as { name?: string }).name === "InvalidAuthorizationMessageException")
+        throw new GatehouseError(
+          "DENIAL_UNDECODABLE",
+          `AWS refused to decode the message in account ${accountId}: it is not one AWS encoded there, or it was altered or has expired`,
+          { cause: e },
+        );
+      throw fromAwsError(e, `DecodeAuthorizationMessage in ${accountId}`);
+    }
+  }
+
   /** Wait for the account's request-rate cap before an IAM call. */
   throttle(accountId: string): Promise<void> {
     let b = this.buckets.get(accountId);
@@ -288,6 +321,7 @@ export class AwsGateway {
     this.baseSts.destroy();
     if (this.centralSts !== this.baseSts) this.centralSts.destroy();
     for (const c of this.iamClients.values()) c.destroy();
+    for (const c of this.stsClients.values()) c.destroy();
     this.orgClient?.destroy();
   }
 }

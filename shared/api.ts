@@ -176,6 +176,30 @@ export const targetsQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
 
+/**
+ * POST /v1/denials/decode: EC2's encoded authorization failure message, decoded by the broker through
+ * sts:DecodeAuthorizationMessage in `accountId` (else in each managed account until one decodes it).
+ */
+export const decodeDenialRequestSchema = z.strictObject({
+  // AWS's alphabet and a bound: the emulator and AWS refuse anything else anyway, this keeps junk off the wire.
+  encoded: z
+    .string()
+    .min(8)
+    .max(10240)
+    .regex(/^[A-Za-z0-9_+/=-]+$/, "an encoded authorization message is letters, digits and -_+/="),
+  accountId: z
+    .string()
+    .regex(/^\d{12}$/, "accountId is a 12-digit AWS account id")
+    .optional(),
+});
+export type DecodeDenialRequest = z.infer<typeof decodeDenialRequestSchema>;
+/** The decoded message as AWS returned it (JSON text) and the account that decoded it. */
+export const decodeDenialResponseSchema = z.object({
+  accountId: z.string(),
+  decoded: z.string(),
+});
+export type DecodeDenialResponse = z.infer<typeof decodeDenialResponseSchema>;
+
 /** A role's or user's access tags as Gatehouse compares them: lower-cased key → its principals, sorted. */
 export const accessTagsSchema = z.record(z.string(), z.array(z.string()));
 export type AccessTags = z.infer<typeof accessTagsSchema>;

@@ -115,6 +115,11 @@ export const ERRORS = {
     status: 422,
     title: "The denials name more than one role or user; paste the errors of one at a time.",
   },
+  DENIAL_UNDECODABLE: {
+    status: 422,
+    title:
+      "AWS would not decode this authorization message: forged, altered, expired or from an unmanaged account.",
+  },
   PERSON_DISABLED: {
     status: 401,
     title:

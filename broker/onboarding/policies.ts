@@ -52,6 +52,13 @@ export function spokeNeeds(_config: BrokerConfig): Need[] {
       resources: ["arn:aws:iam::ACCOUNT:role/*"],
     },
     {
+      // EC2's UnauthorizedOperation carries its reason encoded; only the account's own principals decode it.
+      feature: "requests from EC2's encoded authorization failure messages",
+      sid: "GatehouseDecodeDenials",
+      actions: ["sts:DecodeAuthorizationMessage"],
+      resources: ["*"],
+    },
+    {
       feature: "permission requests (inline policies on users)",
       sid: "GatehouseUserInlinePolicies",
       actions: ["iam:PutUserPolicy", "iam:DeleteUserPolicy"],

@@ -471,6 +471,7 @@ const SPOKE_POLICY = JSON.stringify({
       ],
       Resource: "*",
     },
+    { Sid: "DecodeDenials", Effect: "Allow", Action: "sts:DecodeAuthorizationMessage", Resource: "*" },
   ],
 });
 

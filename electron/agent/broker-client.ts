@@ -10,6 +10,9 @@ import {
   type CredentialsResponse,
   consoleResponseSchema,
   credentialsResponseSchema,
+  type DecodeDenialRequest,
+  type DecodeDenialResponse,
+  decodeDenialResponseSchema,
   type Me,
   meSchema,
   type Organisation,
@@ -164,6 +167,11 @@ export class BrokerClient {
 
   createRequest(body: CreateRequest): Promise<PermissionRequest> {
     return this.call("POST", "/v1/requests", requestSchema, body);
+  }
+
+  /** EC2's encoded authorization failure message, decoded by the broker (AWS's decoded JSON text). */
+  decodeDenial(body: DecodeDenialRequest): Promise<DecodeDenialResponse> {
+    return this.call("POST", "/v1/denials/decode", decodeDenialResponseSchema, body);
   }
 
   async requests(role?: "requester" | "approver"): Promise<PermissionRequest[]> {

@@ -5,7 +5,7 @@ import { existsSync, unlinkSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect } from "node:net";
 import { z } from "zod";
-import { targetsQuerySchema } from "../../shared/api.ts";
+import { decodeDenialRequestSchema, targetsQuerySchema } from "../../shared/api.ts";
 import { ERRORS, GatehouseError } from "../../shared/errors.ts";
 import {
   approveRequestSchema,
@@ -183,6 +183,12 @@ export async function startEndpoint(
         if (!body.success)
           throw new GatehouseError("BAD_REQUEST", body.error.issues[0]?.message ?? "not a request");
         return send(res, 201, await agent.broker.createRequest(body.data));
+      }
+      case "POST /v1/denials/decode": {
+        const body = decodeDenialRequestSchema.safeParse(await readJson(req));
+        if (!body.success)
+          throw new GatehouseError("BAD_REQUEST", body.error.issues[0]?.message ?? "not an encoded message");
+        return send(res, 200, await agent.broker.decodeDenial(body.data));
       }
       case "GET /v1/requests": {
         const role = url.searchParams.get("role");

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { RequestTarget, Role, TagChange } from "../../shared/api.ts";
 import { iamDataActionFacts } from "../../shared/denials/catalogue.ts";
 import { draftFromDenials, principalRef } from "../../shared/denials/draft.ts";
-import { parseDenials } from "../../shared/denials/parse.ts";
+import { decodeDenials, parseDenials } from "../../shared/denials/parse.ts";
 import { GatehouseError } from "../../shared/errors.ts";
 import type { DesktopStatus, ErrorDraft, MarkedLint, RequestContext, UiSettings } from "../../shared/ipc.ts";
 import { type ActionSuggestion, completeActions } from "../../shared/policy/complete.ts";
@@ -341,7 +341,11 @@ export class DesktopCore {
    * request panel shows the draft, and the person sends it as any other request.
    */
   async draftFromError(text: string): Promise<ErrorDraft> {
-    const denials = parseDenials(text);
+    // As the CLI does: EC2's encoded messages are decoded by the broker, which says who may read them.
+    const denials = await decodeDenials(
+      parseDenials(text),
+      async (encoded) => (await this.agent.broker.decodeDenial({ encoded })).decoded,
+    );
     const refs = new Map(
       denials
         .filter((d) => d.fixable)

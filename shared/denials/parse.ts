@@ -13,6 +13,8 @@
 // the fixed phrase with indexOf and reads each match with anchored (sticky) expressions, so a long log costs
 // one pass and no expression can backtrack across it.
 
+import { z } from "zod";
+import { GatehouseError } from "../errors.ts";
 import { type Denial, type DenialCause, POLICY_TYPES, type PolicyType } from "./types.ts";
 
 const PHRASE = /\bis\s+not\s+authori[sz]ed\s+to\s+perform\b/g;
@@ -246,4 +248,70 @@ export function parseDenials(text: string): Denial[] {
     });
   }
   return out.sort((a, b) => a.at - b.at).map((o) => o.denial);
+}
+
+/** AWS's decoded authorization message (sts:DecodeAuthorizationMessage), the fields a denial needs. */
+const decodedMessageSchema = z.object({
+  allowed: z.boolean(),
+  explicitDeny: z.boolean(),
+  context: z.object({
+    principal: z.object({ arn: z.string().min(1).max(2048) }),
+    action: z.string().min(1).max(256),
+    resource: z.string().min(1).max(2048),
+  }),
+});
+export type DecodedMessage = z.infer<typeof decodedMessageSchema>;
+
+/** The decoded JSON text as AWS returns it, or null when it is not that shape. */
+export function parseDecodedMessage(json: string): DecodedMessage | null {
+  try {
+    const r = decodedMessageSchema.safeParse(JSON.parse(json));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * An encoded denial made whole from its decoded message: the principal, action and resource it names.
+ * The decoded message says only whether a Deny matched; without one the call lacked an Allow, which a
+ * request on the role or user fixes (the same reading `aws sts decode-authorization-message` users make).
+ */
+export function denialFromDecoded(encoded: Denial, m: DecodedMessage): Denial {
+  return denial({
+    text: encoded.text,
+    operation: encoded.operation,
+    encoded: encoded.encoded,
+    principal: m.context.principal.arn,
+    action: m.context.action,
+    resource: m.context.resource,
+    cause: m.explicitDeny ? "explicit" : "implicit",
+    policyType: m.explicitDeny ? null : "identity-based",
+  });
+}
+
+/**
+ * The denials with every `encoded` one replaced by what its decoded message says. `decode` is the broker's
+ * POST /v1/denials/decode (the decoded JSON text); its refusals (DENIAL_UNDECODABLE, FORBIDDEN) propagate:
+ * a message nobody could read drafts nothing.
+ */
+export async function decodeDenials(
+  denials: readonly Denial[],
+  decode: (encoded: string) => Promise<string>,
+): Promise<Denial[]> {
+  const out: Denial[] = [];
+  for (const d of denials) {
+    if (d.cause !== "encoded" || d.encoded === null) {
+      out.push(d);
+      continue;
+    }
+    const m = parseDecodedMessage(await decode(d.encoded));
+    if (!m)
+      throw new GatehouseError(
+        "DENIAL_UNDECODABLE",
+        "the decoded message is not AWS's authorization-failure shape",
+      );
+    out.push(denialFromDecoded(d, m));
+  }
+  return out;
 }

@@ -1,12 +1,15 @@
 // "Paste an error" in the tray app's request panel, against the real stack: alice's own SDK calls as
 // staging/Developer are denied by the emulator; she pastes the errors, sees the drafted policy on Developer
 // with its risk, and sends it; dave approves it in his approvals tab; the same calls then succeed. Bad input
-// (empty, unrelated text, an explicit deny, a role Gatehouse does not manage, a forged encoded message) says
+// (empty, unrelated text, an explicit deny, a role Gatehouse does not manage, a forged encoded message, an
+// encoded one about a role alice may not use) says
 // why and who can fix it, and no request is made; malformed IPC arguments are refused in main, and markup in
 // a pasted role name is shown as text.
 
 import { GetRoleCommand, ListUsersCommand } from "@aws-sdk/client-iam";
 import type { Page } from "@playwright/test";
+import { encodeAuthorizationMessage } from "../../dev/aws/authorization-message.ts";
+import type { World } from "../../dev/aws/model.ts";
 import { iam } from "../support/emulator.ts";
 import { type Desktop, expect, openDesktop, roleRow, screenshot, signIn, test } from "./harness.ts";
 
@@ -123,7 +126,7 @@ test("alice pastes Developer's denials, sends the drafted policy, dave approves,
   expect(role.Role?.Arn).toBe(`arn:aws:iam::${STAGING}:role/DataPipeline`);
 });
 
-test("bad input says why and who can fix it, and makes no request", async ({ app, desktop }) => {
+test("bad input says why and who can fix it, and makes no request", async ({ app, desktop, stack }) => {
   await signInFully(app, desktop, "alice@example.com");
   const before = (await desktop.core.myRequests()).length;
   const form = await openPaste(app);
@@ -153,11 +156,17 @@ test("bad input says why and who can fix it, and makes no request", async ({ app
       [/role Unmanaged in account 333333333333/, /its own administrators can fix/, /DENIAL_TARGET_UNKNOWN/],
     ],
   ];
-  // EC2's encoded form, forged: nothing in it can be trusted or requested.
+  // EC2's encoded form, forged: the broker's decode is refused by AWS, so nothing can be trusted or requested.
   cases.push([
     "An error occurred (UnauthorizedOperation) when calling the RunInstances operation: You are not authorized to perform this operation. Encoded authorization failure message: Zm9yZ2VkLW1lc3NhZ2UtdGhhdC1pcy1ub3QtZnJvbS1hd3M",
-    "A request cannot fix this.",
-    [/DENIAL_NOT_REQUESTABLE/],
+    "AWS would not decode this encoded message.",
+    [/DENIAL_UNDECODABLE/],
+  ]);
+  // A genuine encoded message about a role alice may not use: its decoded content is not hers to read.
+  cases.push([
+    ec2Error(stack.emulator.world, "arn:aws:sts::222222222222:assumed-role/Billing/x", "ec2:StopInstances"),
+    "You may not read this error's decoded message.",
+    [/FORBIDDEN/],
   ]);
   for (const [input, title, details] of cases) {
     await text.fill(input);
@@ -170,6 +179,33 @@ test("bad input says why and who can fix it, and makes no request", async ({ app
     await expect(form.getByLabel("Template")).toBeVisible();
   }
   expect(await desktop.core.myRequests()).toHaveLength(before);
+});
+
+/** EC2's UnauthorizedOperation error with the emulator's encoded authorization failure message. */
+const ec2Error = (world: World, principal: string, action = "ec2:RunInstances") =>
+  `An error occurred (UnauthorizedOperation) when calling the RunInstances operation: You are not authorized to perform this operation. Encoded authorization failure message: ${encodeAuthorizationMessage(
+    world,
+    {
+      principal: { id: "AROAEXAMPLE:alice", arn: principal },
+      action,
+      resource: `arn:aws:ec2:us-east-1:${STAGING}:instance/*`,
+      explicitDeny: false,
+    },
+  )}`;
+
+test("alice pastes EC2's encoded error: the broker decodes it and the draft is on Developer", async ({
+  app,
+  desktop,
+  stack,
+}) => {
+  await signInFully(app, desktop, "alice@example.com");
+  const form = await openPaste(app);
+  await form.getByLabel("AWS error or log").fill(ec2Error(stack.emulator.world, SESSION));
+  await form.getByRole("button", { name: "Read the error" }).click();
+  const summary = form.getByRole("region", { name: "From the error" });
+  await expect(summary).toContainText("From 1 denial: staging/Developer");
+  await expect(summary.getByRole("list", { name: "Actions" })).toContainText("ec2:RunInstances");
+  await expect(form.getByRole("textbox", { name: "Policy" })).toContainText("ec2:RunInstances");
 });
 
 /** The raw IPC binding, as a page that skipped the preload's checks would call it. */

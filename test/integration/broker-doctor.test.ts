@@ -65,6 +65,20 @@ describe("doctor", () => {
     );
   });
 
+  it("a spoke that may not sts:DecodeAuthorizationMessage is named, with the statement that fixes it", async () => {
+    const org = healthyOrg(draft);
+    const spoke = roleOf(org, "333333333333", "GatehouseSpoke");
+    const doc = structuredClone(spoke.policies.GatehouseSpoke) as { Statement: { Sid: string }[] };
+    doc.Statement = doc.Statement.filter((s) => s.Sid !== "GatehouseDecodeDenials");
+    spoke.policies.GatehouseSpoke = doc as unknown as Record<string, unknown>;
+    const { report } = await doctorOn(org);
+    expect(report.ok).toBe(false);
+    const f = one(report, (x) => x.account === "333333333333" && x.role === "GatehouseSpoke");
+    expect(f.message).toContain("may not sts:DecodeAuthorizationMessage");
+    expect(f.message).toContain("encoded authorization failure messages");
+    expect(f.fix).toContain('"Action":["sts:DecodeAuthorizationMessage"]');
+  });
+
   it("diagnoses each broken link with its fix", async () => {
     const org = healthyOrg(draft, [
       ["555555555555", "legacy", "Legacy"],

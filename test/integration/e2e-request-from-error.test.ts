@@ -2,10 +2,12 @@
 // alice's AWS CLI call on staging/Developer is denied by the emulator; she pipes the error into
 // `gatehouse request from-error -` and gets one request holding exactly the denied actions; bob approves it and
 // the same calls then succeed. An explicit deny, unrelated text and a role Gatehouse does not manage end with
-// exit 1, the reason on stderr and no request.
+// exit 1, the reason on stderr and no request. EC2's encoded message is decoded by the broker and requested;
+// a forged one, or one about a role alice may not use, ends with exit 1 and no request.
 
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeAuthorizationMessage } from "../../dev/aws/authorization-message.ts";
 import { startIdp } from "../../dev/idp/provider.ts";
 import type { PermissionRequest } from "../../shared/requests.ts";
 import { startTestBroker } from "../support/broker.ts";
@@ -279,5 +281,60 @@ describe("where the broker lists targets only to approvers", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(/\[[A-Z_]+\]$/m);
+  });
+});
+
+describe("EC2's encoded authorization failure message, decoded by the broker", () => {
+  const ec2Error = (principal: string, action = "ec2:RunInstances") =>
+    `An error occurred (UnauthorizedOperation) when calling the RunInstances operation: You are not authorized to perform this operation. Encoded authorization failure message: ${encodeAuthorizationMessage(
+      system!.emulator.world,
+      {
+        principal: { id: "AROAEXAMPLE:alice", arn: principal },
+        action,
+        resource: `arn:aws:ec2:us-east-1:${STAGING}:instance/*`,
+        explicitDeny: false,
+        conditions: { "ec2:InstanceType": ["t3.micro"] },
+      },
+    )}`;
+
+  it("alice pipes in an EC2 error: decoded, one request on Developer with the decoded action", async () => {
+    const before = (await myRequests()).length;
+    const r = await fromError(ec2Error(SESSION), "--json");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const req = JSON.parse(r.stdout) as PermissionRequest;
+    expect(req.targets.map((t) => t.arn)).toEqual([DEVELOPER]);
+    const policy = JSON.parse(req.policy!) as { Statement: { Action: string[]; Resource: unknown }[] };
+    expect(policy.Statement).toContainEqual(
+      expect.objectContaining({
+        Action: expect.arrayContaining(["ec2:RunInstances"]),
+        Resource: `arn:aws:ec2:us-east-1:${STAGING}:instance/*`,
+      }),
+    );
+    expect(await myRequests()).toHaveLength(before + 1);
+    // Not wanted later: cancel it.
+    expect((await gatehouse(alice, "request", "cancel", req.id)).code).toBe(0);
+  });
+
+  it.each<[string, () => string, RegExp]>([
+    [
+      "a forged message",
+      () =>
+        "An error occurred (UnauthorizedOperation) when calling the RunInstances operation: You are not authorized to perform this operation. Encoded authorization failure message: Zm9yZ2VkLW1lc3NhZ2UtdGhhdC1uby1vbmUtZW5jb2RlZC1hdC1hbGwtYnktYW55LW1lYW5z",
+      /DENIAL_UNDECODABLE/,
+    ],
+    [
+      "a denial of a role alice may not use (prod/Billing)",
+      () => ec2Error("arn:aws:sts::222222222222:assumed-role/Billing/x", "ec2:StopInstances"),
+      /FORBIDDEN/,
+    ],
+  ])("%s → exit 1, the reason on stderr, nothing decoded shown, no request", async (_name, text, code) => {
+    const before = (await myRequests()).length;
+    const r = await fromError(text(), "--json");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(code);
+    expect(r.stderr).not.toContain("ec2:StopInstances");
+    expect(await myRequests()).toHaveLength(before);
   });
 });

@@ -2,7 +2,7 @@
 // inline-policy request on the role or user that was denied, or a refusal saying who can fix it.
 
 import { readFileSync } from "node:fs";
-import type { RequestTarget } from "../../../shared/api.ts";
+import type { DecodeDenialResponse, RequestTarget } from "../../../shared/api.ts";
 import { iamDataActionFacts } from "../../../shared/denials/catalogue.ts";
 import {
   type Draft,
@@ -10,7 +10,7 @@ import {
   type ManagedTarget,
   principalRef,
 } from "../../../shared/denials/draft.ts";
-import { parseDenials } from "../../../shared/denials/parse.ts";
+import { decodeDenials, parseDenials } from "../../../shared/denials/parse.ts";
 import { lintPolicy } from "../../../shared/policy-lint.ts";
 import type { PermissionRequest } from "../../../shared/requests.ts";
 import { AgentError } from "../agent-client.mjs";
@@ -78,7 +78,11 @@ export async function requestFromError(
   text: string,
   input: Omit<FromErrorInput, "words">,
 ): Promise<{ request?: PermissionRequest; draft: Draft }> {
-  const denials = parseDenials(text);
+  // EC2's encoded messages are decoded by the broker first; a forged one, or one the person may not read, stops here.
+  const denials = await decodeDenials(parseDenials(text), async (encoded) => {
+    const out = await agent<DecodeDenialResponse>("POST", "/v1/denials/decode", { encoded });
+    return out.decoded;
+  });
   const targets = await managedTargets(
     denials.filter((d) => d.fixable).map((d) => principalRef(d.principal)),
   );

@@ -14,6 +14,8 @@ const TITLES: Record<string, string> = {
   DENIAL_NOT_REQUESTABLE: "A request cannot fix this.",
   DENIAL_TARGET_UNKNOWN: "Gatehouse does not manage this role or user.",
   DENIAL_MIXED_PRINCIPALS: "These errors are for several roles or users.",
+  DENIAL_UNDECODABLE: "AWS would not decode this encoded message.",
+  FORBIDDEN: "You may not read this error's decoded message.",
 };
 
 interface Props {

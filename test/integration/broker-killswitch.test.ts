@@ -433,16 +433,15 @@ describe("a broker stopped before the last deny policy", () => {
         },
         60_000,
       );
+      // The database this broker used (a file, or a PostgreSQL database in the PostgreSQL pass).
+      const database = b.database;
       await b.stop();
       emulator.faults.set({});
       await listRoles(ro); // still works: prod's deny was never written
 
       // The operator's view while the broker is down: the failed role, why, and exit 1.
       const config = join(dir, "gatehouse.yaml");
-      writeFileSync(
-        config,
-        brokerYaml({ issuer: issuer.issuer, awsUrl: emulator.url, database: join(dir, "broker.sqlite") }),
-      );
+      writeFileSync(config, brokerYaml({ issuer: issuer.issuer, awsUrl: emulator.url, database }));
       const down = await brokerCli([
         "killswitch",
         "status",

@@ -122,6 +122,7 @@ describe("GetAccountAuthorizationDetails", () => {
     expect(doc.Statement.map((s: { Sid: string }) => s.Sid)).toEqual([
       "ReadIam",
       "ChangeTagsAndInlinePolicies",
+      "DecodeDenials",
     ]);
     expect(byName.get("Billing")!.Tags ?? []).toEqual([]);
   });

@@ -208,71 +208,48 @@ const AUDIT_PAGE = 1000;
 
 const GENESIS_HEAD = JSON.stringify({ seq: 0, hash: GENESIS });
 
+/**
+ * Version 1's DDL, the same on both engines but for the audit's sequence type and the tag changes' id
+ * column. IF NOT EXISTS: a database written by the previous release adopts this version as it is.
+ */
+const schemaV1 = (t: { seq: string; id: string }) => `
+        CREATE TABLE IF NOT EXISTS roles (
+          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS roles_account ON roles(account_id);
+        CREATE TABLE IF NOT EXISTS users (
+          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS users_account ON users(account_id);
+        CREATE TABLE IF NOT EXISTS sync_status (account_id TEXT PRIMARY KEY, data TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS audit (
+          seq ${t.seq} PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+          target TEXT, outcome TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS audit_actor ON audit(actor, seq);
+        CREATE INDEX IF NOT EXISTS audit_action ON audit(action, seq);
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS access_tag_state (
+          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, type TEXT NOT NULL, entity_id TEXT NOT NULL,
+          observed TEXT NOT NULL, served TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS access_tag_state_account ON access_tag_state(account_id);
+        CREATE TABLE IF NOT EXISTS access_tag_baseline (account_id TEXT PRIMARY KEY, at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS access_tag_changes (
+          id ${t.id}, arn TEXT NOT NULL, account_id TEXT NOT NULL, state TEXT NOT NULL,
+          detected_at TEXT NOT NULL, data TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS access_tag_changes_state ON access_tag_changes(state, id);
+        CREATE INDEX IF NOT EXISTS access_tag_changes_arn ON access_tag_changes(arn, id);`;
+
 /** The store's schema, by version. Version 1 is the schema of the release before versioned migrations. */
 export const STORE_MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: "roles, users, sync status, audit, access tags",
-    // IF NOT EXISTS: a database written by the previous release adopts this version as it is.
     up: {
-      sqlite: `
-        CREATE TABLE IF NOT EXISTS roles (
-          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS roles_account ON roles(account_id);
-        CREATE TABLE IF NOT EXISTS users (
-          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS users_account ON users(account_id);
-        CREATE TABLE IF NOT EXISTS sync_status (account_id TEXT PRIMARY KEY, data TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS audit (
-          seq INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-          target TEXT, outcome TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS audit_actor ON audit(actor, seq);
-        CREATE INDEX IF NOT EXISTS audit_action ON audit(action, seq);
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS access_tag_state (
-          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, type TEXT NOT NULL, entity_id TEXT NOT NULL,
-          observed TEXT NOT NULL, served TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS access_tag_state_account ON access_tag_state(account_id);
-        CREATE TABLE IF NOT EXISTS access_tag_baseline (account_id TEXT PRIMARY KEY, at TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS access_tag_changes (
-          id INTEGER PRIMARY KEY AUTOINCREMENT, arn TEXT NOT NULL, account_id TEXT NOT NULL, state TEXT NOT NULL,
-          detected_at TEXT NOT NULL, data TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS access_tag_changes_state ON access_tag_changes(state, id);
-        CREATE INDEX IF NOT EXISTS access_tag_changes_arn ON access_tag_changes(arn, id);`,
-      postgres: `
-        CREATE TABLE IF NOT EXISTS roles (
-          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS roles_account ON roles(account_id);
-        CREATE TABLE IF NOT EXISTS users (
-          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS users_account ON users(account_id);
-        CREATE TABLE IF NOT EXISTS sync_status (account_id TEXT PRIMARY KEY, data TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS audit (
-          seq BIGINT PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-          target TEXT, outcome TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS audit_actor ON audit(actor, seq);
-        CREATE INDEX IF NOT EXISTS audit_action ON audit(action, seq);
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS access_tag_state (
-          arn TEXT PRIMARY KEY, account_id TEXT NOT NULL, type TEXT NOT NULL, entity_id TEXT NOT NULL,
-          observed TEXT NOT NULL, served TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS access_tag_state_account ON access_tag_state(account_id);
-        CREATE TABLE IF NOT EXISTS access_tag_baseline (account_id TEXT PRIMARY KEY, at TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS access_tag_changes (
-          id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, arn TEXT NOT NULL, account_id TEXT NOT NULL,
-          state TEXT NOT NULL, detected_at TEXT NOT NULL, data TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS access_tag_changes_state ON access_tag_changes(state, id);
-        CREATE INDEX IF NOT EXISTS access_tag_changes_arn ON access_tag_changes(arn, id);`,
+      sqlite: schemaV1({ seq: "INTEGER", id: "INTEGER PRIMARY KEY AUTOINCREMENT" }),
+      postgres: schemaV1({ seq: "BIGINT", id: "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY" }),
     },
   },
   {

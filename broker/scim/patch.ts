@@ -112,20 +112,32 @@ function isEnterprise(raw: string): boolean {
 
 // ---- users
 
-export function applyUserPatch(user: ScimUserRow, ops: readonly ScimPatchOp[]): ScimUserRow {
-  const u: ScimUserRow = structuredClone(user);
+/**
+ * Each operation as (path, op, value): a path-less one (Entra's replace with an object of attributes) is
+ * one call per attribute, skipping `schemas`, `meta` and the resource's own unchanged `id`.
+ */
+function applyOps(
+  ops: readonly ScimPatchOp[],
+  id: string,
+  set: (path: string, op: ScimPatchOp["op"], v: unknown) => void,
+): void {
   for (const op of ops) {
     if (op.path === undefined) {
       if (op.op === "remove") throw badPath("", "is required for remove");
       if (typeof op.value !== "object" || op.value === null || Array.isArray(op.value))
         throw badValue("(no path)", "an object of attributes");
       for (const [k, v] of Object.entries(op.value)) {
-        if (k === "id" && v === u.id) continue;
+        if (k === "id" && v === id) continue;
         if (k === "schemas" || k === "meta") continue;
-        setUser(u, k, op.op, v);
+        set(k, op.op, v);
       }
-    } else setUser(u, op.path, op.op, op.value);
+    } else set(op.path, op.op, op.value);
   }
+}
+
+export function applyUserPatch(user: ScimUserRow, ops: readonly ScimPatchOp[]): ScimUserRow {
+  const u: ScimUserRow = structuredClone(user);
+  applyOps(ops, u.id, (path, op, v) => setUser(u, path, op, v));
   if (!u.userName.trim()) throw badValue("userName", "may not be empty");
   return u;
 }
@@ -232,18 +244,7 @@ const memberIds = (v: unknown, raw: string): string[] =>
 
 export function applyGroupPatch(group: EditableGroup, ops: readonly ScimPatchOp[]): EditableGroup {
   const g: EditableGroup = structuredClone(group);
-  for (const op of ops) {
-    if (op.path === undefined) {
-      if (op.op === "remove") throw badPath("", "is required for remove");
-      if (typeof op.value !== "object" || op.value === null || Array.isArray(op.value))
-        throw badValue("(no path)", "an object of attributes");
-      for (const [k, v] of Object.entries(op.value)) {
-        if (k === "id" && v === g.id) continue;
-        if (k === "schemas" || k === "meta") continue;
-        setGroup(g, k, op.op, v);
-      }
-    } else setGroup(g, op.path, op.op, op.value);
-  }
+  applyOps(ops, g.id, (path, op, v) => setGroup(g, path, op, v));
   if (!g.displayName.trim()) throw badValue("displayName", "may not be empty");
   return g;
 }

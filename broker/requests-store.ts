@@ -24,6 +24,10 @@ export interface NewTarget {
   name: string;
   policyName: string | null;
   policy: string | null;
+  /** managed-policy: the policy ARN attached. */
+  policyArn?: string | null;
+  /** group-membership: the IAM group joined. */
+  groupName?: string | null;
 }
 
 export interface NewRequest {
@@ -171,6 +175,8 @@ type TargetDb = {
   error: string | null;
   drift: string | null;
   note: string | null;
+  policy_arn: string | null;
+  group_name: string | null;
   kind: RequestKind;
   requester: string;
   expiry_seconds: number | null;
@@ -202,6 +208,8 @@ const toTarget = (t: TargetDb): TargetRow => ({
   error: t.error ? JSON.parse(t.error) : null,
   drift: t.drift,
   note: t.note,
+  policyArn: t.policy_arn,
+  groupName: t.group_name,
 });
 
 const COLUMNS: Record<keyof TargetPatch, string> = {
@@ -260,6 +268,14 @@ export const REQUESTS_MIGRATIONS: Migration[] = [
       addColumnIfMissing(db, "targets", "note", "TEXT");
       addColumnIfMissing(db, "requests", "break_glass", "TEXT");
       addColumnIfMissing(db, "approvals", "admin", "INTEGER NOT NULL DEFAULT 0");
+    },
+  },
+  {
+    version: 2,
+    name: "targets of managed-policy and group-membership requests",
+    up: (db) => {
+      db.exec("ALTER TABLE targets ADD COLUMN policy_arn TEXT");
+      db.exec("ALTER TABLE targets ADD COLUMN group_name TEXT");
     },
   },
 ];
@@ -398,8 +414,20 @@ export function openRequestsStore(database: Db | string, opts: { maxMb?: number 
       );
       r.targets.forEach((t, n) => {
         db.run(
-          "INSERT INTO targets (request_id, n, arn, account_id, type, name, state, policy_name, policy, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-          [r.id, n, t.arn, t.accountId, t.type, t.name, t.policyName, t.policy, r.createdAt],
+          "INSERT INTO targets (request_id, n, arn, account_id, type, name, state, policy_name, policy, policy_arn, group_name, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+          [
+            r.id,
+            n,
+            t.arn,
+            t.accountId,
+            t.type,
+            t.name,
+            t.policyName,
+            t.policy,
+            t.policyArn ?? null,
+            t.groupName ?? null,
+            r.createdAt,
+          ],
         );
       });
       event(r.id, null, actor, "created", { targets: r.targets.map((t) => t.arn) });

@@ -329,6 +329,8 @@ export class RequestService {
   // ---- the API ----------------------------------------------------------------------------------
 
   async create(person: Person, body: CreateRequest): Promise<PermissionRequest> {
+    if (body.kind !== "inline-policy" && body.kind !== "role-access")
+      throw new GatehouseError("BAD_REQUEST", `this broker does not grant ${body.kind} requests yet`);
     const expiry = expirySeconds(body.expiry, this.rc.allow_permanent);
     const id = randomBytes(8).toString("hex");
     const resolved = body.targets.map((t) => this.resolveTarget(t, body.kind));

@@ -3,7 +3,12 @@
 import { z } from "zod";
 import { GatehouseError } from "./errors.ts";
 
-export const REQUEST_KINDS = ["inline-policy", "role-access"] as const;
+/**
+ * What a request grants. `inline-policy`: a policy document put on roles or IAM users; `role-access`: the
+ * requester may use roles; `managed-policy`: an AWS- or customer-managed policy attached to roles or users
+ * (`policyArn`); `group-membership`: IAM users added to an IAM group (`group`).
+ */
+export const REQUEST_KINDS = ["inline-policy", "role-access", "managed-policy", "group-membership"] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 /**
@@ -96,14 +101,34 @@ export const createRequestSchema = z
     targets: z.array(z.string().min(3).max(2048)).min(1).max(100),
     /** The policy document (JSON text), for inline-policy requests. */
     policy: z.string().min(2).max(12_000).optional(),
+    /** The managed policy to attach (an ARN, or a name resolved by the broker), for managed-policy requests. */
+    policyArn: z.string().min(1).max(2048).optional(),
+    /** The IAM group to add the target users to, for group-membership requests. */
+    group: z.string().min(1).max(128).optional(),
     justification: z.string().trim().min(10).max(2000),
     expiry: z.union([z.string().min(2).max(32), z.number().int()]),
   })
   .superRefine((v, ctx) => {
     if (v.kind === "inline-policy" && v.policy === undefined)
       ctx.addIssue({ code: "custom", path: ["policy"], message: "an inline-policy request needs a policy" });
-    if (v.kind === "role-access" && v.policy !== undefined)
-      ctx.addIssue({ code: "custom", path: ["policy"], message: "a role-access request takes no policy" });
+    if (v.kind !== "inline-policy" && v.policy !== undefined)
+      ctx.addIssue({ code: "custom", path: ["policy"], message: `a ${v.kind} request takes no policy` });
+    if (v.kind === "managed-policy" && v.policyArn === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["policyArn"],
+        message: "a managed-policy request needs policyArn",
+      });
+    if (v.kind !== "managed-policy" && v.policyArn !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["policyArn"],
+        message: `a ${v.kind} request takes no policyArn`,
+      });
+    if (v.kind === "group-membership" && v.group === undefined)
+      ctx.addIssue({ code: "custom", path: ["group"], message: "a group-membership request needs group" });
+    if (v.kind !== "group-membership" && v.group !== undefined)
+      ctx.addIssue({ code: "custom", path: ["group"], message: `a ${v.kind} request takes no group` });
     if (new Set(v.targets).size !== v.targets.length)
       ctx.addIssue({ code: "custom", path: ["targets"], message: "a target is named twice" });
   });
@@ -165,6 +190,10 @@ export const targetSchema = z.object({
   drift: z.string().nullable(),
   /** How a drifted target was settled (e.g. kept in IAM and no longer managed by Gatehouse). */
   note: z.string().nullable().optional(),
+  /** managed-policy: the attached policy's ARN. Optional so that answers of older brokers still parse. */
+  policyArn: z.string().nullable().optional(),
+  /** group-membership: the IAM group the target user is added to. */
+  groupName: z.string().nullable().optional(),
 });
 export type RequestTarget = z.infer<typeof targetSchema>;
 

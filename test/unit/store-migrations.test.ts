@@ -210,6 +210,7 @@ describe("a database from the previous release", () => {
           .map((r) => [r.component, Number(r.version)]),
       ).toEqual([
         ["requests", 1],
+        ["requests", 2],
         ["store", 1],
         ["store", 2],
       ]);

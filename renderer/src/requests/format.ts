@@ -114,6 +114,8 @@ export const canRetry = (r: PermissionRequest) => r.targets.some((t) => t.state 
 export const KIND_TEXT: Record<PermissionRequest["kind"], string> = {
   "inline-policy": "Inline policy",
   "role-access": "Role access",
+  "managed-policy": "Managed policy",
+  "group-membership": "Group membership",
 };
 
 export interface DiffLine {

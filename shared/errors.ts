@@ -120,6 +120,10 @@ export const ERRORS = {
     title:
       "AWS would not decode this authorization message: forged, altered, expired or from an unmanaged account.",
   },
+  RECORDING_REFUSED: { status: 403, title: "The command was not confirmed; nothing was started." },
+  RECORDING_BUSY: { status: 409, title: "A recording is already running: stop it or wait for it to end." },
+  RECORDING_RATE_LIMITED: { status: 429, title: "Recordings were started too often; wait a moment." },
+  NO_RECORDING: { status: 404, title: "No finished recording to use." },
   PERSON_DISABLED: {
     status: 401,
     title:

@@ -12,6 +12,7 @@ import {
   tagChangeSchema,
 } from "./api.ts";
 import { findingSchema, lintResultSchema } from "./policy/codes.ts";
+import { recordStateSchema } from "./recording.ts";
 import {
   approveRequestSchema,
   createRequestSchema,
@@ -182,6 +183,29 @@ export const IPC = {
     args: resolveTargetSchema.extend({ id: requestId, target: z.number().int().min(0).max(999) }),
     result: requestSchema,
   },
+
+  // ---- "Record": a command run with a role's credentials, its AWS calls captured ----
+  /**
+   * PROPOSES a command: main shows the person a native confirmation (the exact argv, the role, the folder) and
+   * starts nothing without their yes (RECORDING_REFUSED). One at a time (RECORDING_BUSY), not too often
+   * (RECORDING_RATE_LIMITED). `cwd` defaults to the person's home folder.
+   */
+  recordStart: {
+    args: z.strictObject({
+      role: roleRef,
+      command: z.array(z.string().max(8192)).min(1).max(256),
+      cwd: z.string().min(1).max(4096).optional(),
+      proxy: z.boolean().optional(),
+    }),
+    result: recordStateSchema,
+  },
+  recordStatus: { args: none, result: recordStateSchema },
+  /** Stop the running command (its process group); what it called so far is recorded. */
+  recordStop: { args: none, result: recordStateSchema },
+  /** "Request what was denied": the finished recording's denials drafted into one request (never sent here). */
+  recordDraft: { args: none, result: errorDraftSchema },
+  /** "Save policy": the whole least-privilege policy written where the person chooses in a native dialog. */
+  recordSavePolicy: { args: none, result: z.object({ path: z.string().nullable() }) },
 
   // ---- admins ----
   /** Access-tag changes made outside Gatehouse that wait for an admin (access.external_tag_changes: hold). */

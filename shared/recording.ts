@@ -58,3 +58,26 @@ export const recordingSchema = z.object({
   guessed: z.array(z.string()),
 });
 export type Recording = z.infer<typeof recordingSchema>;
+
+/** The tray app's recording as the window shows it while it runs and after (the `recordStatus` IPC result). */
+export const recordStateSchema = z.object({
+  /** confirming: the native dialog is open; running: the command runs; done: it ended (or could not start). */
+  state: z.enum(["idle", "confirming", "running", "done"]),
+  role: z.string().nullable(),
+  command: z.array(z.string()),
+  cwd: z.string().nullable(),
+  proxy: z.boolean(),
+  startedAt: z.string().nullable(),
+  /** The calls seen so far (all of them once done). */
+  calls: z.array(recordedCallSchema),
+  /** The command's output, stdout and stderr as they came, up to the app's cap. */
+  output: z.string(),
+  outputTruncated: z.boolean(),
+  /** The person stopped it. */
+  stopped: z.boolean(),
+  exitCode: z.number().int().nullable(),
+  /** Why the command could not be run (then nothing was recorded). */
+  error: z.string().nullable(),
+  recording: recordingSchema.nullable(),
+});
+export type RecordState = z.infer<typeof recordStateSchema>;

@@ -1,6 +1,6 @@
 // `gatehouse exec ROLE -- CMD…`: runs CMD with credentials for one role, from a local server or the env.
 
-import { type StdioOptions, spawn } from "node:child_process";
+import { type ChildProcess, type StdioOptions, spawn } from "node:child_process";
 import { constants } from "node:os";
 import { GatehouseError } from "../../shared/errors.ts";
 import { type SessionCredentials, startEcsServer } from "./ecs-server.ts";
@@ -22,6 +22,15 @@ export interface ExecOptions {
   /** Set as AWS_REGION and AWS_DEFAULT_REGION unless `env` has either (like aws-vault). */
   region?: string;
   stdio?: StdioOptions;
+  /** CMD's working directory (default: this process's). */
+  cwd?: string;
+  /**
+   * CMD leads a process group of its own (the tray's recording stops the whole group), and this process's
+   * signals are not forwarded: the app is not CMD's terminal.
+   */
+  group?: boolean;
+  /** CMD once started (the tray's recording reads its output and may stop it). */
+  onSpawn?: (child: ChildProcess) => void;
   /** More variables for CMD (a recording's CSM port and proxy); the credential variables still win. */
   extraEnv?: Record<string, string>;
   log?: (line: string) => void;
@@ -117,14 +126,22 @@ export async function runExec(opts: ExecOptions): Promise<number> {
   let child: ReturnType<typeof spawn> | undefined;
   let died: NodeJS.Signals | null = null;
   try {
-    child = spawn(file, args, { env, stdio: opts.stdio ?? "inherit" });
+    child = spawn(file, args, {
+      env,
+      stdio: opts.stdio ?? "inherit",
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      ...(opts.group ? { detached: true } : {}),
+    });
     // Forward from the first moment: a signal in between would otherwise end us and orphan CMD.
-    for (const s of FORWARDED_SIGNALS) process.on(s, forward);
+    if (!opts.group) for (const s of FORWARDED_SIGNALS) process.on(s, forward);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child!.once("exit", (code, signal) => resolve({ code, signal }));
     });
     await new Promise<void>((resolve, reject) => {
-      child!.once("spawn", resolve);
+      child!.once("spawn", () => {
+        opts.onSpawn?.(child!);
+        resolve();
+      });
       // Kept for the child's lifetime: a later error (a failed kill) must not crash us as unhandled.
       child!.on("error", (e: NodeJS.ErrnoException) =>
         reject(

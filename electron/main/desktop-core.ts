@@ -3,6 +3,7 @@
 // tests host the same object.
 
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import type { RequestTarget, Role, TagChange } from "../../shared/api.ts";
 import { iamDataActionFacts } from "../../shared/denials/catalogue.ts";
@@ -13,6 +14,7 @@ import type { DesktopStatus, ErrorDraft, MarkedLint, RequestContext, UiSettings 
 import { type ActionSuggestion, completeActions } from "../../shared/policy/complete.ts";
 import { locate } from "../../shared/policy/locate.ts";
 import { type LintOptions, lintPolicy, policySize } from "../../shared/policy-lint.ts";
+import type { RecordState } from "../../shared/recording.ts";
 import type {
   ApproveRequest,
   CreateRequest,
@@ -23,6 +25,9 @@ import { findRole } from "../agent/agent.ts";
 import { commandLine, profileName } from "../agent/aws-config.ts";
 import { fetchClientConfig } from "../agent/client-config.ts";
 import { formatExport } from "../agent/export.ts";
+import { type ConfirmRecording, RecordService } from "../agent/record/record-service.ts";
+import { deniedText } from "../agent/record/report.ts";
+import { roleRegion } from "../agent/region.ts";
 import { type AgentService, startAgentService } from "../agent/service.ts";
 import { patchSettingsFile } from "../agent/settings.ts";
 
@@ -47,6 +52,15 @@ export interface DesktopHooks {
   launchAtLogin?: (on: boolean) => void;
   /** A new count of requests waiting for this person's approval (the tray shows it). */
   onApprovals?: (ctx: RequestContext) => void;
+  /**
+   * "Record": the person's explicit yes to a command the window proposed (the app: a native modal dialog).
+   * Without one, every proposal is refused: a renderer never starts a program on its own.
+   */
+  confirmRecording?: ConfirmRecording;
+  /** "Save policy": where to write it (the app: a native save dialog); null when the person cancels. */
+  choosePolicyPath?: (suggested: string) => Promise<string | null>;
+  /** Where the recording proxy sends AWS calls instead of their host (tests: the emulator). */
+  recordUpstream?: string;
 }
 
 export class DesktopCore {
@@ -56,6 +70,8 @@ export class DesktopCore {
   private current: AgentService;
   /** Where sign-in URLs go (set again on the agent that replaces one for a new broker). */
   private signInOpener: ((url: string) => void) | undefined;
+  /** The tray's "Record": one recording at a time, each confirmed by the person. */
+  readonly recorder: RecordService;
 
   constructor(
     service: AgentService,
@@ -65,6 +81,25 @@ export class DesktopCore {
   ) {
     this.current = service;
     this.statePath = join(service.paths.home, "ui.json");
+    this.recorder = new RecordService({
+      confirm: hooks.confirmRecording ?? (async () => false),
+      ...(hooks.choosePolicyPath ? { choosePolicyPath: hooks.choosePolicyPath } : {}),
+      ...(hooks.recordUpstream ? { upstream: hooks.recordUpstream } : {}),
+      // Through `this.agent` each time: a new broker URL replaces the agent.
+      credentials: (role) => this.agent.credentials(role),
+      roleInfo: async (role) => {
+        const r = await this.findRole(role).catch(() => undefined);
+        return r ? { accountId: r.accountId, partition: r.arn.split(":")[1] ?? "aws" } : undefined;
+      },
+      region: (role) => {
+        try {
+          return roleRegion(role, this.env);
+        } catch {
+          return undefined;
+        }
+      },
+      baseEnv: env,
+    });
     this.state = {
       favourites: [],
       recent: [],
@@ -457,7 +492,39 @@ export class DesktopCore {
     return findRole(await this.agent.roles(), ref);
   }
 
-  stop(): Promise<void> {
+  // ---- "Record" --------------------------------------------------------------------------------
+
+  /** Proposes a command; the recorder asks the person (confirmRecording) and starts nothing without a yes. */
+  recordStart(a: { role: string; command: string[]; cwd?: string; proxy?: boolean }): Promise<RecordState> {
+    return this.recorder.start({
+      role: a.role,
+      command: a.command,
+      cwd: a.cwd ?? this.env.HOME ?? homedir(),
+      proxy: a.proxy ?? false,
+    });
+  }
+
+  recordStatus(): RecordState {
+    return this.recorder.status();
+  }
+
+  recordStop(): Promise<RecordState> {
+    return this.recorder.stop();
+  }
+
+  /** "Request what was denied": every denied call's message drafted into one request, as "Paste an error" does. */
+  async recordDraft(): Promise<ErrorDraft> {
+    const text = deniedText(this.recorder.finished());
+    if (text === "") throw new GatehouseError("NO_DENIAL", "nothing was denied in this recording");
+    return this.draftFromError(text);
+  }
+
+  recordSavePolicy(): Promise<{ path: string | null }> {
+    return this.recorder.savePolicy();
+  }
+
+  async stop(): Promise<void> {
+    await this.recorder.dispose();
     return this.service.stop();
   }
 }

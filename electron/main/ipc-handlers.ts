@@ -54,6 +54,12 @@ const IMPL: Impl = {
     const { id, target, ...body } = a;
     return core.resolveTarget(id, target, body);
   },
+  recordStart: (core, a: { role: string; command: string[]; cwd?: string; proxy?: boolean }) =>
+    core.recordStart(a),
+  recordStatus: (core) => core.recordStatus(),
+  recordStop: (core) => core.recordStop(),
+  recordDraft: (core) => core.recordDraft(),
+  recordSavePolicy: (core) => core.recordSavePolicy(),
   heldTagChanges: (core) => core.heldTagChanges(),
   acceptTagChange: (core, a: { id: number }) => core.acceptTagChange(a.id),
   organisation: (core) => core.organisation(),

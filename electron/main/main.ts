@@ -26,6 +26,7 @@ import { ElectronConsoleOpener } from "./console-opener.ts";
 import { DesktopCore } from "./desktop-core.ts";
 import { externalUrlPolicy, isAllowedExternalUrl } from "./external-urls.ts";
 import { createIpcHandlers } from "./ipc-handlers.ts";
+import { confirmed, recordDialog } from "./record-dialog.ts";
 import { type AppTray, createTray } from "./tray.ts";
 import { TRAY_REFRESH_CHANNELS } from "./tray-menu.ts";
 
@@ -104,6 +105,24 @@ async function start(): Promise<void> {
     onApprovals: (ctx) => {
       app.setBadgeCount(ctx.pendingApprovals);
       tray?.refresh();
+    },
+    // The window only proposes a command; the person confirms it in a native modal dialog (SECURITY 28).
+    confirmRecording: async (proposal) => {
+      const options = recordDialog(proposal);
+      const parent = window && !window.isDestroyed() ? window : undefined;
+      return confirmed(
+        parent ? await dialog.showMessageBox(parent, options) : await dialog.showMessageBox(options),
+      );
+    },
+    choosePolicyPath: async (suggested) => {
+      const options = {
+        title: "Save the recorded policy",
+        defaultPath: join(app.getPath("documents"), suggested),
+        filters: [{ name: "IAM policy", extensions: ["json"] }],
+      };
+      const parent = window && !window.isDestroyed() ? window : undefined;
+      const r = parent ? await dialog.showSaveDialog(parent, options) : await dialog.showSaveDialog(options);
+      return r.canceled || !r.filePath ? null : r.filePath;
     },
   });
   core = desktop;

@@ -94,3 +94,10 @@ export function formatRecording(r: Recording): string {
     parts.push("", "Least-privilege policy for every call:", JSON.stringify(r.policy, null, 2));
   return `${parts.join("\n")}\n`;
 }
+
+/** Every denied call's message, once each: the text `request from-error` (and the tray's "Request what was denied") parses. */
+export function deniedText(r: Recording): string {
+  return [...new Set(r.calls.filter((c) => c.outcome === "denied").map((c) => c.errorMessage ?? ""))]
+    .filter((m) => m.trim() !== "")
+    .join("\n");
+}

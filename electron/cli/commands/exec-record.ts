@@ -9,7 +9,7 @@ import { parseRoleRef } from "../../../shared/roles.ts";
 import { visible } from "../../../shared/visible-text.ts";
 import { type ExecOptions, runExec } from "../../agent/exec.ts";
 import { startRecording } from "../../agent/record/recording.ts";
-import { formatRecording } from "../../agent/record/report.ts";
+import { deniedText, formatRecording } from "../../agent/record/report.ts";
 import { agent, one, print, printError, printJson, report } from "../io.ts";
 import { formatCreated } from "./request.ts";
 import { requestFromError } from "./request-from-error.ts";
@@ -36,12 +36,8 @@ async function roleOf(ref: string): Promise<Role | undefined> {
   );
 }
 
-/** Every denied call's message, once each: the text `request from-error` parses. */
-export function deniedText(r: Recording): string {
-  return [...new Set(r.calls.filter((c) => c.outcome === "denied").map((c) => c.errorMessage ?? ""))]
-    .filter((m) => m.trim() !== "")
-    .join("\n");
-}
+// The tray's "Request what was denied" reads the same text (report.ts).
+export { deniedText };
 
 export async function runRecorded(input: RecordInput): Promise<number> {
   const role = await roleOf(input.exec.role).catch(() => undefined);

@@ -107,7 +107,7 @@ test("alice requests S3 read for staging/Developer, dave approves it, IAM has it
 }, info) => {
   await signInFully(app, desktop, "alice@example.com", "staging/Developer");
   // alice approves nothing: no Approvals tab.
-  await expect(app.getByRole("tab")).toHaveText(["Roles", "Request", "My requests"]);
+  await expect(app.getByRole("tab")).toHaveText(["Roles", "Request", "My requests", "Record"]);
 
   const bucket = bucketFor("staging-reports");
   await app.getByRole("tab", { name: "Request", exact: true }).click();
@@ -275,7 +275,7 @@ test("alice cannot approve her own request; carol approves nothing; alice cancel
   browser,
 }, info) => {
   await signInFully(app, desktop, "alice@example.com", "staging/Developer");
-  await expect(app.getByRole("tab")).toHaveText(["Roles", "Request", "My requests"]);
+  await expect(app.getByRole("tab")).toHaveText(["Roles", "Request", "My requests", "Record"]);
   const bucket = bucketFor("own-approval");
   const req = await requestS3(app, desktop, {
     template: "S3 bucket: read",
@@ -291,7 +291,7 @@ test("alice cannot approve her own request; carol approves nothing; alice cancel
   // carol: no roles, no approvals tab, and the API refuses her.
   await asOther({ browser, stack, server }, "carol@example.com", async (carol) => {
     await expect(carol.app.getByRole("heading", { name: "You can't use any AWS role yet" })).toBeVisible();
-    await expect(carol.app.getByRole("tab")).toHaveText(["Roles", "Request", "My requests"]);
+    await expect(carol.app.getByRole("tab")).toHaveText(["Roles", "Request", "My requests", "Record"]);
     const code = await tryApprove(carol.app, req.id);
     expect(code).not.toBe("approved");
     expect(["NOT_AN_APPROVER", "REQUEST_NOT_FOUND", "FORBIDDEN"]).toContain(code);

@@ -72,6 +72,27 @@ export function newDraft(kind: RequestKind = "inline-policy", targets: RequestTa
   };
 }
 
+/**
+ * The drafted policy on the role or user denied (a pasted error, or a recording's denials); the justification
+ * says what was denied unless one is typed.
+ */
+export function withErrorDraft(d: RequestDraft, e: ErrorDraft): RequestDraft {
+  return {
+    ...d,
+    kind: "inline-policy",
+    targets: [e.target],
+    policy: e.policy,
+    generated: e.policy,
+    fromError: e,
+    justification: d.justification.trim()
+      ? d.justification
+      : `AWS denied ${e.actions.filter((a) => !e.dependent.includes(a)).join(", ")}`.slice(
+          0,
+          JUSTIFICATION_MAX,
+        ),
+  };
+}
+
 interface Props {
   draft: RequestDraft;
   onDraft(update: (d: RequestDraft) => RequestDraft): void;
@@ -120,22 +141,7 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut, allowPer
       return { ...d, templateId, policy, generated: policy, fromError: undefined };
     });
 
-  // The drafted policy on the role or user denied; the justification says what was denied unless one is typed.
-  const fromError = (e: ErrorDraft) =>
-    onDraft((d) => ({
-      ...d,
-      kind: "inline-policy",
-      targets: [e.target],
-      policy: e.policy,
-      generated: e.policy,
-      fromError: e,
-      justification: d.justification.trim()
-        ? d.justification
-        : `AWS denied ${e.actions.filter((a) => !e.dependent.includes(a)).join(", ")}`.slice(
-            0,
-            JUSTIFICATION_MAX,
-          ),
-    }));
+  const fromError = (e: ErrorDraft) => onDraft((d) => withErrorDraft(d, e));
 
   const setParam = (key: string, value: string) =>
     onDraft((d) => {

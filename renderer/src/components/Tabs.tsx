@@ -3,7 +3,15 @@
 
 import type { KeyboardEvent } from "react";
 
-export type TabId = "roles" | "request" | "mine" | "approvals" | "tags" | "organisation" | "access";
+export type TabId =
+  | "roles"
+  | "request"
+  | "mine"
+  | "record"
+  | "approvals"
+  | "tags"
+  | "organisation"
+  | "access";
 
 interface Props {
   current: TabId;
@@ -21,6 +29,7 @@ const LABELS: Record<TabId, string> = {
   roles: "Roles",
   request: "Request",
   mine: "My requests",
+  record: "Record",
   approvals: "Approvals",
   tags: "Tag changes",
   organisation: "Organisation",
@@ -28,7 +37,7 @@ const LABELS: Record<TabId, string> = {
 };
 
 export function Tabs({ current, approver, pendingApprovals, admin = false, loaded, onSelect }: Props) {
-  const tabs: TabId[] = ["roles", "request", "mine"];
+  const tabs: TabId[] = ["roles", "request", "mine", "record"];
   if (approver) tabs.push("approvals");
   if (admin) tabs.push("tags", "organisation", "access");
   const onKey = (e: KeyboardEvent<HTMLDivElement>) => {

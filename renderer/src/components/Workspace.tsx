@@ -3,14 +3,15 @@
 
 import { useCallback, useEffect, useState } from "react";
 import type { Role } from "../../../shared/api.ts";
-import type { RequestContext, RequestTarget } from "../../../shared/ipc.ts";
+import type { ErrorDraft, RequestContext, RequestTarget } from "../../../shared/ipc.ts";
 import type { PermissionRequest } from "../../../shared/requests.ts";
 import { errorCode, gatehouse } from "../gatehouse.ts";
 import { AccessReviewScreen } from "./AccessReviewScreen.tsx";
 import { ApprovalsScreen } from "./ApprovalsScreen.tsx";
 import { MyRequestsScreen, requestTitle } from "./MyRequestsScreen.tsx";
 import { OrganisationScreen } from "./OrganisationScreen.tsx";
-import { newDraft, type RequestDraft, RequestScreen } from "./RequestScreen.tsx";
+import { RecordScreen } from "./RecordScreen.tsx";
+import { newDraft, type RequestDraft, RequestScreen, withErrorDraft } from "./RequestScreen.tsx";
 import { RolesScreen, type RolesScreenProps } from "./RolesScreen.tsx";
 import { type TabId, Tabs } from "./Tabs.tsx";
 import { TagChangesScreen } from "./TagChangesScreen.tsx";
@@ -125,6 +126,12 @@ export function Workspace(props: Props) {
     setTab("request");
   }, []);
 
+  // "Request what was denied" after a recording: the request panel, drafted with exactly those actions.
+  const requestDenied = useCallback((e: ErrorDraft) => {
+    setDraft((d) => withErrorDraft(d, e));
+    setTab("request");
+  }, []);
+
   const signOut = async () => {
     try {
       await gatehouse().signOut();
@@ -174,6 +181,8 @@ export function Workspace(props: Props) {
             onSignedOut={onSignedOut}
             onNewRequest={() => setTab("request")}
           />
+        ) : tab === "record" ? (
+          <RecordScreen toast={toast} onSignedOut={onSignedOut} onRequestDenied={requestDenied} />
         ) : tab === "tags" ? (
           <TagChangesScreen toast={toast} onSignedOut={onSignedOut} />
         ) : tab === "organisation" ? (
@@ -197,6 +206,7 @@ export function Workspace(props: Props) {
 const TAB_NAMES: Record<Exclude<TabId, "roles">, string> = {
   request: "Request",
   mine: "My requests",
+  record: "Record",
   approvals: "Approvals",
   tags: "Tag changes",
   organisation: "Organisation",

@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { type Browser, type BrowserContext, test as base, type Page, type TestInfo } from "@playwright/test";
 import type { Emulator } from "../../dev/aws/server.ts";
 import { type DevIdp, startIdp } from "../../dev/idp/provider.ts";
+import type { RecordProposal } from "../../electron/agent/record/record-service.ts";
 import { type ConsoleOpener, DesktopCore } from "../../electron/main/desktop-core.ts";
 import { createIpcHandlers, type IpcHandlers, type IpcResult } from "../../electron/main/ipc-handlers.ts";
 import type { Role } from "../../shared/api.ts";
@@ -67,6 +68,14 @@ export interface Desktop {
   calls: Record<string, number>;
   /** The page the agent opened for the next sign-in: the IdP's login form, in the test's browser. */
   nextLoginPage(): Promise<Page>;
+  /**
+   * "Record": every command the window proposed, as the native confirmation dialog would show it, and the
+   * answer the stand-in dialog gives (no until a test says yes).
+   */
+  recordProposals: RecordProposal[];
+  confirmRecording: boolean;
+  /** Where "Save policy" writes (the stand-in save dialog's answer); null: the person cancels. */
+  policyPath: string | null;
   /** JSON of a file in GATEHOUSE_HOME (settings.json, ui.json). */
   readJson(name: string): Record<string, unknown>;
   stop(): Promise<void>;
@@ -117,7 +126,18 @@ export async function startDesktop(
     GATEHOUSE_HOME: home,
     AWS_CONFIG_FILE: join(dir, "aws-config"),
   };
-  const core = await DesktopCore.start(env, opener);
+  const recordProposals: RecordProposal[] = [];
+  // The desktop object is made below; the hooks read its answers when they are asked.
+  const answers = { confirmRecording: false, policyPath: join(dir, "recorded-policy.json") as string | null };
+  const core = await DesktopCore.start(env, opener, {
+    confirmRecording: async (p) => {
+      recordProposals.push(structuredClone(p));
+      return desktop.confirmRecording;
+    },
+    choosePolicyPath: async () => desktop.policyPath,
+    // JS SDK v3 scripts call AWS's real hosts: the recording proxy sends them to the emulator.
+    recordUpstream: stack.emulator.url,
+  });
 
   const loginPages: Page[] = [];
   const waiters: ((p: Page) => void)[] = [];
@@ -139,12 +159,14 @@ export async function startDesktop(
   spyOn(core.service.agent, AGENT_METHODS, calls, "agent.");
   const handlers = createIpcHandlers(core, (url) => URL.parse(url)?.origin === appOrigin);
 
-  return {
+  const desktop: Desktop = {
     core,
     handlers,
     home,
     consoles,
     calls,
+    recordProposals,
+    ...answers,
     nextLoginPage: () => {
       const ready = loginPages.shift();
       return ready ? Promise.resolve(ready) : new Promise<Page>((r) => waiters.push(r));
@@ -157,6 +179,7 @@ export async function startDesktop(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return desktop;
 }
 
 /**

@@ -94,6 +94,24 @@ test("calls with a wrong argument shape are refused with BAD_REQUEST and never r
     ],
     ["updateSettings", { refreshWindowSeconds: 5 }, /^updateSettings: refreshWindowSeconds: /],
     ["updateSettings", { tokenStore: "file" }, /unrecognized key/i],
+    // "Record": only a role, an argv, a folder and the proxy switch; never an environment or a shell line.
+    ["recordStart", { role: "staging/Developer", command: "aws s3 ls" }, /^recordStart: command: /],
+    ["recordStart", { role: "staging/Developer", command: [] }, /^recordStart: command: /],
+    ["recordStart", { role: "staging/Developer", command: Array(300).fill("x") }, /^recordStart: command: /],
+    ["recordStart", { role: "staging/Developer", command: [42] }, /^recordStart: command\.0: /],
+    [
+      "recordStart",
+      { role: "staging/Developer", command: ["env"], env: { LD_PRELOAD: "x" } },
+      /unrecognized key/i,
+    ],
+    [
+      "recordStart",
+      { role: "staging/Developer", command: ["true"], cwd: "x".repeat(5000) },
+      /^recordStart: cwd: /,
+    ],
+    ["recordStart", { role: "staging/Developer", command: ["true"], proxy: "yes" }, /^recordStart: proxy: /],
+    ["recordStop", { kill: "SIGKILL" }, /unrecognized key/i],
+    ["recordSavePolicy", { path: "/etc/passwd" }, /unrecognized key/i],
   ];
   for (const [channel, args, message] of cases) {
     const out = await call(app, channel, args);
@@ -116,6 +134,7 @@ test("calls with a wrong argument shape are refused with BAD_REQUEST and never r
 
   expect(desktop.calls).toEqual({});
   expect(desktop.consoles).toEqual([]);
+  expect(desktop.recordProposals).toEqual([]);
   expect(desktop.readJson("settings.json")).toEqual(settingsBefore);
 
   // The spies do see a well-formed call: the same channel with a valid argument gets through.

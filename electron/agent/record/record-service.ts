@@ -129,8 +129,9 @@ export class RecordService {
     const now = Date.now();
     if (now - this.lastProposal < this.minIntervalMs)
       throw new GatehouseError("RECORDING_RATE_LIMITED", "wait a moment before starting another recording");
-    this.lastProposal = now;
     const proposal = await this.check(p);
+    // Counted from the dialogs shown: a typo refused above does not make the person wait.
+    this.lastProposal = now;
 
     this.confirming = true;
     let yes = false;

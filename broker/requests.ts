@@ -2,7 +2,15 @@
 // apply exactly once through the spoke role, role-access grants, and the expiry scheduler.
 
 import { randomBytes } from "node:crypto";
-import { GetUserCommand, GetUserPolicyCommand, ListUserPoliciesCommand } from "@aws-sdk/client-iam";
+import {
+  GetUserCommand,
+  GetUserPolicyCommand,
+  ListAttachedUserPoliciesCommand,
+  type ListAttachedUserPoliciesCommandOutput,
+  ListGroupsForUserCommand,
+  type ListGroupsForUserCommandOutput,
+  ListUserPoliciesCommand,
+} from "@aws-sdk/client-iam";
 import type { FastifyBaseLogger } from "fastify";
 import { type Person, personPrincipals } from "../shared/access.ts";
 import { GatehouseError } from "../shared/errors.ts";
@@ -100,7 +108,7 @@ export class RequestService {
       index: d.index,
       co: d.coordination ?? SOLO,
       log: d.log,
-      checkPolicy: (text) => this.checkPolicy(text),
+      checkPolicy: (text, existing) => this.checkPolicy(text, existing),
       checkProtected: (arn, what) => this.checkProtected(arn, what),
       publish: (topic, key) => this.publish(topic, key),
       rereadSoon: (t) => this.rereadSoon(t),
@@ -172,7 +180,7 @@ export class RequestService {
    * access tags, Gatehouse's roles; SECURITY 25, 31) unless break-glass is on. Returns the break-glass
    * reasons (empty for an ordinary policy): with them the request needs an admin among its approvers.
    */
-  private async checkPolicy(text: string): Promise<string[]> {
+  private async checkPolicy(text: string, existing = false): Promise<string[]> {
     const lint = await lintPolicy(text, lintOptionsOf(this.d.config));
     const line = (f: { code: string; path: string; message: string }) =>
       `${f.code} at ${f.path || "policy"}: ${f.message}`;
@@ -182,6 +190,9 @@ export class RequestService {
         "POLICY_REFUSED",
         `refused (risk ${lint.risk}): ${refused.map(line).join("; ")}`,
       );
+    // A document IAM already holds (a managed policy, a group's policy) was valid when IAM took it: lint
+    // errors (sizes of inline policies, services our catalogue lacks) say nothing about it, only its risk.
+    if (existing) return refused.map(line);
     const errors = lint.findings.filter(
       (f) => f.severity === "error" && !(REFUSED_CODES as readonly string[]).includes(f.code),
     );
@@ -707,7 +718,6 @@ export class RequestService {
       return;
     }
     const iam = this.d.aws.iam(t.accountId);
-    const old = this.d.store.getUser(t.arn);
     try {
       await this.d.aws.throttle(t.accountId);
       const { User: u } = await iam.send(new GetUserCommand({ UserName: t.name }));
@@ -725,6 +735,27 @@ export class RequestService {
         const p = await iam.send(new GetUserPolicyCommand({ UserName: t.name, PolicyName: name }));
         inline[name] = decode(p.PolicyDocument);
       }
+      // Attachments and groups too: managed-policy and group-membership requests change them.
+      const attached: string[] = [];
+      marker = undefined;
+      do {
+        await this.d.aws.throttle(t.accountId);
+        const page: ListAttachedUserPoliciesCommandOutput = await iam.send(
+          new ListAttachedUserPoliciesCommand({ UserName: t.name, Marker: marker }),
+        );
+        attached.push(...(page.AttachedPolicies ?? []).map((p) => p.PolicyArn ?? ""));
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
+      const groups: string[] = [];
+      marker = undefined;
+      do {
+        await this.d.aws.throttle(t.accountId);
+        const page: ListGroupsForUserCommandOutput = await iam.send(
+          new ListGroupsForUserCommand({ UserName: t.name, Marker: marker }),
+        );
+        groups.push(...(page.Groups ?? []).map((g) => g.GroupName ?? ""));
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
       this.d.store.upsertUser({
         arn: u?.Arn ?? t.arn,
         accountId: t.accountId,
@@ -733,7 +764,8 @@ export class RequestService {
         userId: u?.UserId ?? "",
         tags: (u?.Tags ?? []).map((x) => ({ Key: x.Key ?? "", Value: x.Value ?? "" })),
         inlinePolicies: inline,
-        managedPolicies: old?.managedPolicies ?? [],
+        managedPolicies: attached,
+        groups,
       });
       this.publish("user", t.arn);
     } catch (e) {

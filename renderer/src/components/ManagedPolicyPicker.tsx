@@ -59,8 +59,6 @@ export function ManagedPolicyPicker({ value, onChange, account }: Props) {
   const [serviceQuery, setServiceQuery] = useState("");
   const [service, setService] = useState<CatalogueService | null>(null);
   const [nameQuery, setNameQuery] = useState("");
-  const [detail, setDetail] = useState<CataloguePolicyDetail | null>(null);
-  const [detailError, setDetailError] = useState<string | null>(null);
 
   const services = useSearch(
     serviceQuery,
@@ -79,24 +77,6 @@ export function ManagedPolicyPicker({ value, onChange, account }: Props) {
       }),
     service !== null || nameQuery.trim().length > 0,
   );
-
-  useEffect(() => {
-    let alive = true;
-    setDetailError(null);
-    if (!value) {
-      setDetail(null);
-      return;
-    }
-    gatehouse()
-      .cataloguePolicy({ arn: value, ...(account ? { account } : {}) })
-      .then(
-        (d) => alive && setDetail(d),
-        (e) => alive && setDetailError(errorText(e)),
-      );
-    return () => {
-      alive = false;
-    };
-  }, [value, account]);
 
   const list: CataloguePolicy[] = policies.result ?? [];
 
@@ -223,28 +203,52 @@ export function ManagedPolicyPicker({ value, onChange, account }: Props) {
         </fieldset>
       ) : null}
 
-      {detailError ? (
-        <div className="alert error" role="alert">
-          <strong className="alert-title">The policy could not be read.</strong> {detailError}
-        </div>
+      {value ? <ManagedPolicyView arn={value} account={account} /> : null}
+    </section>
+  );
+}
+
+/** One managed policy as approvers and requesters read it: name, risk and why, the document read-only. */
+export function ManagedPolicyView({ arn, account }: { arn: string; account?: string }) {
+  const [detail, setDetail] = useState<CataloguePolicyDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let alive = true;
+    setError(null);
+    gatehouse()
+      .cataloguePolicy({ arn, ...(account ? { account } : {}) })
+      .then(
+        (d) => alive && setDetail(d),
+        (e) => alive && setError(errorText(e)),
+      );
+    return () => {
+      alive = false;
+    };
+  }, [arn, account]);
+
+  if (error)
+    return (
+      <div className="alert error" role="alert">
+        <strong className="alert-title">The policy {arn} could not be read.</strong> {error}
+      </div>
+    );
+  if (!detail || detail.arn !== arn) return <p className="hint">Reading {arn}…</p>;
+  return (
+    <section className="catalogue-detail" aria-label={`Policy ${detail.name}`}>
+      <p>
+        <strong className="mono">{detail.name}</strong> <RiskBadge risk={detail.risk} />{" "}
+        <span className="muted mono">{detail.arn}</span>
+      </p>
+      {detail.description ? <p className="hint">{detail.description}</p> : null}
+      {detail.findings.reasons.length > 0 ? (
+        <ul className="risk-reasons" aria-label="Why this risk">
+          {detail.findings.reasons.map((r) => (
+            <li key={r}>{r}</li>
+          ))}
+        </ul>
       ) : null}
-      {detail && detail.arn === value ? (
-        <section className="catalogue-detail" aria-label={`Policy ${detail.name}`}>
-          <p>
-            <strong className="mono">{detail.name}</strong> <RiskBadge risk={detail.risk} />{" "}
-            <span className="muted mono">{detail.arn}</span>
-          </p>
-          {detail.description ? <p className="hint">{detail.description}</p> : null}
-          {detail.findings.reasons.length > 0 ? (
-            <ul className="risk-reasons" aria-label="Why this risk">
-              {detail.findings.reasons.map((r) => (
-                <li key={r}>{r}</li>
-              ))}
-            </ul>
-          ) : null}
-          <PolicyEditor value={pretty(detail.document)} readOnly label="Managed policy document" />
-        </section>
-      ) : null}
+      <PolicyEditor value={pretty(detail.document)} readOnly label="Managed policy document" />
     </section>
   );
 }

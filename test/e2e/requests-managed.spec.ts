@@ -3,7 +3,7 @@
 // lint gives its real document), targets staging/Developer and sends; dave approves; the emulator's IAM
 // has the policy attached to the role until the request expires.
 
-import { ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
+import { ListAttachedRolePoliciesCommand, ListGroupsForUserCommand } from "@aws-sdk/client-iam";
 import type { Page } from "@playwright/test";
 import { awsManagedPolicy } from "../../shared/policy/aws-managed.ts";
 import { lintPolicy } from "../../shared/policy-lint.ts";
@@ -13,6 +13,7 @@ import { type Desktop, expect, openDesktop, roleRow, screenshot, signIn, test } 
 test.use({ brokerExtra: "requests:\n  approver_groups: [approvers]\n" });
 
 const STAGING = "333333333333";
+const PROD = "222222222222";
 const MSK_RO = "arn:aws:iam::aws:policy/AmazonMSKReadOnlyAccess";
 const RISK_TEXT = { low: "Low risk", medium: "Medium risk", high: "High risk", critical: "Critical risk" };
 /** The broker builds its catalogue index on the first search (a few seconds on a busy machine). */
@@ -117,4 +118,65 @@ test("alice attaches the MSK read-only policy to staging/Developer, dave approve
   expect(await attached()).not.toContain(MSK_RO);
   expect(await attached()).toContain("arn:aws:iam::aws:policy/PowerUserAccess");
   expect((await desktop.core.getRequest(req.id)).targets[0]!.state).toBe("expired");
+});
+
+test("alice asks to add prod's deploy-bot to a group of its account; once approved IAM has it in the group", async ({
+  app,
+  desktop,
+  stack,
+  server,
+  browser,
+}) => {
+  test.setTimeout(90_000);
+  // A group of prod the broker's sync has read.
+  stack.emulator.world.putGroup(stack.emulator.world.accounts.get(PROD)!, {
+    name: "ReleaseReaders",
+    path: "/",
+    id: "AGPARELEASEREADERS001",
+    createDate: "2024-01-01T00:00:00Z",
+    inlinePolicies: {},
+    managedPolicies: ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"],
+  });
+  await stack.broker.syncer.syncAll();
+
+  await signInFully(app, desktop, "alice@example.com", "staging/Developer");
+  await app.getByRole("tab", { name: "Request", exact: true }).click();
+  const form = app.getByRole("form", { name: "Request permissions" });
+  await form.getByRole("radio", { name: "Add a user to a group" }).check();
+  const groups = form.getByRole("group", { name: "IAM group" });
+  await expect(groups).toContainText("Choose the IAM user first");
+
+  // Only IAM users are offered as targets.
+  await form.getByLabel("Find a role or user").fill("prod");
+  await expect(form.getByRole("option", { name: /prod\/user deploy-bot/ })).toBeVisible();
+  await expect(form.getByRole("option", { name: /prod\/Billing/ })).toHaveCount(0);
+  await form.getByRole("option", { name: /prod\/user deploy-bot/ }).click();
+  await groups.getByRole("radio", { name: "ReleaseReaders" }).check();
+  await form.getByLabel("Justification").fill("The release job reads the artefact buckets this week");
+  await form.getByLabel("Expires after").selectOption({ label: "1 hour" });
+  await form.getByRole("button", { name: "Send request" }).click();
+  await expect(app.getByRole("tab", { name: "My requests" })).toHaveAttribute("aria-selected", "true");
+  const req = (await desktop.core.myRequests()).find((r) => r.kind === "group-membership");
+  if (!req) throw new Error("alice's group-membership request is not among hers");
+  expect(req.targets.map((t) => [t.arn, t.groupName])).toEqual([
+    [`arn:aws:iam::${PROD}:user/deploy-bot`, "ReleaseReaders"],
+  ]);
+
+  // dave approves at his desktop (through its core: the approvals tab is the other test's); IAM has it.
+  const dave = await openDesktop(browser, stack, server);
+  try {
+    await signInFully(dave.app, dave.desktop, "dave@example.com");
+    const approved = await dave.desktop.core.approveRequest(req.id, {});
+    expect(approved.targets[0]!.state).toBe("applied");
+  } finally {
+    await dave.close();
+  }
+  const iam = await spokeIam(stack.emulator, PROD);
+  const groupsOf = async () =>
+    ((await iam.send(new ListGroupsForUserCommand({ UserName: "deploy-bot" }))).Groups ?? []).map(
+      (g) => g.GroupName,
+    );
+  expect(await groupsOf()).toContain("ReleaseReaders");
+  await stack.broker.requests.expireDue(new Date(Date.now() + 2 * 3600_000 + 60_000));
+  expect(await groupsOf()).not.toContain("ReleaseReaders");
 });

@@ -433,7 +433,14 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut, allowPer
           </>
         ) : draft.expiry === "permanent" ? (
           <span className="hint expiry-hint">
-            {isAccess ? "Access stays" : "It stays"} until someone removes it; approvers see that.
+            {isPolicy
+              ? "The policy stays"
+              : isAttach
+                ? "The policy stays attached"
+                : isGroup
+                  ? "The users stay in the group"
+                  : "Access stays"}{" "}
+            until someone removes it; approvers see that.
           </span>
         ) : (
           <span className="hint expiry-hint">

@@ -133,8 +133,9 @@ export class RequestService {
   private resolveTarget(input: string, mod: KindModule): ResolvedTarget {
     const accounts = this.d.config.aws.accounts;
     const user = /^arn:aws[a-z-]*:iam::(\d{12}):user\//.exec(input);
-    if (user) {
-      const u = this.d.store.getUser(input);
+    const named = /^(?:([^/]+)\/)?user\/([\w+=,.@-]{1,64})$/.exec(input);
+    if (user || named) {
+      const u = user ? this.d.store.getUser(input) : this.userNamed(input, named![1], named![2]!);
       if (!u || !accounts.some((a) => a.id === u.accountId))
         throw new GatehouseError("BAD_REQUEST", `no synced IAM user ${input}`);
       if (!mod.targetTypes.includes("user"))
@@ -173,6 +174,21 @@ export class RequestService {
         policy: null,
       },
     };
+  }
+
+  /** A user by `account/user/NAME` (account name or id), or `user/NAME` when one account has that user. */
+  private userNamed(input: string, account: string | undefined, name: string) {
+    const accounts = this.d.config.aws.accounts.filter(
+      (a) => account === undefined || a.id === account || a.name === account,
+    );
+    const ids = new Set(accounts.map((a) => a.id));
+    const found = this.d.store.loadUsers().filter((u) => ids.has(u.accountId) && u.name === name);
+    if (found.length > 1)
+      throw new GatehouseError(
+        "BAD_REQUEST",
+        `"${input}" names users in ${found.length} accounts; write account/user/${name} or the user's ARN`,
+      );
+    return found[0];
   }
 
   /**

@@ -70,6 +70,9 @@ async function fetchQuotas(
   }
 }
 
+export const quotasUnknown = (why: string | null | undefined) =>
+  `the account's IAM quotas are unknown (${why ?? "not read"}); managed-policy and group-membership requests assume IAM's defaults (10 attached policies per role or user, 10 groups per user)`;
+
 /** Fetch one account's roles, users, groups, customer-managed policies and quotas through its spoke role. */
 export async function fetchAccount(
   aws: AwsGateway,
@@ -285,6 +288,7 @@ export class Syncer {
         roles: roles.length,
         users: users.length,
         durationMs: Date.now() - started,
+        ...(iam.quotas ? {} : { warning: quotasUnknown(iam.quotasError) }),
       };
       this.store.putSyncStatus(status);
       this.hooks.onAccountSynced?.(accountId, status.durationMs! / 1000, true);

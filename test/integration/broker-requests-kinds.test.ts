@@ -83,6 +83,15 @@ function addWorld(): void {
       inlinePolicies: Object.fromEntries(Object.entries(inline).map(([k, v]) => [k, JSON.stringify(v)])),
       managedPolicies: managed,
     });
+  // staging's spoke may not read the account summary: its quotas are unknown, IAM's defaults assumed.
+  const stagingSpoke = w.accounts.get("333333333333")!.roles.get("gatehousespoke")!;
+  stagingSpoke.inlinePolicies = {
+    ...stagingSpoke.inlinePolicies,
+    NoSummary: JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Deny", Action: "iam:GetAccountSummary", Resource: "*" }],
+    }),
+  };
   group("IamReaders", {}, [IAM_READ]);
   group("IamAdmins", {
     Everything: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iam:*", Resource: "*" }] },
@@ -168,6 +177,16 @@ describe("the sync reads what requests check", () => {
       groupsPerUser: 10,
     });
     expect(b.broker.store.getUser(BUSY)?.groups).toHaveLength(10);
+  });
+
+  it("a spoke refused GetAccountSummary: the sync is good, the quotas unknown, and the status says so", () => {
+    const data = b.broker.store.accountIam("333333333333")!;
+    expect(data.quotas).toBeNull();
+    expect(data.quotasError).toMatch(/AccessDenied/);
+    const status = b.broker.store.syncStatuses().find((s) => s.accountId === "333333333333")!;
+    expect(status.state).toBe("ok");
+    expect(status.warning).toMatch(/quotas are unknown .*AccessDenied.*IAM's defaults/);
+    expect(b.broker.store.syncStatuses().find((s) => s.accountId === PROD)!.warning).toBeUndefined();
   });
 });
 

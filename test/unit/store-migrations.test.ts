@@ -255,7 +255,7 @@ describe("a database from the previous release", () => {
       const again = openSqliteDb(file);
       expect(openStore(again).verifyAudit()).toMatchObject({ ok: true, count: 4 });
       expect(openRequestsStore(again).adminApprovals("r1", 0)).toBe(1);
-      expect(again.get<{ n: number }>("SELECT COUNT(*) AS n FROM schema_migrations")!.n).toBe(4);
+      expect(again.get<{ n: number }>("SELECT COUNT(*) AS n FROM schema_migrations")!.n).toBe(5);
       again.close();
     });
 

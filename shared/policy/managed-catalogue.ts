@@ -162,11 +162,18 @@ export interface ManagedIndex {
 
 let index: Promise<ManagedIndex> | undefined;
 
+/**
+ * Building the index and the first lints are seconds of CPU: the broker serves credentials meanwhile,
+ * so the work gives the event loop a turn every few policies instead of holding it throughout.
+ */
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function buildIndex(): Promise<ManagedIndex> {
   const policies: PolicyEntry[] = [];
   for (const arn of awsManagedPolicyArns()) {
     const p = awsManagedPolicy(arn);
     if (p) policies.push(await policyEntry(p));
+    if (policies.length % 20 === 0) await yieldToLoop();
   }
   const reached = new Map<string, number>();
   for (const p of policies) {
@@ -363,7 +370,12 @@ export class ManagedCatalogue {
       if (!q) return true;
       return p.key.includes(q) || (about !== undefined && isAbout(p, about));
     });
-    const lints = await Promise.all(candidates.map((p) => this.lint(p)));
+    const lints: Lint[] = [];
+    let fresh = 0;
+    for (const p of candidates) {
+      if (!this.risks.has(p.document) && ++fresh % 4 === 0) await yieldToLoop();
+      lints.push(await this.lint(p));
+    }
     const aboutKey = about === undefined ? undefined : ix.serviceKeys.get(about);
     const ranked = candidates.map((p, i) => ({
       p,

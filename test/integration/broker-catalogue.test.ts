@@ -189,3 +189,28 @@ describe("GET /v1/catalogue/groups", () => {
     expect((await get("/v1/catalogue/groups?account=prod&q=nothing")).json).toEqual({ groups: [] });
   });
 });
+
+describe("where targets are listed only to approvers", () => {
+  it("an account's own policies and groups are refused to others; AWS's policies are not", async () => {
+    const closed = await startTestBroker({
+      issuer: issuer.issuer,
+      awsUrl: emulator.url,
+      extra: "requests:\n  approver_groups: [approvers]\n  targets_visible_to: approvers\n",
+    });
+    try {
+      const call = async (path: string) => {
+        const res = await fetch(`${closed.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+        return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+      };
+      const groups = await call("/v1/catalogue/groups?account=prod");
+      expect(groups.status).toBe(403);
+      expect(groups.json.code).toBe("FORBIDDEN");
+      expect((await call("/v1/catalogue/policies?q=MSK&account=prod")).json.code).toBe("FORBIDDEN");
+      const aws = await call("/v1/catalogue/policies?q=MSK");
+      expect(aws.status).toBe(200);
+      expect(cataloguePoliciesResponseSchema.parse(aws.json).policies[0]?.arn).toBe(MSK_RO);
+    } finally {
+      await closed.stop();
+    }
+  });
+});

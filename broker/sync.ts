@@ -32,6 +32,8 @@ import type { TagWatch } from "./tag-watch.ts";
 
 export interface SyncHooks {
   onAccountSynced?(accountId: string, seconds: number, ok: boolean): void;
+  /** An account's roles and users were stored as read from `readSince` on (requests look for drift). */
+  onAccountStored?(accountId: string, readSince: Date): void;
 }
 
 export interface SyncResult {
@@ -278,6 +280,7 @@ export class Syncer {
         this.coordination?.publish("account", accountId);
       });
       this.index.replaceAccount(accountId, served);
+      this.hooks.onAccountStored?.(accountId, new Date(started));
       const status: AccountSyncStatus = {
         accountId,
         name,

@@ -28,6 +28,7 @@ import { openRequestsStore } from "./requests-store.ts";
 import { accessRoutes } from "./routes/access.ts";
 import { accessReportRoutes } from "./routes/access-report.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { catalogueRoutes } from "./routes/catalogue.ts";
 import { clientConfigRoutes } from "./routes/client-config.ts";
 import { denialRoutes } from "./routes/denials.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -365,6 +366,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     await accessRoutes(scoped, { config, index, issuer, store, isAdmin });
     await adminRoutes(scoped, { config, accounts, store, syncer, tagWatch, isAdmin });
     await requestRoutes(scoped, { requests, store });
+    await catalogueRoutes(scoped, { config, store, accounts, isAdmin });
     await denialRoutes(scoped, { config, aws, index, store, isAdmin });
     await peopleRoutes(scoped, { people, store, isAdmin });
     await killSwitchRoutes(scoped, { killswitch, store, isAdmin });

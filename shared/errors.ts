@@ -99,6 +99,7 @@ export const ERRORS = {
   SELF_APPROVAL: { status: 403, title: "You may not approve your own request." },
   ALREADY_APPROVED: { status: 409, title: "You have already approved this; another approver is needed." },
   NOT_AN_APPROVER: { status: 403, title: "You are not an approver of this request." },
+  ACCOUNT_NOT_FOUND: { status: 404, title: "No configured account has this id or name." },
   TAG_CHANGE_NOT_FOUND: { status: 404, title: "No such access-tag change." },
   TAG_CHANGE_NOT_HELD: { status: 409, title: "This access-tag change is not held (superseded or decided)." },
   POLICY_REFUSED: { status: 422, title: "The policy is refused: it is invalid, too large or too dangerous." },

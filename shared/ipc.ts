@@ -11,6 +11,12 @@ import {
   roleSchema,
   tagChangeSchema,
 } from "./api.ts";
+import {
+  catalogueGroupSchema,
+  cataloguePolicyDetailSchema,
+  cataloguePolicySchema,
+  catalogueServiceSchema,
+} from "./catalogue.ts";
 import { findingSchema, lintResultSchema } from "./policy/codes.ts";
 import { recordStateSchema } from "./recording.ts";
 import {
@@ -155,6 +161,40 @@ export const IPC = {
       limit: z.number().int().min(1).max(500).optional(),
     }),
     result: z.array(requestTargetSchema),
+  },
+  /** AWS services by name, prefix or short name ("MSK"), for "I want to use…". */
+  catalogueServices: {
+    args: z.strictObject({
+      query: z.string().max(200).optional(),
+      limit: z.number().int().min(1).max(200).optional(),
+    }),
+    result: z.array(catalogueServiceSchema),
+  },
+  /** Managed policies by name or service, with the lint's risk; the account's own with `account`. */
+  cataloguePolicies: {
+    args: z.strictObject({
+      query: z.string().max(200).optional(),
+      service: z
+        .string()
+        .regex(/^[a-z0-9-]{1,64}$/)
+        .optional(),
+      account: z.string().min(1).max(100).optional(),
+      limit: z.number().int().min(1).max(200).optional(),
+    }),
+    result: z.array(cataloguePolicySchema),
+  },
+  /** One managed policy with its document, for the read-only viewer. */
+  cataloguePolicy: {
+    args: z.strictObject({
+      arn: z.string().min(1).max(2048),
+      account: z.string().min(1).max(100).optional(),
+    }),
+    result: cataloguePolicyDetailSchema,
+  },
+  /** An account's IAM groups, as the broker's last sync read them. */
+  catalogueGroups: {
+    args: z.strictObject({ account: z.string().min(1).max(100), query: z.string().max(200).optional() }),
+    result: z.array(catalogueGroupSchema),
   },
   /** The shared policy lint, run in main (where the actions catalogue lives), with text ranges for markers. */
   lintPolicy: { args: z.strictObject({ policy: z.string().max(20_000) }), result: markedLintSchema },

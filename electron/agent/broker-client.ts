@@ -26,6 +26,16 @@ import {
   tagChangesResponseSchema,
   targetsResponseSchema,
 } from "../../shared/api.ts";
+import {
+  type CatalogueGroup,
+  type CataloguePolicy,
+  type CataloguePolicyDetail,
+  type CatalogueService,
+  catalogueGroupsResponseSchema,
+  cataloguePoliciesResponseSchema,
+  cataloguePolicyDetailSchema,
+  catalogueServicesResponseSchema,
+} from "../../shared/catalogue.ts";
 import { ERRORS, type ErrorCode, GatehouseError } from "../../shared/errors.ts";
 import {
   type ApproveRequest,
@@ -163,6 +173,37 @@ export class BrokerClient {
   async targets(query: string, limit?: number): Promise<RequestTarget[]> {
     const q = new URLSearchParams({ q: query, ...(limit ? { limit: String(limit) } : {}) });
     return (await this.call("GET", `/v1/targets?${q}`, targetsResponseSchema)).targets;
+  }
+
+  /** AWS services by name, prefix or short name. */
+  async catalogueServices(query: string, limit?: number): Promise<CatalogueService[]> {
+    const q = new URLSearchParams({ q: query, ...(limit ? { limit: String(limit) } : {}) });
+    return (await this.call("GET", `/v1/catalogue/services?${q}`, catalogueServicesResponseSchema)).services;
+  }
+
+  /** Managed policies by name or service with their lint risk; the account's own too with `account`. */
+  async cataloguePolicies(opts: {
+    query?: string;
+    service?: string;
+    account?: string;
+    limit?: number;
+  }): Promise<CataloguePolicy[]> {
+    const q = new URLSearchParams();
+    if (opts.query) q.set("q", opts.query);
+    if (opts.service) q.set("service", opts.service);
+    if (opts.account) q.set("account", opts.account);
+    if (opts.limit) q.set("limit", String(opts.limit));
+    return (await this.call("GET", `/v1/catalogue/policies?${q}`, cataloguePoliciesResponseSchema)).policies;
+  }
+
+  cataloguePolicy(arn: string, account?: string): Promise<CataloguePolicyDetail> {
+    const q = new URLSearchParams({ arn, ...(account ? { account } : {}) });
+    return this.call("GET", `/v1/catalogue/policy?${q}`, cataloguePolicyDetailSchema);
+  }
+
+  async catalogueGroups(account: string, query?: string): Promise<CatalogueGroup[]> {
+    const q = new URLSearchParams({ account, ...(query ? { q: query } : {}) });
+    return (await this.call("GET", `/v1/catalogue/groups?${q}`, catalogueGroupsResponseSchema)).groups;
   }
 
   createRequest(body: CreateRequest): Promise<PermissionRequest> {

@@ -342,6 +342,22 @@ export class DesktopCore {
     return this.agent.broker.targets(query ?? "", limit);
   }
 
+  catalogueServices(query?: string, limit?: number) {
+    return this.agent.broker.catalogueServices(query ?? "", limit);
+  }
+
+  cataloguePolicies(opts: { query?: string; service?: string; account?: string; limit?: number }) {
+    return this.agent.broker.cataloguePolicies(opts);
+  }
+
+  cataloguePolicy(arn: string, account?: string) {
+    return this.agent.broker.cataloguePolicy(arn, account);
+  }
+
+  catalogueGroups(account: string, query?: string) {
+    return this.agent.broker.catalogueGroups(account, query);
+  }
+
   private lintOptions: { at: number; value: Promise<LintOptions> } | undefined;
 
   /** The broker's lint options (its roles, access tag keys), asked once every 5 minutes. */

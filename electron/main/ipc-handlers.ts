@@ -36,6 +36,12 @@ const IMPL: Impl = {
   consoleWindows: (core) => core.consoleWindows(),
   requestContext: (core) => core.requestContext(),
   requestTargets: (core, a: { query?: string; limit?: number }) => core.requestTargets(a.query, a.limit),
+  catalogueServices: (core, a: { query?: string; limit?: number }) =>
+    core.catalogueServices(a.query, a.limit),
+  cataloguePolicies: (core, a: { query?: string; service?: string; account?: string; limit?: number }) =>
+    core.cataloguePolicies(a),
+  cataloguePolicy: (core, a: { arn: string; account?: string }) => core.cataloguePolicy(a.arn, a.account),
+  catalogueGroups: (core, a: { account: string; query?: string }) => core.catalogueGroups(a.account, a.query),
   lintPolicy: (core, a: { policy: string }) => core.lintPolicy(a.policy),
   completeActions: (core, a: { prefix: string; limit?: number }) => core.completeActions(a.prefix, a.limit),
   draftFromError: (core, a: { text: string }) => core.draftFromError(a.text),

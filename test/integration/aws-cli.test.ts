@@ -43,6 +43,11 @@ role_arn = arn:aws:iam::222222222222:role/ReadOnly
 source_profile = central
 region = us-east-1
 
+[profile staging-poweruser]
+role_arn = arn:aws:iam::333333333333:role/Developer
+source_profile = central
+region = us-east-1
+
 [profile chained-too-long]
 role_arn = arn:aws:iam::222222222222:role/ReadOnly
 source_profile = central
@@ -323,6 +328,23 @@ describe("assume-role profiles (role_arn + source_profile)", () => {
     ]);
     expect(denied.code).toBe(254);
     expect(denied.stderr).toContain("(AccessDenied) when calling the TagRole operation");
+  });
+
+  it("a PowerUserAccess session may list roles (the policy's second statement) but not create users", async () => {
+    // The real document's second statement allows iam:ListRoles among a few IAM actions; a copy of
+    // only its first (NotAction iam:*) statement wrongly denied it.
+    const roles = await awsJson(["--profile", "staging-poweruser", "iam", "list-roles"]);
+    expect((roles.Roles as { RoleName: string }[]).map((r) => r.RoleName)).toContain("Developer");
+    const denied = await aws([
+      "--profile",
+      "staging-poweruser",
+      "iam",
+      "create-user",
+      "--user-name",
+      "mallory",
+    ]);
+    expect(denied.code).toBe(254);
+    expect(denied.stderr).toContain("(AccessDenied) when calling the CreateUser operation");
   });
 
   it("role chaining is capped at one hour, and an untrusted role is refused", async () => {

@@ -22,6 +22,7 @@ import {
 import { useNow } from "../useNow.ts";
 import type { ShowToast } from "../useToast.ts";
 import { PolicyEditor } from "./LazyPolicyEditor.tsx";
+import { ManagedPolicyView } from "./ManagedPolicyPicker.tsx";
 import { RequestCard, requestTitle } from "./MyRequestsScreen.tsx";
 import type { LintState } from "./PolicyEditor.tsx";
 import {
@@ -67,6 +68,17 @@ export function ApprovalsScreen({ accounts, approvalsRequired, toast, onSignedOu
     let alive = true;
     for (const r of list ?? []) {
       const policy = policyOf(r);
+      const attach = r.kind === "managed-policy" ? r.targets.find((t) => t.policyArn) : undefined;
+      if (attach?.policyArn && !risks[r.id]) {
+        // A managed policy's risk is the catalogue's: the lint of its real document.
+        gatehouse()
+          .cataloguePolicy({ arn: attach.policyArn, account: attach.accountId })
+          .then((d) => {
+            if (alive) setRisks((m) => ({ ...m, [r.id]: d.risk }));
+          })
+          .catch(() => undefined);
+        continue;
+      }
       if (policy === null || risks[r.id]) continue;
       gatehouse()
         .lintPolicy({ policy })
@@ -391,6 +403,13 @@ function ApprovalDetail({
             </>
           ) : null}
         </section>
+      ) : r.kind === "managed-policy" && r.targets[0]?.policyArn ? (
+        <ManagedPolicyView arn={r.targets[0].policyArn} account={r.targets[0].accountId} />
+      ) : r.kind === "group-membership" ? (
+        <p className="hint">
+          Approving adds the users to the IAM group{" "}
+          <strong className="mono">{r.targets[0]?.groupName ?? "?"}</strong> until the expiry.
+        </p>
       ) : (
         <p className="hint">Approving lets {r.requester.email} use the role until the expiry.</p>
       )}

@@ -22,7 +22,9 @@ import {
   ROLE_INLINE_LIMIT,
   USER_INLINE_LIMIT,
 } from "../requests/format.ts";
+import { GroupPicker } from "./GroupPicker.tsx";
 import { PolicyEditor } from "./LazyPolicyEditor.tsx";
+import { ManagedPolicyPicker } from "./ManagedPolicyPicker.tsx";
 import { ErrorDraftSummary, PasteError } from "./PasteError.tsx";
 import type { LintState } from "./PolicyEditor.tsx";
 import { LintSummary } from "./RequestParts.tsx";
@@ -44,6 +46,10 @@ export interface RequestDraft {
   customUnit: "hours" | "days";
   /** Set while the policy is the one drafted from a pasted error (not a template's). */
   fromError?: ErrorDraft;
+  /** managed-policy: the policy to attach. */
+  policyArn?: string;
+  /** group-membership: the IAM group to add the users to. */
+  group?: string;
 }
 
 /** The policy a template makes from what is typed so far (examples stand in for empty fields). */
@@ -117,10 +123,25 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut, allowPer
   const justification = justificationProblem(draft.justification);
   const hasUser = draft.targets.some((t) => t.type === "user");
   const isPolicy = draft.kind === "inline-policy";
+  const isAttach = draft.kind === "managed-policy";
+  const isGroup = draft.kind === "group-membership";
+  const isAccess = draft.kind === "role-access";
+  // A managed policy or a group lives in one account: the first target's.
+  const account = draft.targets[0]?.accountId;
 
   const problems: string[] = [];
   if (draft.targets.length === 0)
-    problems.push(isPolicy ? "Choose at least one role or user." : "Choose the role you need.");
+    problems.push(
+      isAccess
+        ? "Choose the role you need."
+        : isGroup
+          ? "Choose at least one IAM user."
+          : "Choose at least one role or user.",
+    );
+  if (isAttach && !draft.policyArn) problems.push("Choose a managed policy.");
+  if (isGroup && !draft.group) problems.push("Choose a group.");
+  if ((isGroup || isAttach) && draft.targets.some((t) => t.accountId !== account))
+    problems.push("Choose targets of one account: the policy or group is that account's.");
   if (isPolicy) {
     for (const p of template.parameters)
       if (paramProblems[p.key]) problems.push(`${p.label}: ${paramProblems[p.key]}.`);
@@ -168,6 +189,8 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut, allowPer
       justification: draft.justification.trim(),
       expiry,
       ...(isPolicy ? { policy: draft.policy } : {}),
+      ...(isAttach && draft.policyArn ? { policyArn: draft.policyArn } : {}),
+      ...(isGroup && draft.group ? { group: draft.group } : {}),
     };
     setSending(true);
     try {
@@ -195,7 +218,7 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut, allowPer
             <input
               type="radio"
               name={`${id}-kind`}
-              checked={draft.kind === "inline-policy"}
+              checked={isPolicy}
               onChange={() => set("kind", "inline-policy")}
             />
             <span>More permissions (a policy)</span>
@@ -204,7 +227,31 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut, allowPer
             <input
               type="radio"
               name={`${id}-kind`}
-              checked={draft.kind === "role-access"}
+              checked={isAttach}
+              onChange={() => set("kind", "managed-policy")}
+            />
+            <span>Attach a managed policy</span>
+          </label>
+          <label>
+            <input
+              type="radio"
+              name={`${id}-kind`}
+              checked={isGroup}
+              onChange={() =>
+                onDraft((d) => ({
+                  ...d,
+                  kind: "group-membership",
+                  targets: d.targets.filter((t) => t.type === "user"),
+                }))
+              }
+            />
+            <span>Add a user to a group</span>
+          </label>
+          <label>
+            <input
+              type="radio"
+              name={`${id}-kind`}
+              checked={isAccess}
               onChange={() =>
                 onDraft((d) => ({
                   ...d,
@@ -219,22 +266,38 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut, allowPer
         <span className="hint">
           {isPolicy
             ? "An inline policy is added to the roles or users you choose, and removed when it expires."
-            : "You may use the role for a while, as if it were tagged for you."}
+            : isAttach
+              ? "An AWS-managed or the account's own policy is attached to the roles or users you choose, and detached when it expires."
+              : isGroup
+                ? "The IAM users you choose are added to a group of their account, and removed when it expires."
+                : "You may use the role for a while, as if it were tagged for you."}
         </span>
       </fieldset>
 
       {isPolicy ? <PasteError onDrafted={fromError} onSignedOut={onSignedOut} /> : null}
 
       <TargetPicker
-        rolesOnly={!isPolicy}
+        rolesOnly={isAccess}
+        usersOnly={isGroup}
         selected={draft.targets}
         onChange={(targets) => set("targets", targets)}
       />
-      {!isPolicy && draft.targets.some((t) => t.mine) ? (
+      {isAccess && draft.targets.some((t) => t.mine) ? (
         <p className="hint">
           You can already use{" "}
           {draft.targets.filter((t) => t.mine).length > 1 ? "some of these roles" : "this role"}.
         </p>
+      ) : null}
+
+      {isAttach ? (
+        <ManagedPolicyPicker
+          value={draft.policyArn}
+          onChange={(arn) => set("policyArn", arn)}
+          account={account}
+        />
+      ) : null}
+      {isGroup ? (
+        <GroupPicker account={account} value={draft.group} onChange={(g) => set("group", g)} />
       ) : null}
 
       {isPolicy ? (
@@ -376,11 +439,25 @@ export function RequestScreen({ draft, onDraft, onCreated, onSignedOut, allowPer
           </>
         ) : draft.expiry === "permanent" ? (
           <span className="hint expiry-hint">
-            {isPolicy ? "The policy stays" : "Access stays"} until someone removes it; approvers see that.
+            {isPolicy
+              ? "The policy stays"
+              : isAttach
+                ? "The policy stays attached"
+                : isGroup
+                  ? "The users stay in the group"
+                  : "Access stays"}{" "}
+            until someone removes it; approvers see that.
           </span>
         ) : (
           <span className="hint expiry-hint">
-            {isPolicy ? "The policy is removed" : "Access ends"} this long after approval (1 hour to 90 days).
+            {isPolicy
+              ? "The policy is removed"
+              : isAttach
+                ? "The policy is detached"
+                : isGroup
+                  ? "The users leave the group"
+                  : "Access ends"}{" "}
+            this long after approval (1 hour to 90 days).
           </span>
         )}
       </div>

@@ -11,6 +11,8 @@ const LIMIT = 50;
 interface Props {
   /** Role access names roles only. */
   rolesOnly: boolean;
+  /** Group membership names IAM users only. */
+  usersOnly?: boolean;
   selected: RequestTarget[];
   onChange(targets: RequestTarget[]): void;
 }
@@ -18,7 +20,7 @@ interface Props {
 export const targetName = (t: RequestTarget) =>
   t.type === "user" ? `${t.accountName}/user ${t.name}` : `${t.accountName}/${t.name}`;
 
-export function TargetPicker({ rolesOnly, selected, onChange }: Props) {
+export function TargetPicker({ rolesOnly, usersOnly = false, selected, onChange }: Props) {
   const id = useId();
   const [query, setQuery] = useState("");
   const [results, setResults] = useState<RequestTarget[] | null>(null);
@@ -47,7 +49,9 @@ export function TargetPicker({ rolesOnly, selected, onChange }: Props) {
   }, [query]);
 
   const chosen = new Set(selected.map((t) => t.arn));
-  const shown = (results ?? []).filter((t) => !rolesOnly || t.type === "role");
+  const shown = (results ?? []).filter(
+    (t) => (!rolesOnly || t.type === "role") && (!usersOnly || t.type === "user"),
+  );
 
   const toggle = (t: RequestTarget) =>
     onChange(chosen.has(t.arn) ? selected.filter((s) => s.arn !== t.arn) : [...selected, t]);
@@ -127,7 +131,9 @@ export function TargetPicker({ rolesOnly, selected, onChange }: Props) {
       </div>
       <div className="chosen" aria-live="polite">
         {selected.length === 0 ? (
-          <span className="hint">Choose at least one {rolesOnly ? "role" : "role or user"} above.</span>
+          <span className="hint">
+            Choose at least one {rolesOnly ? "role" : usersOnly ? "IAM user" : "role or user"} above.
+          </span>
         ) : (
           <ul className="chips" aria-label="Chosen targets">
             {selected.map((t) => (

@@ -30,6 +30,7 @@ import { accessReportRoutes } from "./routes/access-report.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { clientConfigRoutes } from "./routes/client-config.ts";
 import { denialRoutes } from "./routes/denials.ts";
+import { grantsExportRoutes } from "./routes/grants-export.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { killSwitchRoutes } from "./routes/killswitch.ts";
 import { peopleRoutes } from "./routes/people.ts";
@@ -372,6 +373,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       store,
       isAdmin,
     });
+    await grantsExportRoutes(scoped, { config, db, store, isAdmin });
   });
   if (tokens)
     app.register(

@@ -169,7 +169,7 @@ export function parseSince(v: string): string {
   if (!/^\d{4}-\d\d-\d\d/.test(v) || Number.isNaN(t))
     throw new GatehouseError(
       "BAD_ARGUMENT",
-      `--expired-since takes a date (YYYY-MM-DD) or an ISO 8601 time, not "${v}"`,
+      `expired-since takes a date (YYYY-MM-DD) or an ISO 8601 time, not "${v}"`,
     );
   return new Date(t).toISOString();
 }

@@ -15,9 +15,9 @@ export function hclString(s: string): string {
 
 /** A heredoc of `text`, its delimiter chosen so that no line of the text ends it early. */
 function heredoc(text: string): string {
-  const lines = text.split("\n");
   let tag = "POLICY";
-  for (let i = 2; lines.some((l) => l.trim() === tag); i++) tag = `POLICY_${i}`;
+  // A line that is only the delimiter (spaces around it too) would end the heredoc early.
+  for (let i = 2; new RegExp(`^\\s*${tag}\\s*$`, "m").test(text); i++) tag = `POLICY_${i}`;
   return `<<${tag}\n${noTemplates(text)}\n${tag}`;
 }
 

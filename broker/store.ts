@@ -32,7 +32,51 @@ export interface SyncedUser {
   tags: Tag[];
   inlinePolicies: Record<string, string>;
   managedPolicies: string[];
+  /** The IAM groups the user is in (absent in rows synced before groups were read). */
+  groups?: string[];
 }
+
+/** An IAM group of a synced account with its policies (a member gets what they allow). */
+export interface SyncedGroup {
+  name: string;
+  arn: string;
+  inlinePolicies: Record<string, string>;
+  managedPolicies: string[];
+}
+
+/** A customer-managed policy of a synced account, with its default version's document. */
+export interface SyncedPolicy {
+  arn: string;
+  name: string;
+  document: string;
+}
+
+/** The account's IAM quotas that requests check (GetAccountSummary). */
+export interface AccountQuotas {
+  attachedPoliciesPerRole: number;
+  attachedPoliciesPerUser: number;
+  groupsPerUser: number;
+}
+
+/**
+ * What requests check beyond roles and users, read by each sync, so that no request needs an IAM call
+ * before it is approved: the account's groups, its customer-managed policies and its quotas.
+ */
+export interface AccountIam {
+  accountId: string;
+  groups: SyncedGroup[];
+  policies: SyncedPolicy[];
+  /** Null when GetAccountSummary was refused or failed (IAM's defaults are assumed; `quotasError` says why). */
+  quotas: AccountQuotas | null;
+  quotasError?: string | null;
+}
+
+/** IAM's default quotas, assumed when the account's summary could not be read. */
+export const DEFAULT_ACCOUNT_QUOTAS: AccountQuotas = {
+  attachedPoliciesPerRole: 10,
+  attachedPoliciesPerUser: 10,
+  groupsPerUser: 10,
+};
 
 export interface EntitySearch {
   terms: { text: string; accountIds: string[] }[];
@@ -117,6 +161,9 @@ export interface Store {
   tagChanges(filter: { state?: TagChange["state"]; arn?: string; limit?: number }): TagChange[];
   setTagChangeState(id: number, state: TagChange["state"], by: string | null, at: Date): void;
   replaceAccount(accountId: string, roles: SyncedRole[], users: SyncedUser[]): void;
+  /** An account's groups, customer-managed policies and quotas, as its last sync read them. */
+  putAccountIam(data: AccountIam): void;
+  accountIam(accountId: string): AccountIam | undefined;
   upsertRole(role: SyncedRole): void;
   upsertUser(user: SyncedUser): void;
   /** One synced role or user by ARN, or a role by account and name (permission requests). */
@@ -276,6 +323,11 @@ export const STORE_MIGRATIONS: Migration[] = [
         }
       }
     },
+  },
+  {
+    version: 3,
+    name: "account groups, customer-managed policies and quotas",
+    up: "CREATE TABLE IF NOT EXISTS account_iam (account_id TEXT PRIMARY KEY, data TEXT NOT NULL)",
   },
 ];
 
@@ -536,6 +588,13 @@ export function openStore(db: Db, opts: { onAppend?: (e: AuditEntry) => void } =
       tagged.clear();
       insertUser(u);
     },
+    putAccountIam: (a) =>
+      void db.run(
+        "INSERT INTO account_iam (account_id, data) VALUES (?, ?) ON CONFLICT (account_id) DO UPDATE SET data = excluded.data",
+        [a.accountId, JSON.stringify(a)],
+      ),
+    accountIam: (accountId) =>
+      dataOf(db.get<{ data: string }>("SELECT data FROM account_iam WHERE account_id = ?", [accountId])),
     getRole: (arn) => dataOf(db.get<{ data: string }>("SELECT data FROM roles WHERE arn = ?", [arn])),
     roleNamed: (accountId, name) =>
       dataOf(

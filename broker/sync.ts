@@ -5,6 +5,7 @@
 import {
   GetAccountAuthorizationDetailsCommand,
   type GetAccountAuthorizationDetailsCommandOutput,
+  GetAccountSummaryCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
   ListAttachedRolePoliciesCommand,
@@ -18,7 +19,15 @@ import type { AccountDirectory, DiscoveryStatus } from "./accounts.ts";
 import { type AwsGateway, fromAwsError } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { Coordination } from "./replica.ts";
-import type { AccountSyncStatus, Store, SyncedRole, SyncedUser } from "./store.ts";
+import type {
+  AccountIam,
+  AccountSyncStatus,
+  Store,
+  SyncedGroup,
+  SyncedPolicy,
+  SyncedRole,
+  SyncedUser,
+} from "./store.ts";
 import type { TagWatch } from "./tag-watch.ts";
 
 export interface SyncHooks {
@@ -36,14 +45,41 @@ export interface SyncResult {
 
 const decode = (doc: string | undefined) => (doc ? decodeURIComponent(doc) : "");
 
-/** Fetch one account's roles and users through its spoke role. */
+/**
+ * The account's quotas that requests check. A spoke without iam:GetAccountSummary (or any failure) is
+ * not a failed sync: IAM's defaults are assumed and the reason kept for doctor and status.
+ */
+async function fetchQuotas(
+  aws: AwsGateway,
+  accountId: string,
+): Promise<Pick<AccountIam, "quotas" | "quotasError">> {
+  try {
+    await aws.throttle(accountId);
+    const { SummaryMap: m = {} } = await aws.iam(accountId).send(new GetAccountSummaryCommand({}));
+    const q = (key: keyof typeof m, fallback: number) => m[key] ?? fallback;
+    return {
+      quotas: {
+        attachedPoliciesPerRole: q("AttachedPoliciesPerRoleQuota", 10),
+        attachedPoliciesPerUser: q("AttachedPoliciesPerUserQuota", 10),
+        groupsPerUser: q("GroupsPerUserQuota", 10),
+      },
+      quotasError: null,
+    };
+  } catch (e) {
+    return { quotas: null, quotasError: fromAwsError(e, `GetAccountSummary in ${accountId}`).message };
+  }
+}
+
+/** Fetch one account's roles, users, groups, customer-managed policies and quotas through its spoke role. */
 export async function fetchAccount(
   aws: AwsGateway,
   accountId: string,
-): Promise<{ roles: SyncedRole[]; users: SyncedUser[] }> {
+): Promise<{ roles: SyncedRole[]; users: SyncedUser[]; iam: AccountIam }> {
   const iam = aws.iam(accountId);
   const roles = new Map<string, SyncedRole>();
   const users: SyncedUser[] = [];
+  const groups: SyncedGroup[] = [];
+  const policies: SyncedPolicy[] = [];
   let marker: string | undefined;
   do {
     await aws.throttle(accountId);
@@ -51,7 +87,7 @@ export async function fetchAccount(
     try {
       page = await iam.send(
         new GetAccountAuthorizationDetailsCommand({
-          Filter: ["Role", "User"],
+          Filter: ["Role", "User", "Group", "LocalManagedPolicy"],
           MaxItems: 1000,
           Marker: marker,
         }),
@@ -88,7 +124,26 @@ export async function fetchAccount(
           (u.UserPolicyList ?? []).map((p) => [p.PolicyName ?? "", decode(p.PolicyDocument)]),
         ),
         managedPolicies: (u.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn ?? ""),
+        groups: u.GroupList ?? [],
       });
+    }
+    for (const g of page.GroupDetailList ?? []) {
+      if (!g.Arn || !g.GroupName) continue;
+      groups.push({
+        name: g.GroupName,
+        arn: g.Arn,
+        inlinePolicies: Object.fromEntries(
+          (g.GroupPolicyList ?? []).map((p) => [p.PolicyName ?? "", decode(p.PolicyDocument)]),
+        ),
+        managedPolicies: (g.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn ?? ""),
+      });
+    }
+    for (const p of page.Policies ?? []) {
+      if (!p.Arn || !p.PolicyName) continue;
+      const v =
+        p.PolicyVersionList?.find((x) => x.IsDefaultVersion) ??
+        p.PolicyVersionList?.find((x) => x.VersionId === p.DefaultVersionId);
+      policies.push({ arn: p.Arn, name: p.PolicyName, document: decode(v?.Document) });
     }
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
@@ -110,7 +165,11 @@ export async function fetchAccount(
     }
     marker = page.IsTruncated ? page.Marker : undefined;
   } while (marker);
-  return { roles: [...roles.values()], users };
+  return {
+    roles: [...roles.values()],
+    users,
+    iam: { accountId, groups, policies, ...(await fetchQuotas(aws, accountId)) },
+  };
 }
 
 export class Syncer {
@@ -202,7 +261,7 @@ export class Syncer {
     const reread = new Map<string, SyncedRole>();
     this.reread.set(accountId, reread);
     try {
-      const { roles: read, users } = await fetchAccount(this.aws, accountId);
+      const { roles: read, users, iam } = await fetchAccount(this.aws, accountId);
       const roles = read.map((r) => reread.get(r.name) ?? r);
       const names = new Set(read.map((r) => r.name));
       for (const r of reread.values()) if (!names.has(r.name)) roles.push(r);
@@ -212,6 +271,7 @@ export class Syncer {
       // The change row commits with the account's rows: other replicas reload exactly what was stored.
       this.store.transaction(() => {
         this.store.replaceAccount(accountId, roles, users);
+        this.store.putAccountIam(iam);
         this.coordination?.publish("account", accountId);
       });
       this.index.replaceAccount(accountId, served);

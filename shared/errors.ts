@@ -102,6 +102,9 @@ export const ERRORS = {
   TAG_CHANGE_NOT_FOUND: { status: 404, title: "No such access-tag change." },
   TAG_CHANGE_NOT_HELD: { status: 409, title: "This access-tag change is not held (superseded or decided)." },
   POLICY_REFUSED: { status: 422, title: "The policy is refused: it is invalid, too large or too dangerous." },
+  POLICY_NOT_FOUND: { status: 404, title: "No such managed policy in the target's account or among AWS's." },
+  GROUP_NOT_FOUND: { status: 404, title: "No such IAM group in the target's account." },
+  QUOTA_EXCEEDED: { status: 422, title: "IAM's quota for this would be exceeded; nothing was changed." },
   NO_DENIAL: { status: 422, title: "The text holds no AWS access-denied message that names an action." },
   DENIAL_NOT_REQUESTABLE: {
     status: 422,

@@ -42,6 +42,10 @@ export function spokeNeeds(_config: BrokerConfig): Need[] {
         "iam:ListUserPolicies",
         "iam:GetUserPolicy",
         "iam:ListUserTags",
+        // Groups, attachments and quotas: what managed-policy and group-membership requests check.
+        "iam:ListAttachedUserPolicies",
+        "iam:ListGroupsForUser",
+        "iam:GetAccountSummary",
       ],
       resources: ["*"],
     },
@@ -63,6 +67,24 @@ export function spokeNeeds(_config: BrokerConfig): Need[] {
       sid: "GatehouseUserInlinePolicies",
       actions: ["iam:PutUserPolicy", "iam:DeleteUserPolicy"],
       resources: ["arn:aws:iam::ACCOUNT:user/*"],
+    },
+    {
+      feature: "permission requests (managed policies attached to roles)",
+      sid: "GatehouseRoleManagedPolicies",
+      actions: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+      resources: ["arn:aws:iam::ACCOUNT:role/*"],
+    },
+    {
+      feature: "permission requests (managed policies attached to users)",
+      sid: "GatehouseUserManagedPolicies",
+      actions: ["iam:AttachUserPolicy", "iam:DetachUserPolicy"],
+      resources: ["arn:aws:iam::ACCOUNT:user/*"],
+    },
+    {
+      feature: "permission requests (IAM users added to groups)",
+      sid: "GatehouseGroupMembership",
+      actions: ["iam:AddUserToGroup", "iam:RemoveUserFromGroup"],
+      resources: ["arn:aws:iam::ACCOUNT:group/*"],
     },
   ];
 }
@@ -148,7 +170,7 @@ export function spokePermissions(config: BrokerConfig, account = "*"): PolicyDoc
         // SECURITY 32: requests never change Gatehouse's own roles, even if the broker were fooled.
         Sid: "GatehouseNeverChangesItsOwnRoles",
         Effect: "Deny",
-        Action: ["iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+        Action: ["iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy"],
         Resource: protectedRoles,
       },
     ],

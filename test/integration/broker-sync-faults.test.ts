@@ -457,7 +457,9 @@ describe("the per-account request-rate cap", () => {
     const calls = emulator.calls.filter((c) => c.seq > since && c.account === A);
     expect(calls.filter((c) => c.action === GAAD)).toHaveLength(4);
     expect(calls.filter((c) => c.action === "ListRoles")).toHaveLength(4);
-    expect(calls).toHaveLength(8 + 3 * 4);
+    // One GetAccountSummary per sync (the quotas requests check).
+    expect(calls.filter((c) => c.action === "GetAccountSummary")).toHaveLength(1);
+    expect(calls).toHaveLength(8 + 1 + 3 * 4);
     expect(calls.every((c) => c.status === 200)).toBe(true);
 
     // A token bucket of RATE per second with a burst of RATE allows at most RATE + RATE·Δt calls in

@@ -1,4 +1,5 @@
-// `gatehouse request …`: ask for permissions (an inline policy, or access to a role), follow the requests,
+// `gatehouse request …`: ask for permissions (an inline policy, a managed policy, a group, or access to a
+// role), follow the requests,
 // and, as an approver, approve or reject them. Everything goes through the agent to the broker.
 
 import type { Me, RequestTarget } from "../../../shared/api.ts";
@@ -22,6 +23,11 @@ export const USAGE = `usage: gatehouse request <subcommand>
                                     ask for an inline policy on roles or users (linted here first)
   create --role REF --justification TEXT --expires DURATION [--wait]
                                     ask for access to a role (or --access with --target REF…)
+  create --attach POLICY --target REF [--target REF…] --justification TEXT --expires DURATION [--wait]
+                                    ask for a managed policy attached to roles or users: POLICY is an
+                                    ARN or a name (AWS-managed, else the account's customer-managed one)
+  create --group GROUP --target USER [--target USER…] --justification TEXT --expires DURATION [--wait]
+                                    ask for IAM users to be added to an IAM group of their account
   from-error [TEXT | -] --justification TEXT --expires DURATION [--wait]
                                     ask for what an AWS access-denied error (or a log of them; - or no TEXT
                                     reads standard input) says is missing: the role or user it names, the
@@ -44,7 +50,8 @@ export const USAGE = `usage: gatehouse request <subcommand>
                                     settle a target whose policy was changed outside Gatehouse:
                                     delete it, or keep it in IAM unmanaged (approvers and admins)
 
-REF is a role or IAM user ARN, or account/role (prod/Billing). DURATION is a number and a unit
+REF is a role or IAM user ARN, account/role (prod/Billing) or account/user/NAME; USER is a user ARN,
+account/user/NAME or user/NAME (when one account has a user of that name). DURATION is a number and a unit
 (m, h, d, w), from 1h to 90d: 8h, 7d. --json prints the request (or the list) as JSON on stdout.
 
 --wait (on create, policy, access, from-error) and wait ID poll the broker (200 ms, growing to 2 s) until no target
@@ -89,7 +96,12 @@ function targetLines(r: PermissionRequest): string[] {
         : null,
       t.note ? one(t.note) : null,
     ].filter(Boolean);
-    return `  ${r.targets.length > 1 ? `#${t.n} ` : ""}${one(t.arn)}  ${t.state}${extra.length ? `  (${extra.join("; ")})` : ""}`;
+    const what = t.policyArn
+      ? `  attach ${one(t.policyArn)}`
+      : t.groupName
+        ? `  group ${one(t.groupName)}`
+        : "";
+    return `  ${r.targets.length > 1 ? `#${t.n} ` : ""}${one(t.arn)}${what}  ${t.state}${extra.length ? `  (${extra.join("; ")})` : ""}`;
   });
 }
 
@@ -195,6 +207,8 @@ interface CreateFlags {
   role?: string[] | undefined;
   access?: boolean | undefined;
   policy?: string | undefined;
+  attach?: string | undefined;
+  group?: string | undefined;
   justification?: string | undefined;
   expires?: string | undefined;
 }
@@ -207,6 +221,35 @@ interface CreateFlags {
 export function createBody(v: CreateFlags, as: "create" | "policy" | "access") {
   const targets = v.target ?? [];
   const roles = v.role ?? [];
+  if (v.attach !== undefined || v.group !== undefined) {
+    if (as !== "create") throw new UsageError(`--attach and --group go with create\n${USAGE}`);
+    const given = [
+      v.attach !== undefined && "--attach",
+      v.group !== undefined && "--group",
+      v.policy !== undefined && "--policy",
+      (roles.length > 0 || v.access) && "--role/--access",
+    ].filter(Boolean);
+    if (given.length > 1)
+      throw new UsageError(`${given.join(" and ")}: one kind of request at a time\n${USAGE}`);
+    if (targets.length === 0) throw new UsageError(`--target is required\n${USAGE}`);
+    const justification = required(v.justification, "--justification");
+    const expiry = parseDuration(required(v.expires, "--expires"));
+    return v.attach !== undefined
+      ? ({
+          kind: "managed-policy",
+          targets,
+          policyArn: required(v.attach, "--attach"),
+          justification,
+          expiry,
+        } as const)
+      : ({
+          kind: "group-membership",
+          targets,
+          group: required(v.group, "--group"),
+          justification,
+          expiry,
+        } as const);
+  }
   const kind =
     as === "policy" || (as === "create" && v.policy !== undefined)
       ? "inline-policy"
@@ -229,7 +272,9 @@ export function createBody(v: CreateFlags, as: "create" | "policy" | "access") {
     if (v.policy !== undefined)
       throw new UsageError(`access to a role takes no --policy; drop --role/--access for a policy\n${USAGE}`);
     if (targets.length && roles.length === 0 && !v.access && as !== "access")
-      throw new UsageError(`--target needs --policy FILE or --access\n${USAGE}`);
+      throw new UsageError(
+        `--target needs --policy FILE, --attach POLICY, --group GROUP or --access\n${USAGE}`,
+      );
     refs = [...roles, ...targets];
     if (refs.length === 0) throw new UsageError(`--role is required\n${USAGE}`);
   }
@@ -294,6 +339,8 @@ export async function run(argv: string[]): Promise<number> {
       role: { type: "string", multiple: true },
       access: { type: "boolean" },
       policy: { type: "string" },
+      attach: { type: "string" },
+      group: { type: "string" },
       justification: { type: "string" },
       expires: { type: "string" },
       reason: { type: "string" },
@@ -326,7 +373,7 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(`--timeout goes with --wait\n${USAGE}`);
       const body = createBody(values, sub);
       const timeout = values.wait ? timeoutSeconds(values.timeout) : 0;
-      if (body.policy !== undefined) {
+      if ("policy" in body && body.policy !== undefined) {
         const lint = await lintPolicy(body.policy);
         if (lint.findings.length) process.stderr.write(formatText(lint));
         if (!lint.valid) {
@@ -347,7 +394,7 @@ export async function run(argv: string[]): Promise<number> {
     case "from-error": {
       if (values.timeout !== undefined && !values.wait)
         throw new UsageError(`--timeout goes with --wait\n${USAGE}`);
-      for (const flag of ["target", "role", "access", "policy"] as const)
+      for (const flag of ["target", "role", "access", "policy", "attach", "group"] as const)
         if (values[flag] !== undefined)
           throw new UsageError(
             `from-error takes the target and policy from the error; drop --${flag}\n${USAGE}`,

@@ -6,10 +6,6 @@
 // emulator holds (through the SDK); the JSON (the admin route) and CloudFormation forms carry the same
 // grants; filters, admins only, audit.
 
-import id is checked against what the emulator holds; the JSON (the admin
-
-// route) and CloudFormation forms carry the same grants; filters, admins only, audit.
-
 import { execFile } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

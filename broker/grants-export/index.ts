@@ -154,22 +154,20 @@ export function exportGrants(
 export function resolveAccounts(
   given: readonly string[],
   accounts: readonly { id: string; name: string }[],
+  code: "BAD_ARGUMENT" | "BAD_REQUEST" = "BAD_ARGUMENT",
 ): string[] {
   return given.map((v) => {
     const a = accounts.find((x) => x.id === v || x.name.toLowerCase() === v.toLowerCase());
     if (a) return a.id;
     if (/^\d{12}$/.test(v)) return v; // an account no longer configured may still have grants
-    throw new GatehouseError("BAD_ARGUMENT", `unknown account "${v}" (an account id or a configured name)`);
+    throw new GatehouseError(code, `unknown account "${v}" (an account id or a configured name)`);
   });
 }
 
 /** A date or timestamp given on the command line or in a query, as ISO 8601 (UTC). */
-export function parseSince(v: string): string {
+export function parseSince(v: string, code: "BAD_ARGUMENT" | "BAD_REQUEST" = "BAD_ARGUMENT"): string {
   const t = /^\d{4}-\d\d-\d\d$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : Date.parse(v);
   if (!/^\d{4}-\d\d-\d\d/.test(v) || Number.isNaN(t))
-    throw new GatehouseError(
-      "BAD_ARGUMENT",
-      `expired-since takes a date (YYYY-MM-DD) or an ISO 8601 time, not "${v}"`,
-    );
+    throw new GatehouseError(code, `expired-since takes a date (YYYY-MM-DD) or an ISO 8601 time, not "${v}"`);
   return new Date(t).toISOString();
 }

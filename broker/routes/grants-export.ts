@@ -30,11 +30,11 @@ export async function grantsExportRoutes(app: FastifyInstance, deps: GrantsExpor
       throw new GatehouseError("BAD_REQUEST", "active and expiredSince exclude each other");
     const filter: ExportFilter =
       q.expiredSince !== undefined
-        ? { mode: "expired-since", since: parseSince(q.expiredSince) }
+        ? { mode: "expired-since", since: parseSince(q.expiredSince, "BAD_REQUEST") }
         : { mode: q.active ? "active" : "applied" };
     const given = q.account === undefined ? [] : Array.isArray(q.account) ? q.account : [q.account];
     // Read on each call: with accounts from Organizations the list changes between syncs.
-    if (given.length) filter.accounts = resolveAccounts(given, deps.config.aws.accounts);
+    if (given.length) filter.accounts = resolveAccounts(given, deps.config.aws.accounts, "BAD_REQUEST");
     if (q.permanentOnly) filter.permanentOnly = true;
     const result = exportGrants(deps.db, {
       format,

@@ -290,8 +290,11 @@ describe("a demo organisation with one grant of each kind", () => {
       code: "BAD_REQUEST",
     });
     expect((await b.call("gina", "GET", "/v1/admin/grants/export?account=nowhere")).json).toMatchObject({
-      code: "BAD_ARGUMENT",
+      code: "BAD_REQUEST",
     });
+    expect(
+      (await b.call("gina", "GET", "/v1/admin/grants/export?expiredSince=not-a-date")).json,
+    ).toMatchObject({ code: "BAD_REQUEST" });
     expect(
       (await b.call("gina", "GET", "/v1/admin/grants/export?active=true&expiredSince=2026-01-01")).status,
     ).toBe(400);

@@ -148,7 +148,7 @@ export function tenKilobytePolicy(limit = 10_240): string {
 }
 
 /** Latencies of one case as its op sees them; the first `warmup` are the untimed warm-up. */
-function recording<T>(warmup: number, op: (i: number) => Promise<T> | T) {
+export function recording<T>(warmup: number, op: (i: number) => Promise<T> | T) {
   const all: number[] = [];
   return {
     op: async (_w: number, i: number) => {
@@ -161,14 +161,14 @@ function recording<T>(warmup: number, op: (i: number) => Promise<T> | T) {
 }
 
 /** The machine's load: a p95 of milliseconds moves with whatever else runs. */
-function loadNote(): string {
+export function loadNote(): string {
   const load = loadavg()[0]!;
   const cores = availableParallelism();
   const busy = load > cores ? " — busier than it has CPUs: the p95 figures are not to be trusted" : "";
   return `    (load average over the last minute: ${load.toFixed(1)} on ${cores} CPUs${busy})`;
 }
 
-const verdict = (p95: number, goal: number) =>
+export const verdict = (p95: number, goal: number) =>
   `goal ≤ ${formatMs(goal)} p95: ${p95 <= goal ? "met" : `NOT met (${(p95 / goal).toFixed(2)}× over)`}`;
 
 interface Pair {
@@ -215,7 +215,7 @@ async function comparePair(ctx: BenchContext, p: Pair): Promise<{ p95: number }>
 }
 
 /** A JSON client of the broker with one person's bearer token. */
-function brokerClient(base: string, token: string) {
+export function brokerClient(base: string, token: string) {
   return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${base}${path}`, {
       method,
@@ -281,13 +281,13 @@ const discard = () =>
     },
   });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A broker like the tests' (test/support/broker.ts: prod and staging, approvers from `approvers`) with
  * `sync.requests_per_second` (the per-account cap on its IAM calls, applies and re-reads included) set.
  */
-async function requestsBroker(issuer: string, awsUrl: string, perSecond: number) {
+export async function requestsBroker(issuer: string, awsUrl: string, perSecond: number) {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-bench-requests-"));
   const yaml = brokerYaml({
     issuer,
@@ -326,7 +326,7 @@ async function pendingRequest(alice: Call, arn: string): Promise<string> {
 }
 
 /** bob approves request `id`; resolves once a read shows its target applied. Returns the GETs needed. */
-async function approveUntilApplied(bob: Call, alice: Call, id: string): Promise<number> {
+export async function approveUntilApplied(bob: Call, alice: Call, id: string): Promise<number> {
   let r = await bob<PermissionRequest>("POST", `/v1/requests/${id}/approve`, {});
   let polls = 0;
   const deadline = performance.now() + 30_000;
@@ -341,7 +341,12 @@ async function approveUntilApplied(bob: Call, alice: Call, id: string): Promise<
 }
 
 /** Roles like Billing added to prod (untagged, so requestable): `name00`, `name01`, … */
-function addRoles(world: ReturnType<typeof loadFixture>, prefix: string, count: number, inline: boolean) {
+export function addRoles(
+  world: ReturnType<typeof loadFixture>,
+  prefix: string,
+  count: number,
+  inline: boolean,
+) {
   const prod = world.accounts.get(ACCOUNT)!;
   const billing = prod.roles.get("billing")!;
   return Array.from({ length: count }, (_, i) => {

@@ -160,6 +160,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     log: { warn: (o, m) => app.log.warn(o, m), info: (o, m) => app.log.info(o, m) },
     registry: metrics.registry,
   });
+  let requestsRef: RequestService | undefined;
   const syncer = new Syncer(
     config,
     aws,
@@ -171,6 +172,8 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
         metrics.syncDuration.observe({ account }, seconds);
         if (!ok) metrics.syncErrors.inc({ account });
       },
+      // The request service exists once the broker is built; a sync before that has nothing to check.
+      onAccountStored: (account, since) => requestsRef?.watchHeld(account, since),
     },
     accounts,
     replica,
@@ -266,6 +269,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
     isAdmin,
     coordination: replica,
   });
+  requestsRef = requests;
   // What other replicas wrote reaches this one's index and caches.
   replica
     .on("account", (accountId) => {

@@ -43,6 +43,8 @@ export { APPROVERS_TAG };
 
 const SYSTEM = "gatehouse";
 const EXPIRING_NOTICE_MS = 3600_000;
+/** How long before a sync began reading a grant must have been applied for the sync to judge it. */
+const HELD_MARGIN_MS = 5 * 60_000;
 
 const pretty = (text: string) => {
   try {
@@ -798,8 +800,9 @@ export class RequestService {
     const mod = kindModule(t.kind);
     const what = mod.describe(t);
     const r = await mod.revert(this.ctx, t);
-    if (r.drift) {
-      // Reported once: a drifted target that stays applied is skipped by later ticks (its revert says so).
+    // Reported once: a drifted target that stays applied is skipped by later ticks (its revert says so),
+    // and drift a sync already reported is not reported again when the expiry meets it.
+    if (r.drift && !t.drift) {
       if (!r.settled) this.d.requests.patch(t.requestId, t.n, { drift: r.drift.why });
       this.d.requests.event(t.requestId, t.n, SYSTEM, "drift", r.drift.detail);
       this.audit(SYSTEM, "request.drift", target, { arn: t.arn, ...what.detail }, false);
@@ -816,6 +819,32 @@ export class RequestService {
     this.audit(SYSTEM, "request.expire", target, { arn: t.arn, ...what.detail, ...r.detail, ...late });
     this.notify("expired", who, SYSTEM, [t.arn]);
     await mod.afterRevert?.(this.ctx, t);
+  }
+
+  /**
+   * After a sync stored an account: an applied grant its copy no longer shows (detached or removed
+   * outside Gatehouse) is drift, reported once while it is still granted. Only grants applied well before
+   * the sync began reading are judged, so a read that raced the apply (or IAM's eventual consistency)
+   * is not mistaken for a removal.
+   */
+  watchHeld(accountId: string, readSince: Date): void {
+    try {
+      for (const t of this.d.requests.targetsIn(["applied"])) {
+        if (t.accountId !== accountId || t.drift || !t.appliedAt) continue;
+        if (Date.parse(t.appliedAt) > readSince.getTime() - HELD_MARGIN_MS) continue;
+        const mod = kindModule(t.kind);
+        if (mod.held?.(this.ctx, t) !== false) continue;
+        const what = mod.describe(t);
+        const why = `${what.summary}: gone from IAM (seen by the sync of ${readSince.toISOString()}); removed outside Gatehouse while granted`;
+        this.d.requests.patch(t.requestId, t.n, { drift: why });
+        this.d.requests.event(t.requestId, t.n, SYSTEM, "drift", { ...what.detail, seenBy: "sync" });
+        this.audit(SYSTEM, "request.drift", `${t.requestId}/${t.n}`, { arn: t.arn, ...what.detail }, false);
+        this.notify("drift", { id: t.requestId, requester: t.requester }, SYSTEM, [t.arn], why);
+      }
+    } catch (e) {
+      // A sync must not fail for this; the expiry finds the same drift.
+      this.d.log.warn({ err: (e as Error).message, accountId }, "drift check after sync failed");
+    }
   }
 
   /** Remove every policy and grant whose expiry has passed (also what was missed while the broker was down). */

@@ -102,6 +102,8 @@ export interface AccountSyncStatus {
   roles: number;
   users: number;
   durationMs: number | null;
+  /** Something a good sync could not read (the account's quotas): what requests then assume. */
+  warning?: string;
 }
 
 export interface AuditInput {

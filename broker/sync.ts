@@ -32,6 +32,8 @@ import type { TagWatch } from "./tag-watch.ts";
 
 export interface SyncHooks {
   onAccountSynced?(accountId: string, seconds: number, ok: boolean): void;
+  /** An account's roles and users were stored as read from `readSince` on (requests look for drift). */
+  onAccountStored?(accountId: string, readSince: Date): void;
 }
 
 export interface SyncResult {
@@ -69,6 +71,9 @@ async function fetchQuotas(
     return { quotas: null, quotasError: fromAwsError(e, `GetAccountSummary in ${accountId}`).message };
   }
 }
+
+export const quotasUnknown = (why: string | null | undefined) =>
+  `the account's IAM quotas are unknown (${why ?? "not read"}); managed-policy and group-membership requests assume IAM's defaults (10 attached policies per role or user, 10 groups per user)`;
 
 /** Fetch one account's roles, users, groups, customer-managed policies and quotas through its spoke role. */
 export async function fetchAccount(
@@ -275,6 +280,7 @@ export class Syncer {
         this.coordination?.publish("account", accountId);
       });
       this.index.replaceAccount(accountId, served);
+      this.hooks.onAccountStored?.(accountId, new Date(started));
       const status: AccountSyncStatus = {
         accountId,
         name,
@@ -285,6 +291,7 @@ export class Syncer {
         roles: roles.length,
         users: users.length,
         durationMs: Date.now() - started,
+        ...(iam.quotas ? {} : { warning: quotasUnknown(iam.quotasError) }),
       };
       this.store.putSyncStatus(status);
       this.hooks.onAccountSynced?.(accountId, status.durationMs! / 1000, true);

@@ -95,6 +95,8 @@ export const accountSyncSchema = z.object({
   roles: z.number().int(),
   users: z.number().int(),
   durationMs: z.number().nullable(),
+  /** Something a good sync could not read (the account's IAM quotas): what requests then assume. */
+  warning: z.string().optional(),
 });
 export type AccountSync = z.infer<typeof accountSyncSchema>;
 export const syncStatusSchema = z.object({ inProgress: z.boolean(), accounts: z.array(accountSyncSchema) });

@@ -118,6 +118,24 @@ export const groupMembership: KindModule = {
       .catch((e) => ctx.log.warn({ err: (e as Error).message }, "re-read after expiry failed"));
   },
 
+  held(ctx, t) {
+    const u = ctx.store.getUser(t.arn);
+    if (u?.groups === undefined) return u ? undefined : false;
+    return u.groups.some((g) => g.toLowerCase() === t.groupName!.toLowerCase());
+  },
+
+  async removeDrifted(ctx, t) {
+    const iam = ctx.aws.iam(t.accountId);
+    await ctx.aws.throttle(t.accountId);
+    try {
+      await iam.send(new RemoveUserFromGroupCommand({ GroupName: t.groupName!, UserName: t.name }));
+      return false;
+    } catch (e) {
+      if (isNoSuchEntity(e)) return true;
+      throw fromAwsError(e, `RemoveUserFromGroup ${t.groupName} for ${t.arn}`);
+    }
+  },
+
   describe: (t) => ({
     name: t.groupName ?? "",
     summary: `${t.arn} in IAM group ${t.groupName}`,

@@ -191,6 +191,24 @@ export const managedPolicy: KindModule = {
       .catch((e) => ctx.log.warn({ err: (e as Error).message }, "re-read after expiry failed"));
   },
 
+  held(ctx, t) {
+    const e = isRole(t) ? ctx.store.getRole(t.arn) : ctx.store.getUser(t.arn);
+    return e ? e.managedPolicies.includes(t.policyArn!) : false;
+  },
+
+  async removeDrifted(ctx, t) {
+    try {
+      await detach(ctx, t);
+      return false;
+    } catch (e) {
+      if (isNoSuchEntity(e)) return true;
+      throw fromAwsError(
+        e,
+        `${isRole(t) ? "DetachRolePolicy" : "DetachUserPolicy"} ${t.policyArn} on ${t.arn}`,
+      );
+    }
+  },
+
   describe: (t) => ({
     name: t.policyArn ?? "",
     summary: `managed policy ${t.policyArn} attached to ${t.arn}`,

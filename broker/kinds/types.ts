@@ -93,6 +93,11 @@ export interface KindModule {
   afterRevert?(ctx: KindContext, t: TargetRow): Promise<void>;
   /** Remove a drifted grant as it now is (resolve → delete); returns whether it was already gone. */
   removeDrifted?(ctx: KindContext, t: TargetRow): Promise<boolean>;
+  /**
+   * Whether the synced copy still shows an applied grant (false: removed outside Gatehouse; undefined:
+   * the copy cannot tell). Kinds without it are checked for drift at expiry only.
+   */
+  held?(ctx: KindContext, t: TargetRow): boolean | undefined;
   /** A target that stays applied in the broker after a start (role-access grants into the index). */
   restore?(ctx: KindContext, t: TargetRow): void;
   /** What a target grants, for the audit rows, the UI and the webhook. */

@@ -634,6 +634,14 @@ export async function runDoctor(input: BrokerConfig, opts: DoctorOptions = {}): 
               account: a.id,
               message: `${a.name} last synced ${ago(s.lastSuccessAt)}: ${s.roles} roles, ${s.users} users`,
             });
+            if (s.warning)
+              add({
+                check: "sync",
+                status: "warn",
+                account: a.id,
+                message: `${a.name}: ${s.warning}`,
+                fix: "allow iam:GetAccountSummary to the spoke role (see `gatehouse-broker init`)",
+              });
           } else {
             add({
               check: "sync",

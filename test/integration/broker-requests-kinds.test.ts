@@ -10,6 +10,7 @@ import {
   ListRolesCommand,
 } from "@aws-sdk/client-iam";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openRequestsStore } from "../../broker/requests-store.ts";
 import type { Emulator } from "../../dev/aws/server.ts";
 import type { PermissionRequest } from "../../shared/requests.ts";
 import { viaCentral } from "../support/aws.ts";
@@ -83,6 +84,15 @@ function addWorld(): void {
       inlinePolicies: Object.fromEntries(Object.entries(inline).map(([k, v]) => [k, JSON.stringify(v)])),
       managedPolicies: managed,
     });
+  // staging's spoke may not read the account summary: its quotas are unknown, IAM's defaults assumed.
+  const stagingSpoke = w.accounts.get("333333333333")!.roles.get("gatehousespoke")!;
+  stagingSpoke.inlinePolicies = {
+    ...stagingSpoke.inlinePolicies,
+    NoSummary: JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Deny", Action: "iam:GetAccountSummary", Resource: "*" }],
+    }),
+  };
   group("IamReaders", {}, [IAM_READ]);
   group("IamAdmins", {
     Everything: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iam:*", Resource: "*" }] },
@@ -132,6 +142,7 @@ beforeAll(async () => {
     tokens,
     extra: `requests:
   approver_groups: [approvers]
+  allow_permanent: true
   webhook_url: ${hook.url}
 `,
   });
@@ -168,6 +179,16 @@ describe("the sync reads what requests check", () => {
       groupsPerUser: 10,
     });
     expect(b.broker.store.getUser(BUSY)?.groups).toHaveLength(10);
+  });
+
+  it("a spoke refused GetAccountSummary: the sync is good, the quotas unknown, and the status says so", () => {
+    const data = b.broker.store.accountIam("333333333333")!;
+    expect(data.quotas).toBeNull();
+    expect(data.quotasError).toMatch(/AccessDenied/);
+    const status = b.broker.store.syncStatuses().find((s) => s.accountId === "333333333333")!;
+    expect(status.state).toBe("ok");
+    expect(status.warning).toMatch(/quotas are unknown .*AccessDenied.*IAM's defaults/);
+    expect(b.broker.store.syncStatuses().find((s) => s.accountId === PROD)!.warning).toBeUndefined();
   });
 });
 
@@ -367,6 +388,33 @@ describe("group membership", () => {
     expect(await b.broker.requests.expireDue(later(10))).toBe(0);
   });
 
+  it("removed while granted: the next sync reports the drift once; the expiry settles it without reporting again", async () => {
+    const rid = asRequest(
+      (await request("alice", { kind: "group-membership", targets: [ANALYST], group: "IamReaders" })).json,
+    ).id;
+    expect((await approve(rid)).targets[0]!.state).toBe("applied");
+    const u = prod().users.get("analyst")!;
+    u.groups = u.groups.filter((g) => g !== "IamReaders");
+    // Applied a moment ago: a sync now could have raced the apply, so it does not judge this grant yet.
+    await b.broker.syncer.syncAll();
+    expect((await targetOf(rid)).drift).toBeNull();
+    // Applied ten minutes before the sync: it is judged, and found gone.
+    const s = openRequestsStore(b.db);
+    s.patch(rid, 0, { appliedAt: new Date(Date.now() - 600_000).toISOString() });
+    s.close();
+    await b.broker.syncer.syncAll();
+    const t = await targetOf(rid);
+    expect(t.state).toBe("applied");
+    expect(t.drift).toMatch(/in IAM group IamReaders: gone from IAM .*removed outside Gatehouse/);
+    await b.broker.syncer.syncAll();
+    expect(auditFor("request.drift", rid)).toHaveLength(1);
+    await until(() => hook.of(rid, "drift").length === 1, 10_000, "the drift webhook");
+    expect(await b.broker.requests.expireDue(later(9))).toBe(1);
+    expect((await targetOf(rid)).state).toBe("expired");
+    expect(auditFor("request.drift", rid)).toHaveLength(1);
+    expect(auditFor("request.expire", rid)[0]!.detail).toMatchObject({ alreadyGone: true });
+  });
+
   it("refused before any IAM call: unknown group, a role, quota of 10 groups, a group granting iam:*", async () => {
     const cases: [Record<string, unknown>, number, string, RegExp][] = [
       [
@@ -415,6 +463,28 @@ describe("group membership", () => {
   });
 });
 
+describe("permanent", () => {
+  it("a permanent attachment (requests.allow_permanent) has no expiry and is never detached", async () => {
+    const r = await request("alice", {
+      kind: "managed-policy",
+      targets: [ANALYST],
+      policyArn: "AmazonS3ReadOnlyAccess",
+      expiry: "permanent",
+    });
+    expect(r.status).toBe(201);
+    const rid = asRequest(r.json).id;
+    expect(asRequest(r.json).expirySeconds).toBeNull();
+    expect((await approve(rid)).targets[0]).toMatchObject({ state: "applied", expiresAt: null });
+    const arn = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+    expect(prod().users.get("analyst")!.managedPolicies).toContain(arn);
+    expect(await b.broker.requests.expireDue(later(24 * 365))).toBe(0);
+    expect(prod().users.get("analyst")!.managedPolicies).toContain(arn);
+    // Taken off again so the account ends as it began.
+    const u = prod().users.get("analyst")!;
+    u.managedPolicies = u.managedPolicies.filter((a) => a !== arn);
+  });
+});
+
 describe("the spoke's view", () => {
   it("GetAccountAuthorizationDetails shows no Gatehouse leftovers after every expiry", async () => {
     const spoke = iam(emulator, await viaCentral(emulator, `arn:aws:iam::${PROD}:role/GatehouseSpoke`), 1);
@@ -424,6 +494,8 @@ describe("the spoke's view", () => {
     const analyst = out.UserDetailList?.find((u) => u.UserName === "analyst");
     expect(analyst?.GroupList ?? []).toEqual([]);
     const open = (await b.call("alice", "GET", "/v1/requests")).json.requests as PermissionRequest[];
-    expect(open.flatMap((r) => r.targets).filter((t) => t.state === "applied")).toEqual([]);
+    expect(
+      open.flatMap((r) => r.targets).filter((t) => t.state === "applied" && t.expiresAt !== null),
+    ).toEqual([]);
   });
 });

@@ -31,6 +31,7 @@ import { adminRoutes } from "./routes/admin.ts";
 import { catalogueRoutes } from "./routes/catalogue.ts";
 import { clientConfigRoutes } from "./routes/client-config.ts";
 import { denialRoutes } from "./routes/denials.ts";
+import { grantsExportRoutes } from "./routes/grants-export.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { killSwitchRoutes } from "./routes/killswitch.ts";
 import { peopleRoutes } from "./routes/people.ts";
@@ -378,6 +379,7 @@ export function buildBroker(config: BrokerConfig, opts: BrokerOptions = {}): Bro
       store,
       isAdmin,
     });
+    await grantsExportRoutes(scoped, { config, db, store, isAdmin });
   });
   if (tokens)
     app.register(

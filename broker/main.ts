@@ -9,6 +9,7 @@ import { startBroker } from "./app.ts";
 import { runAuditVerify } from "./audit/verify-command.ts";
 import { accessReportInput, runAccessReport } from "./commands/access-report.ts";
 import { doctorCommand } from "./commands/doctor.ts";
+import { grantsExportInput, runGrantsExport } from "./commands/grants-export.ts";
 import { initCommand } from "./commands/init.ts";
 import { runKillSwitchStatus } from "./commands/killswitch.ts";
 import { runPeopleDisable } from "./commands/people-disable.ts";
@@ -42,6 +43,9 @@ const USAGE = `usage: gatehouse-broker --config FILE             serve the broke
                                                       exit 1 while one is failed (being retried)
        gatehouse-broker access report --config FILE [--format csv|json] [--unused-days N] [--out FILE]
                                                       who may use which role, why, until when, last used
+       gatehouse-broker grants export --config FILE [--format terraform|cloudformation|json]
+                        [--active] [--account ID|NAME]… [--expired-since DATE] [--permanent-only] [--out FILE]
+                                                      applied grants as the IaC resources that hold them
        gatehouse-broker doctor --config FILE [--json] [--profile ADMIN] [--admin-role NAME]
                                                       check base → central → spoke → work roles;
                                                       exit 0 all good, 1 broken, 2 could not run
@@ -60,6 +64,10 @@ async function main(argv: string[]): Promise<number> {
       after: { type: "string" },
       format: { type: "string" },
       "unused-days": { type: "string" },
+      active: { type: "boolean" },
+      account: { type: "string", multiple: true },
+      "expired-since": { type: "string" },
+      "permanent-only": { type: "boolean" },
       all: { type: "boolean" },
       json: { type: "boolean" },
       by: { type: "string" },
@@ -83,7 +91,13 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig(values.config);
   const [verb, sub] = positionals;
 
-  if (verb === "audit" || verb === "tags" || verb === "killswitch" || verb === "access") {
+  if (
+    verb === "audit" ||
+    verb === "tags" ||
+    verb === "killswitch" ||
+    verb === "access" ||
+    verb === "grants"
+  ) {
     // Reading the audit log must not create one: a wrong path or a deleted database would otherwise
     // "verify" as an empty, intact log (and leave an empty database behind).
     if (!isPostgresUrl(config.database) && config.database !== ":memory:" && !existsSync(config.database)) {
@@ -102,6 +116,18 @@ async function main(argv: string[]): Promise<number> {
             out: values.out,
           })
         : undefined;
+    const grants =
+      verb === "grants"
+        ? grantsExportInput(config, {
+            sub,
+            format: values.format,
+            active: values.active === true,
+            accounts: values.account,
+            expiredSince: values["expired-since"],
+            permanentOnly: values["permanent-only"] === true,
+            out: values.out,
+          })
+        : undefined;
     if (verb === "killswitch") {
       const db = openConfiguredDb(config);
       try {
@@ -116,6 +142,15 @@ async function main(argv: string[]): Promise<number> {
     try {
       const store = openStore(db);
       if (access) return runAccessReport(config, store, db, access, (s) => console.log(s));
+      if (grants)
+        return runGrantsExport(
+          config,
+          store,
+          db,
+          grants,
+          (s) => console.log(s),
+          (s) => console.error(s),
+        );
       if (verb === "tags")
         return runTags(
           config,

@@ -17,6 +17,8 @@ import {
   cataloguePolicySchema,
   catalogueServiceSchema,
 } from "./catalogue.ts";
+import { GRANT_EXPORT_FORMATS } from "./grants-export.ts";
+import { grantsExportEnvelopeSchema } from "./grants-export-schema.ts";
 import { findingSchema, lintResultSchema } from "./policy/codes.ts";
 import { recordStateSchema } from "./recording.ts";
 import {
@@ -262,6 +264,18 @@ export const IPC = {
   accessReport: {
     args: z.strictObject({ unusedDays: z.number().int().min(1).max(MAX_UNUSED_DAYS).optional() }),
     result: accessReportSchema,
+  },
+  /** The applied grants as IaC (Terraform, CloudFormation, JSON), to copy or save. */
+  grantsExport: {
+    args: z.strictObject({
+      format: z.enum(GRANT_EXPORT_FORMATS),
+      active: z.boolean().optional(),
+      account: z
+        .string()
+        .regex(/^\d{12}$/, "an account id is 12 digits")
+        .optional(),
+    }),
+    result: grantsExportEnvelopeSchema,
   },
   runDoctor: { args: none, result: organisationSchema },
   syncAccount: {

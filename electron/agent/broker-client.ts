@@ -37,6 +37,8 @@ import {
   catalogueServicesResponseSchema,
 } from "../../shared/catalogue.ts";
 import { ERRORS, type ErrorCode, GatehouseError } from "../../shared/errors.ts";
+import type { GrantExportFormat } from "../../shared/grants-export.ts";
+import { type GrantsExportEnvelope, grantsExportEnvelopeSchema } from "../../shared/grants-export-schema.ts";
 import {
   type ApproveRequest,
   type CreateRequest,
@@ -140,6 +142,18 @@ export class BrokerClient {
   accessReport(unusedDays?: number): Promise<AccessReport> {
     const q = unusedDays === undefined ? "" : `?unusedDays=${encodeURIComponent(String(unusedDays))}`;
     return this.call("GET", `/v1/admin/access-report${q}`, accessReportSchema);
+  }
+
+  /** The applied grants as Terraform, CloudFormation or JSON (admins), with the name to save it under. */
+  grantsExport(o: {
+    format: GrantExportFormat;
+    active?: boolean;
+    account?: string;
+  }): Promise<GrantsExportEnvelope> {
+    const q = new URLSearchParams({ format: o.format, envelope: "true" });
+    if (o.active) q.set("active", "true");
+    if (o.account) q.set("account", o.account);
+    return this.call("GET", `/v1/admin/grants/export?${q}`, grantsExportEnvelopeSchema);
   }
 
   runDoctor(): Promise<Organisation> {

@@ -10,6 +10,7 @@ import { iamDataActionFacts } from "../../shared/denials/catalogue.ts";
 import { draftFromDenials, principalRef } from "../../shared/denials/draft.ts";
 import { decodeDenials, parseDenials } from "../../shared/denials/parse.ts";
 import { GatehouseError } from "../../shared/errors.ts";
+import type { GrantExportFormat } from "../../shared/grants-export.ts";
 import type { DesktopStatus, ErrorDraft, MarkedLint, RequestContext, UiSettings } from "../../shared/ipc.ts";
 import { type ActionSuggestion, completeActions } from "../../shared/policy/complete.ts";
 import { locate } from "../../shared/policy/locate.ts";
@@ -332,6 +333,10 @@ export class DesktopCore {
 
   accessReport(unusedDays?: number) {
     return this.agent.broker.accessReport(unusedDays);
+  }
+
+  grantsExport(o: { format: GrantExportFormat; active?: boolean; account?: string }) {
+    return this.agent.broker.grantsExport(o);
   }
 
   syncAccount(accountId: string) {

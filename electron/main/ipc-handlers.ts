@@ -2,6 +2,7 @@
 // app's own, the channel must be in the contract, and the argument must parse with its schema.
 
 import { GatehouseError } from "../../shared/errors.ts";
+import type { GrantExportFormat } from "../../shared/grants-export.ts";
 import { CHANNELS, type Channel, IPC } from "../../shared/ipc.ts";
 import type { ApproveRequest, CreateRequest, ResolveTarget } from "../../shared/requests.ts";
 import type { DesktopCore } from "./desktop-core.ts";
@@ -70,6 +71,8 @@ const IMPL: Impl = {
   acceptTagChange: (core, a: { id: number }) => core.acceptTagChange(a.id),
   organisation: (core) => core.organisation(),
   accessReport: (core, a: { unusedDays?: number }) => core.accessReport(a.unusedDays),
+  grantsExport: (core, a: { format: GrantExportFormat; active?: boolean; account?: string }) =>
+    core.grantsExport(a),
   runDoctor: (core) => core.runDoctor(),
   syncAccount: (core, a: { accountId: string }) => core.syncAccount(a.accountId),
 };

@@ -12,6 +12,7 @@ import {
 } from "../../../shared/access-report-csv.ts";
 import { errorCode, errorText, gatehouse } from "../gatehouse.ts";
 import type { ShowToast } from "../useToast.ts";
+import { GrantsExportPanel } from "./GrantsExportPanel.tsx";
 
 interface Props {
   toast: ShowToast;
@@ -119,6 +120,7 @@ export function AccessReviewScreen({ toast, onSignedOut }: Props) {
         </button>
       </header>
       {error ? <p role="alert">{error}</p> : null}
+      <GrantsExportPanel toast={toast} onSignedOut={onSignedOut} />
       <form className="access-filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
         <label>
           Person or group{" "}

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderExport } from "../../broker/grants-export/index.ts";
-import { type ExportFilter, type GrantRow, toExport } from "../../broker/grants-export/model.ts";
+import { type ExportFilter, type GrantRow, oneLine, toExport } from "../../broker/grants-export/model.ts";
 import type { GrantExportFormat } from "../../shared/grants-export.ts";
 
 const DIR = join(import.meta.dirname, "../fixtures/grants-export");
@@ -141,4 +141,33 @@ describe("grants export, byte for byte", () => {
         if (process.env.GATEHOUSE_UPDATE_GOLDEN) writeFileSync(file, text);
         expect(text).toBe(readFileSync(file, "utf8"));
       });
+});
+
+describe("oneLine", () => {
+  it("leaves a clean line as it is and flattens anything else as before", () => {
+    const flatten = (s: string, max = 200) => {
+      const flat = s
+        .replace(/[\p{Cc}\u2028\u2029]+/gu, " ")
+        .replace(/\s+/g, " ")
+        .trim();
+      return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+    };
+    for (const s of [
+      "plain text, one line",
+      "",
+      " lead",
+      "trail ",
+      "two  spaces",
+      "tab\there",
+      "nbsp\u00a0here",
+      "line\u2028sep",
+      "ctl\u0007x",
+      "c1\u0085x",
+      "new\nline",
+      "x".repeat(200),
+      "y".repeat(201),
+      "ü é ß ✓ 😀",
+    ])
+      expect(oneLine(s)).toBe(flatten(s));
+  });
 });

@@ -4,6 +4,7 @@
 
 import { GatehouseError } from "../../shared/errors.ts";
 import { type GrantExportFormat, grantExportFileName } from "../../shared/grants-export.ts";
+import type { RequestKind, TargetState } from "../../shared/requests.ts";
 import type { Db, Param } from "../db/index.ts";
 import { renderCloudFormation, renderJson } from "./cloudformation.ts";
 import { type ExportFilter, type GrantExport, type GrantRow, toExport } from "./model.ts";
@@ -39,38 +40,57 @@ export function readGrantRows(db: Db, f: ExportFilter, now = new Date()): GrantR
   // One snapshot: a grant applied between the two reads would otherwise lack its approvers.
   return db.transaction(
     () => {
-      // Columns named as GrantRow's fields, in its order (approvers a placeholder filled below): each row
-      // is made once, by the driver, instead of once there and again here.
-      const rows = db.all<GrantRow>(
-        `SELECT t.request_id AS "requestId", t.n, r.kind, t.state, t.account_id AS "accountId", t.type, t.name,
-          t.arn, t.policy_name AS "policyName", t.policy, t.applied_policy AS "appliedPolicy",
-          t.policy_arn AS "policyArn", t.group_name AS "groupName", r.requester, r.justification,
-          NULL AS approvers, t.applied_at AS "appliedAt", t.expires_at AS "expiresAt",
-          t.updated_at AS "updatedAt", t.drift, t.note
+      // Arrays, not objects, from the driver: for 10,000 rows, its making an object per row took longer
+      // than the query itself; the literal below is made once per row, in GrantRow's shape.
+      const rows = db.values(
+        `SELECT t.request_id, t.n, r.kind, t.state, t.account_id, t.type, t.name, t.arn, t.policy_name,
+          t.policy, t.applied_policy, t.policy_arn, t.group_name, r.requester, r.justification,
+          t.applied_at, t.expires_at, t.updated_at, t.drift, t.note
         FROM targets t JOIN requests r ON r.id = t.request_id
         WHERE ${w.sql}
         ORDER BY t.account_id, t.applied_at, t.request_id, t.n`,
         w.args,
       );
       const approvers = new Map<string, string[]>();
-      for (const a of db.all<{ request_id: string; n: number; approver: string }>(
+      for (const [requestId, n, approver] of db.values(
         `SELECT a.request_id, a.n, a.approver
         FROM approvals a JOIN targets t ON t.request_id = a.request_id AND t.n = a.n
         WHERE a.superseded_at IS NULL AND ${w.sql}
         ORDER BY a.time, a.approver`,
         w.args,
-      )) {
-        const key = `${a.request_id}\n${Number(a.n)}`;
+      ) as [string, number, string][]) {
+        const key = `${requestId}\n${Number(n)}`;
         const list = approvers.get(key);
-        if (list) list.push(a.approver);
-        else approvers.set(key, [a.approver]);
+        if (list) list.push(approver);
+        else approvers.set(key, [approver]);
       }
-      for (const r of rows) {
-        // PostgreSQL's driver may hand integers over as strings.
-        if (typeof r.n !== "number") r.n = Number(r.n);
-        r.approvers = approvers.get(`${r.requestId}\n${r.n}`) ?? [];
-      }
-      return rows;
+      return rows.map((v): GrantRow => {
+        const requestId = v[0] as string;
+        const n = Number(v[1]);
+        return {
+          requestId,
+          n,
+          kind: v[2] as RequestKind,
+          state: v[3] as TargetState,
+          accountId: v[4] as string,
+          type: v[5] as "role" | "user",
+          name: v[6] as string,
+          arn: v[7] as string,
+          policyName: v[8] as string | null,
+          policy: v[9] as string | null,
+          appliedPolicy: v[10] as string | null,
+          policyArn: v[11] as string | null,
+          groupName: v[12] as string | null,
+          requester: v[13] as string,
+          justification: v[14] as string,
+          approvers: approvers.get(`${requestId}\n${n}`) ?? [],
+          appliedAt: v[15] as string | null,
+          expiresAt: v[16] as string | null,
+          updatedAt: v[17] as string,
+          drift: v[18] as string | null,
+          note: v[19] as string | null,
+        };
+      });
     },
     { snapshot: true },
   );

@@ -22,6 +22,7 @@ import {
   MAX_EXPIRY_SECONDS,
   MIN_EXPIRY_SECONDS,
   type PermissionRequest,
+  type RequestKind,
   type ResolveTarget,
 } from "../shared/requests.ts";
 import { parseRoleRef } from "../shared/roles.ts";
@@ -30,7 +31,7 @@ import { type AwsGateway, fromAwsError } from "./aws.ts";
 import type { BrokerConfig } from "./config.ts";
 import { type KindContext, type KindModule, kindModule } from "./kinds/index.ts";
 import { decode } from "./kinds/inline-policy.ts";
-import type { ResolvedTarget } from "./kinds/types.ts";
+import type { Grantee, ResolvedTarget } from "./kinds/types.ts";
 import { cancelOpenRequestsOf } from "./people/cancel.ts";
 import { type Coordination, SOLO } from "./replica.ts";
 import type { RequestsStore, TargetRow } from "./requests-store.ts";
@@ -280,21 +281,27 @@ export class RequestService {
 
   private notify(
     kind: NotifyKind,
-    r: { id: string; requester: string; breakGlass?: boolean },
+    r: { id: string; requester: string; kind: RequestKind; breakGlass?: boolean },
     actor: string,
-    targets: string[],
+    targets: readonly Grantee[],
     detail?: string,
   ) {
     // Every message about a break-glass request says so, not only the first.
     const breakGlass = r.breakGlass ?? this.d.requests.isBreakGlass(r.id);
+    // The ARNs say whose access changes; for a managed policy or a group only the name says what it is.
+    const mod = kindModule(r.kind);
+    const names = mod.grantNoun
+      ? [...new Set(targets.map((t) => mod.describe(t).name).filter((v) => v !== ""))]
+      : [];
     this.d.webhook.notify({
       kind,
       requestId: r.id,
       requester: r.requester,
       actor,
-      targets,
+      targets: targets.map((t) => t.arn),
       ...(detail ? { detail } : {}),
       ...(breakGlass ? { breakGlass } : {}),
+      ...(mod.grantNoun && names.length ? { granted: { kind: r.kind, what: mod.grantNoun, names } } : {}),
     });
   }
 
@@ -330,9 +337,9 @@ export class RequestService {
     });
     this.notify(
       "new",
-      { id, requester: person.email, breakGlass: breakGlass.length > 0 },
+      { id, requester: person.email, kind: body.kind, breakGlass: breakGlass.length > 0 },
       person.email,
-      arns,
+      resolved.map((r) => r.target),
       body.justification,
     );
     return this.d.requests.get(id)!;
@@ -409,7 +416,7 @@ export class RequestService {
     // Marked before any approval of the edit is recorded, so no concurrent approval can apply it unmarked.
     if (editReasons.length) this.d.requests.markBreakGlass(id, editReasons);
     const ready: number[] = [];
-    const reset: string[] = [];
+    const reset: Grantee[] = [];
     let recorded = 0;
     let lost: unknown;
     for (const t of pending) {
@@ -445,7 +452,7 @@ export class RequestService {
       }
       recorded++;
       const earlier = t.approvals;
-      if (edited && earlier > 0) reset.push(t.arn);
+      if (edited && earlier > 0) reset.push(t);
       this.audit(person.email, "request.approve", `${id}/${t.n}`, {
         arn: t.arn,
         diff,
@@ -473,7 +480,7 @@ export class RequestService {
     if (reset.length)
       this.notify(
         "edited",
-        { id, requester: r.requester.email, breakGlass },
+        { id, requester: r.requester.email, kind: r.kind, breakGlass },
         person.email,
         reset,
         "edited after earlier approvals; they must approve again",
@@ -481,9 +488,9 @@ export class RequestService {
     if (ready.length)
       this.notify(
         "approved",
-        { id, requester: r.requester.email, breakGlass },
+        { id, requester: r.requester.email, kind: r.kind, breakGlass },
         person.email,
-        ready.map((n) => r.targets[n]!.arn),
+        ready.map((n) => r.targets[n]!),
       );
     await Promise.all(ready.map((n) => this.apply(id, n, person.email)));
     return this.d.requests.get(id)!;
@@ -501,13 +508,7 @@ export class RequestService {
     }
     for (const t of mine) this.d.requests.move(id, t.n, "reject", person.email, {}, { reason });
     this.audit(person.email, "request.reject", id, { reason, targets: mine.map((t) => t.arn) });
-    this.notify(
-      "rejected",
-      { id, requester: r.requester.email },
-      person.email,
-      mine.map((t) => t.arn),
-      reason,
-    );
+    this.notify("rejected", { id, requester: r.requester.email, kind: r.kind }, person.email, mine, reason);
     return this.d.requests.get(id)!;
   }
 
@@ -611,7 +612,7 @@ export class RequestService {
       ...(body.comment ? { comment: body.comment } : {}),
       ...(alreadyGone ? { alreadyGone } : {}),
     });
-    this.notify("resolved", { id, requester: t.requester }, person.email, [t.arn], note);
+    this.notify("resolved", { id, requester: t.requester, kind: t.kind }, person.email, [t], note);
     if (body.action === "delete")
       await this.reread(t).catch((e) =>
         this.d.log.warn({ err: (e as Error).message }, "re-read after resolving drift failed"),
@@ -674,7 +675,7 @@ export class RequestService {
     const expiresAt =
       t.expiresAt ??
       (t.expirySeconds === null ? null : new Date(now.getTime() + t.expirySeconds * 1000).toISOString());
-    const who = { id, requester: t.requester };
+    const who = { id, requester: t.requester, kind: t.kind };
     try {
       // Defence in depth (SECURITY 31): whatever path led here, break-glass applies only after an admin.
       if (this.d.requests.isBreakGlass(id) && this.d.requests.adminApprovals(id, n) === 0)
@@ -698,7 +699,7 @@ export class RequestService {
         ...mod.describe(t).detail,
         expiresAt,
       });
-      this.notify("applied", who, actor, [t.arn]);
+      this.notify("applied", who, actor, [t]);
     } catch (e) {
       const err = e instanceof GatehouseError ? e : new GatehouseError("INTERNAL", (e as Error).message);
       this.d.requests.move(id, n, "fail", SYSTEM, { error: { code: err.code, message: err.message } });
@@ -709,7 +710,7 @@ export class RequestService {
         { arn: t.arn, code: err.code, message: err.message },
         false,
       );
-      this.notify("failed", who, actor, [t.arn], err.code);
+      this.notify("failed", who, actor, [t], err.code);
     }
   }
 
@@ -792,7 +793,7 @@ export class RequestService {
   }
 
   private async expireOne(t: TargetRow, now: Date): Promise<void> {
-    const who = { id: t.requestId, requester: t.requester };
+    const who = { id: t.requestId, requester: t.requester, kind: t.kind };
     const target = `${t.requestId}/${t.n}`;
     // Catching up after downtime: how late the expiry is (beyond one scheduler interval) is recorded.
     const lateSeconds = Math.floor((now.getTime() - Date.parse(t.expiresAt!)) / 1000);
@@ -806,7 +807,7 @@ export class RequestService {
       if (!r.settled) this.d.requests.patch(t.requestId, t.n, { drift: r.drift.why });
       this.d.requests.event(t.requestId, t.n, SYSTEM, "drift", r.drift.detail);
       this.audit(SYSTEM, "request.drift", target, { arn: t.arn, ...what.detail }, false);
-      this.notify("drift", who, SYSTEM, [t.arn], r.drift.why);
+      this.notify("drift", who, SYSTEM, [t], r.drift.why);
     }
     if (!r.settled) return;
     this.d.store.transaction(() => {
@@ -817,7 +818,7 @@ export class RequestService {
       mod.inExpiredTransaction?.(this.ctx, t);
     });
     this.audit(SYSTEM, "request.expire", target, { arn: t.arn, ...what.detail, ...r.detail, ...late });
-    this.notify("expired", who, SYSTEM, [t.arn]);
+    this.notify("expired", who, SYSTEM, [t]);
     await mod.afterRevert?.(this.ctx, t);
   }
 
@@ -839,7 +840,7 @@ export class RequestService {
         this.d.requests.patch(t.requestId, t.n, { drift: why });
         this.d.requests.event(t.requestId, t.n, SYSTEM, "drift", { ...what.detail, seenBy: "sync" });
         this.audit(SYSTEM, "request.drift", `${t.requestId}/${t.n}`, { arn: t.arn, ...what.detail }, false);
-        this.notify("drift", { id: t.requestId, requester: t.requester }, SYSTEM, [t.arn], why);
+        this.notify("drift", { id: t.requestId, requester: t.requester, kind: t.kind }, SYSTEM, [t], why);
       }
     } catch (e) {
       // A sync must not fail for this; the expiry finds the same drift.
@@ -932,9 +933,9 @@ export class RequestService {
       this.d.requests.event(t.requestId, t.n, SYSTEM, "expiring", { expiresAt: t.expiresAt });
       this.notify(
         "expiring",
-        { id: t.requestId, requester: t.requester },
+        { id: t.requestId, requester: t.requester, kind: t.kind },
         SYSTEM,
-        [t.arn],
+        [t],
         `at ${t.expiresAt}`,
       );
     }

@@ -6,6 +6,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
+import type { RequestKind } from "../shared/requests.ts";
 import { visible } from "../shared/visible-text.ts";
 import type { Delivery, Outbox } from "./requests-store.ts";
 
@@ -36,6 +37,11 @@ export interface Notification {
   detail?: string;
   /** SECURITY 31: the request can change access and waits for an admin; every message says so. */
   breakGlass?: boolean;
+  /**
+   * What the request grants, where the targets' ARNs do not say it: the managed policies' ARNs or the
+   * groups' names (`what`: "managed policy", "IAM group"), as the audit rows name them.
+   */
+  granted?: { kind: RequestKind; what: string; names: string[] };
 }
 
 export interface WebhookOptions {
@@ -155,12 +161,15 @@ export function webhookBody(n: Notification, deliveryId: string): string {
   // Ids and kinds are Gatehouse's own words; anything else in them is quoted like the rest.
   const word = (w: string) => (/^[\w.-]{1,100}$/.test(w) ? w : slackQuote(w, 100));
   const targets = n.targets.map((t) => slackQuote(t, 2048)).join(", ");
+  const granted = n.granted?.names.length
+    ? ` · ${n.granted.what} ${n.granted.names.map((g) => slackQuote(g, 2048)).join(", ")}`
+    : "";
   const detail = n.detail ? ` — ${slackQuote(n.detail)}` : "";
   return JSON.stringify({
     text:
       n.kind === "audit-tampered"
         ? `Gatehouse AUDIT INTEGRITY FAILURE: ${slackQuote(n.detail ?? "", 2048)}`
-        : `${n.breakGlass ? "BREAK-GLASS " : ""}Gatehouse ${SUBJECT[n.kind] ?? `request ${word(n.requestId)}`} ${word(n.kind)} by ${slackQuote(n.actor, 320)}: ${targets}${detail}`,
+        : `${n.breakGlass ? "BREAK-GLASS " : ""}Gatehouse ${SUBJECT[n.kind] ?? `request ${word(n.requestId)}`} ${word(n.kind)} by ${slackQuote(n.actor, 320)}: ${targets}${granted}${detail}`,
     gatehouse: {
       event: n.kind,
       requestId: n.requestId,
@@ -169,6 +178,8 @@ export function webhookBody(n: Notification, deliveryId: string): string {
       targets: n.targets,
       ...(n.detail ? { detail: n.detail } : {}),
       ...(n.breakGlass ? { breakGlass: true } : {}),
+      // Added after receivers existed: absent for kinds whose targets say what is granted.
+      ...(n.granted?.names.length ? { granted: { kind: n.granted.kind, names: n.granted.names } } : {}),
       /** The same for every attempt of one delivery: a receiver can drop a repeat. */
       deliveryId,
     },

@@ -243,6 +243,8 @@ export function openPostgresDb(url: string, opts: PostgresOptions = {}): Db {
       return (row ? fix(row) : undefined) as T | undefined;
     },
     all: <T = Row>(sql: string, params: Param[] = []) => (query(sql, params).rows ?? []).map(fix) as T[],
+    // The worker hands rows over as objects (in column order); arrays here keep one code path for callers.
+    values: (sql, params: Param[] = []) => (query(sql, params).rows ?? []).map((r) => Object.values(fix(r))),
     exec: (sql) => void query(sql),
     transaction: <T>(fn: () => T, topts: TransactionOptions = {}): T => {
       // Nested: a savepoint, as better-sqlite3 does — the inner part undone alone when it throws.

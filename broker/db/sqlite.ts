@@ -53,6 +53,17 @@ export function openSqliteDb(file: string, opts: { maxMb?: number } = {}): Db {
     }
     return s;
   };
+  // Raw statements apart: raw mode is a statement's state, and the cache above shares its statements.
+  const rawStatements = new Map<string, Database.Statement>();
+  const prepareRaw = (sql: string): Database.Statement => {
+    let s = rawStatements.get(sql);
+    if (!s) {
+      s = db.prepare(sql).raw(true);
+      if (rawStatements.size > 100) rawStatements.clear();
+      rawStatements.set(sql, s);
+    }
+    return s;
+  };
   const listeners = new Map<string, Set<(payload: string) => void>>();
   return {
     dialect: "sqlite",
@@ -60,6 +71,7 @@ export function openSqliteDb(file: string, opts: { maxMb?: number } = {}): Db {
     run: (sql, params: Param[] = []) => ({ changes: prepare(sql).run(...params).changes }),
     get: <T = Row>(sql: string, params: Param[] = []) => prepare(sql).get(...params) as T | undefined,
     all: <T = Row>(sql: string, params: Param[] = []) => prepare(sql).all(...params) as T[],
+    values: (sql, params: Param[] = []) => prepareRaw(sql).all(...params) as unknown[][],
     exec: (sql) => void db.exec(sql),
     // better-sqlite3 runs a nested transaction function in a savepoint of the open one. A writing
     // transaction takes the write lock at BEGIN (IMMEDIATE): a deferred one that reads first and writes

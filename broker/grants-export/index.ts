@@ -12,29 +12,6 @@ import { renderTerraform } from "./terraform.ts";
 
 export type { ExportedGrant, ExportFilter, ExportMode, GrantExport, GrantRow } from "./model.ts";
 
-type RowDb = {
-  request_id: string;
-  n: number;
-  arn: string;
-  account_id: string;
-  type: "role" | "user";
-  name: string;
-  state: TargetState;
-  policy_name: string | null;
-  policy: string | null;
-  applied_policy: string | null;
-  policy_arn: string | null;
-  group_name: string | null;
-  applied_at: string | null;
-  expires_at: string | null;
-  updated_at: string;
-  drift: string | null;
-  note: string | null;
-  kind: RequestKind;
-  requester: string;
-  justification: string;
-};
-
 function where(f: ExportFilter, now: Date): { sql: string; args: Param[] } {
   const parts: string[] = [];
   const args: Param[] = [];
@@ -63,53 +40,57 @@ export function readGrantRows(db: Db, f: ExportFilter, now = new Date()): GrantR
   // One snapshot: a grant applied between the two reads would otherwise lack its approvers.
   return db.transaction(
     () => {
-      const rows = db.all<RowDb>(
-        `SELECT t.request_id, t.n, t.arn, t.account_id, t.type, t.name, t.state, t.policy_name, t.policy,
-          t.applied_policy, t.policy_arn, t.group_name, t.applied_at, t.expires_at, t.updated_at, t.drift,
-          t.note, r.kind, r.requester, r.justification
+      // Arrays, not objects, from the driver: for 10,000 rows, its making an object per row took longer
+      // than the query itself; the literal below is made once per row, in GrantRow's shape.
+      const rows = db.values(
+        `SELECT t.request_id, t.n, r.kind, t.state, t.account_id, t.type, t.name, t.arn, t.policy_name,
+          t.policy, t.applied_policy, t.policy_arn, t.group_name, r.requester, r.justification,
+          t.applied_at, t.expires_at, t.updated_at, t.drift, t.note
         FROM targets t JOIN requests r ON r.id = t.request_id
         WHERE ${w.sql}
         ORDER BY t.account_id, t.applied_at, t.request_id, t.n`,
         w.args,
       );
       const approvers = new Map<string, string[]>();
-      for (const a of db.all<{ request_id: string; n: number; approver: string }>(
+      for (const [requestId, n, approver] of db.values(
         `SELECT a.request_id, a.n, a.approver
         FROM approvals a JOIN targets t ON t.request_id = a.request_id AND t.n = a.n
         WHERE a.superseded_at IS NULL AND ${w.sql}
         ORDER BY a.time, a.approver`,
         w.args,
-      )) {
-        const key = `${a.request_id}\n${Number(a.n)}`;
+      ) as [string, number, string][]) {
+        const key = `${requestId}\n${Number(n)}`;
         const list = approvers.get(key);
-        if (list) list.push(a.approver);
-        else approvers.set(key, [a.approver]);
+        if (list) list.push(approver);
+        else approvers.set(key, [approver]);
       }
-      return rows.map(
-        (r): GrantRow => ({
-          requestId: r.request_id,
-          n: Number(r.n),
-          kind: r.kind,
-          state: r.state,
-          accountId: r.account_id,
-          type: r.type,
-          name: r.name,
-          arn: r.arn,
-          policyName: r.policy_name,
-          policy: r.policy,
-          appliedPolicy: r.applied_policy,
-          policyArn: r.policy_arn,
-          groupName: r.group_name,
-          requester: r.requester,
-          justification: r.justification,
-          approvers: approvers.get(`${r.request_id}\n${Number(r.n)}`) ?? [],
-          appliedAt: r.applied_at,
-          expiresAt: r.expires_at,
-          updatedAt: r.updated_at,
-          drift: r.drift,
-          note: r.note,
-        }),
-      );
+      return rows.map((v): GrantRow => {
+        const requestId = v[0] as string;
+        const n = Number(v[1]);
+        return {
+          requestId,
+          n,
+          kind: v[2] as RequestKind,
+          state: v[3] as TargetState,
+          accountId: v[4] as string,
+          type: v[5] as "role" | "user",
+          name: v[6] as string,
+          arn: v[7] as string,
+          policyName: v[8] as string | null,
+          policy: v[9] as string | null,
+          appliedPolicy: v[10] as string | null,
+          policyArn: v[11] as string | null,
+          groupName: v[12] as string | null,
+          requester: v[13] as string,
+          justification: v[14] as string,
+          approvers: approvers.get(`${requestId}\n${n}`) ?? [],
+          appliedAt: v[15] as string | null,
+          expiresAt: v[16] as string | null,
+          updatedAt: v[17] as string,
+          drift: v[18] as string | null,
+          note: v[19] as string | null,
+        };
+      });
     },
     { snapshot: true },
   );

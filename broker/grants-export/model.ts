@@ -89,8 +89,13 @@ export interface GrantExport {
   grants: ExportedGrant[];
 }
 
+/** What oneLine would change: a control character, whitespace other than one inner space. */
+const NOT_ONE_LINE = /[\p{Cc}\u2028\u2029]|[^\S ]|\s\s|^\s|\s$/u;
+
 /** One line, no control characters, at most `max` characters: safe in a comment of any format. */
 export function oneLine(s: string, max = 200): string {
+  // Most values are one short line already: a test allocates nothing where the replaces would copy.
+  if (s.length <= max && !NOT_ONE_LINE.test(s)) return s;
   const flat = s
     .replace(/[\p{Cc}\u2028\u2029]+/gu, " ")
     .replace(/\s+/g, " ")

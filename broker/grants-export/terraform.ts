@@ -38,52 +38,41 @@ function oneLineMemo(): (s: string) => string {
   };
 }
 
-function provenance(g: ExportedGrant, oneLine: (s: string) => string): string[] {
-  const lines = [
-    `# Gatehouse request ${g.request.id} target ${g.request.target} (${g.kind}) on ${g.target.arn}`,
-    `# requester ${oneLine(g.requester)} · approvers ${g.approvers.length ? g.approvers.map((a) => oneLine(a)).join(", ") : "none"}`,
-    `# applied ${g.appliedAt ?? "never"} · ${g.expiresAt ? `temporary: expires ${g.expiresAt} (Gatehouse reverts it; do not commit)` : "permanent"}`,
-  ];
-  if (g.revertedAt) lines.push(`# reverted ${g.revertedAt}`);
-  if (g.request.justification) lines.push(`# justification: ${g.request.justification}`);
-  if (g.drift) lines.push(`# drift: ${oneLine(g.drift)}`);
-  if (g.note) lines.push(`# note: ${oneLine(g.note)}`);
-  return lines;
+// Each grant's text is built as one string, not arrays of lines and [name, value] pairs joined: with
+// 10,000 grants those arrays were most of the render's garbage.
+
+function provenance(g: ExportedGrant, oneLine: (s: string) => string): string {
+  let s = `# Gatehouse request ${g.request.id} target ${g.request.target} (${g.kind}) on ${g.target.arn}\n# requester ${oneLine(g.requester)} · approvers `;
+  if (g.approvers.length === 0) s += "none";
+  else for (let i = 0; i < g.approvers.length; i++) s += (i ? ", " : "") + oneLine(g.approvers[i]!);
+  s += `\n# applied ${g.appliedAt ?? "never"} · ${g.expiresAt ? `temporary: expires ${g.expiresAt} (Gatehouse reverts it; do not commit)` : "permanent"}`;
+  if (g.revertedAt) s += `\n# reverted ${g.revertedAt}`;
+  if (g.request.justification) s += `\n# justification: ${g.request.justification}`;
+  if (g.drift) s += `\n# drift: ${oneLine(g.drift)}`;
+  if (g.note) s += `\n# note: ${oneLine(g.note)}`;
+  return s;
 }
 
-/** The resource's arguments as [name, HCL value]. */
-function body(g: ExportedGrant): [string, string][] {
+/**
+ * The resource's argument lines, `provider` first, aligned as `terraform fmt` aligns them (to the longest
+ * name: `provider`, or `policy_arn` where there is one).
+ */
+function body(g: ExportedGrant, provider: string): string {
   const q = hclString;
   switch (g.resourceType) {
     case "aws_iam_role_policy":
     case "aws_iam_user_policy": {
       const doc = typeof g.policy === "string" ? g.policy : JSON.stringify(g.policy, null, 2);
-      return [
-        ["name", q(g.policyName ?? "")],
-        [g.target.type, q(g.target.name)],
-        ["policy", heredoc(doc)],
-      ];
+      return `  provider = ${provider}\n  name     = ${q(g.policyName ?? "")}\n  ${g.target.type}     = ${q(g.target.name)}\n  policy   = ${heredoc(doc)}`;
     }
     case "aws_iam_role_policy_attachment":
     case "aws_iam_user_policy_attachment":
-      return [
-        [g.target.type, q(g.target.name)],
-        ["policy_arn", q(g.policyArn ?? "")],
-      ];
+      return `  provider   = ${provider}\n  ${g.target.type}       = ${q(g.target.name)}\n  policy_arn = ${q(g.policyArn ?? "")}`;
     case "aws_iam_user_group_membership":
-      return [
-        ["user", q(g.target.name)],
-        ["groups", `[${q(g.groupName ?? "")}]`],
-      ];
+      return `  provider = ${provider}\n  user     = ${q(g.target.name)}\n  groups   = [${q(g.groupName ?? "")}]`;
     default:
-      return [];
+      return `  provider = ${provider}`;
   }
-}
-
-/** `name = value` lines aligned as `terraform fmt` aligns them. */
-function block(args: [string, string][]): string[] {
-  const w = Math.max(...args.map(([k]) => k.length));
-  return args.map(([k, v]) => `  ${k.padEnd(w)} = ${v}`);
 }
 
 export function renderTerraform(e: GrantExport): string {
@@ -119,7 +108,7 @@ export function renderTerraform(e: GrantExport): string {
       );
     }
   for (const g of e.grants) {
-    out.push(`\n${provenance(g, line).join("\n")}`);
+    out.push(`\n${provenance(g, line)}`);
     if (g.resourceType === null) {
       out.push(`# role access: ${line(g.requester)} may use ${g.target.arn} (not an IAM resource)`);
       continue;
@@ -128,15 +117,14 @@ export function renderTerraform(e: GrantExport): string {
       out.push(`# was ${g.resourceType} with import id ${g.importId}`);
       continue;
     }
-    const [type, name] = g.address!.split(".") as [string, string];
+    const dot = g.address!.indexOf(".");
     let provider = providers.get(g.account.id);
     if (provider === undefined) {
       provider = `aws.${providerAlias(g.account.id)}`;
       providers.set(g.account.id, provider);
     }
-    // One string per grant: 10,000 grants make a few hundred thousand lines otherwise.
     out.push(
-      `import {\n  provider = ${provider}\n  to       = ${g.address}\n  id       = ${hclString(g.importId ?? "")}\n}\n\nresource ${hclString(type)} ${hclString(name)} {\n${block([["provider", provider], ...body(g)]).join("\n")}\n}`,
+      `import {\n  provider = ${provider}\n  to       = ${g.address}\n  id       = ${hclString(g.importId ?? "")}\n}\n\nresource ${hclString(g.address!.slice(0, dot))} ${hclString(g.address!.slice(dot + 1))} {\n${body(g, provider)}\n}`,
     );
   }
   return `${out.join("\n")}\n`;

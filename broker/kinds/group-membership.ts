@@ -136,6 +136,7 @@ export const groupMembership: KindModule = {
     }
   },
 
+  grantNoun: "IAM group",
   describe: (t) => ({
     name: t.groupName ?? "",
     summary: `${t.arn} in IAM group ${t.groupName}`,

@@ -209,6 +209,7 @@ export const managedPolicy: KindModule = {
     }
   },
 
+  grantNoun: "managed policy",
   describe: (t) => ({
     name: t.policyArn ?? "",
     summary: `managed policy ${t.policyArn} attached to ${t.arn}`,

@@ -101,8 +101,16 @@ export interface KindModule {
   /** A target that stays applied in the broker after a start (role-access grants into the index). */
   restore?(ctx: KindContext, t: TargetRow): void;
   /** What a target grants, for the audit rows, the UI and the webhook. */
-  describe(t: Pick<TargetRow, "arn" | "policyName" | "policyArn" | "groupName">): Described;
+  describe(t: Grantee): Described;
+  /**
+   * What the webhook's text calls the thing granted ("managed policy", "IAM group"), named by describe().
+   * Absent where the target's ARN says it all (role access) or the name is Gatehouse's own (inline policy).
+   */
+  readonly grantNoun?: string;
 }
+
+/** A target as far as describe() needs it: a stored row, a request's target or a new one. */
+export type Grantee = Pick<TargetRow, "arn" | "policyName" | "policyArn" | "groupName">;
 
 export interface Described {
   /** What is granted, short: the inline policy's name, the managed policy's ARN, the group's name. */

@@ -255,6 +255,17 @@ describe("managed policy on a role", () => {
     ).rejects.toMatchObject({ name: "AccessDenied" });
   });
 
+  it("every webhook message about it names the policy, as the audit rows do (text and an added field)", async () => {
+    await until(() => hook.of(id, "expired").length === 1, 10_000, "the expired webhook");
+    const got = hook.of(id);
+    expect(got.map((d) => d.body.gatehouse.event)).toEqual(["new", "approved", "applied", "expired"]);
+    for (const d of got) {
+      expect(d.body.gatehouse.granted).toEqual({ kind: "managed-policy", names: [IAM_READ] });
+      expect(d.body.gatehouse.targets).toEqual([BILLING]);
+      expect(d.body.text).toContain(`: \`${BILLING}\` · managed policy \`${IAM_READ}\``);
+    }
+  });
+
   it("a customer-managed policy by ARN; detached behind Gatehouse's back → drift reported once, target expired", async () => {
     const r = await request("alice", { kind: "managed-policy", targets: [BILLING], policyArn: REPORTS });
     expect(r.status).toBe(201);
@@ -274,6 +285,10 @@ describe("managed policy on a role", () => {
     // No error loop: nothing is due any more.
     expect(await b.broker.requests.expireDue(later(10))).toBe(0);
     await until(() => hook.of(rid, "drift").length === 1, 10_000, "the drift webhook");
+    expect(hook.of(rid, "drift")[0]!.body.gatehouse.granted).toEqual({
+      kind: "managed-policy",
+      names: [REPORTS],
+    });
   });
 });
 
@@ -372,6 +387,14 @@ describe("group membership", () => {
     });
     // The broker's copy follows (the re-read after expiry runs in the background of the expiry).
     expect(b.broker.store.getUser(ANALYST)!.groups ?? []).not.toContain("IamReaders");
+  });
+
+  it("every webhook message about it names the group", async () => {
+    await until(() => hook.of(id, "expired").length === 1, 10_000, "the expired webhook");
+    for (const d of hook.of(id)) {
+      expect(d.body.gatehouse.granted).toEqual({ kind: "group-membership", names: ["IamReaders"] });
+      expect(d.body.text).toContain(`: \`${ANALYST}\` · IAM group \`IamReaders\``);
+    }
   });
 
   it("removed behind Gatehouse's back → drift reported once, target expired, no error loop", async () => {

@@ -111,6 +111,27 @@ describe.each(["sqlite", "postgres"] as const)("Db on %s", (dialect) => {
     expect(a.run("DELETE FROM items WHERE id = ?", [404]).changes).toBe(0);
   });
 
+  it("values: the rows as arrays in the SELECT's column order, NULLs and BIGINT as all() gives them", () => {
+    a.run("INSERT INTO items (id, name, note, big) VALUES (?, ?, ?, ?), (?, ?, ?, ?)", [
+      2,
+      "two",
+      null,
+      9_007_199_254_740_991,
+      1,
+      "one",
+      "n",
+      null,
+    ]);
+    const sql = "SELECT note, id, name, big FROM items WHERE id < ? ORDER BY id";
+    expect(b.values(sql, [10])).toEqual([
+      ["n", 1, "one", null],
+      [null, 2, "two", 9_007_199_254_740_991],
+    ]);
+    expect(b.values(sql, [0])).toEqual([]);
+    // The same statement as objects still comes back as objects (raw mode is not shared with all()).
+    expect(b.all(sql, [2])).toEqual([{ note: "n", id: 1, name: "one", big: null }]);
+  });
+
   it("? inside string literals, quoted identifiers and comments is not a placeholder; hostile values stay values", () => {
     a.run(`INSERT INTO items (id, name, note) VALUES (?, 'what?', 'it''s ?') -- a comment?`, [1]);
     expect(a.get(`SELECT "name" AS "q?", note FROM items WHERE note = 'it''s ?' AND id = ?`, [1])).toEqual({

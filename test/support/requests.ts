@@ -157,7 +157,13 @@ export interface Delivery {
   id: string | undefined;
   body: {
     text: string;
-    gatehouse: { event: string; requestId: string; deliveryId: string; targets?: string[] };
+    gatehouse: {
+      event: string;
+      requestId: string;
+      deliveryId: string;
+      targets?: string[];
+      granted?: { kind: string; names: string[] };
+    };
   };
 }
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { FastifyBaseLogger } from "fastify";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openRequestsStore } from "../../broker/requests-store.ts";
-import { memoryOutbox, type Notification, Webhook } from "../../broker/webhook.ts";
+import { memoryOutbox, type Notification, Webhook, webhookBody } from "../../broker/webhook.ts";
 
 let answers: number[] = [];
 const bodies: { text: string; gatehouse: { event: string; deliveryId: string } }[] = [];
@@ -147,4 +147,26 @@ it("does nothing without a URL", async () => {
   await w.settle();
   expect(bodies).toHaveLength(0);
   expect(w.deliveries.list()).toHaveLength(0);
+});
+
+it("names what a managed policy or group grants in an added field and the text; without one, the body is as before", () => {
+  // What receivers got before the field existed: the same keys and text, byte for byte.
+  expect(webhookBody({ ...note, detail: "why" }, "d1")).toBe(
+    '{"text":"Gatehouse request abc new by `a@x`: `arn:x` — `why`","gatehouse":{"event":"new","requestId":"abc","requester":"a@x","actor":"a@x","targets":["arn:x"],"detail":"why","deliveryId":"d1"}}',
+  );
+  const body = JSON.parse(
+    webhookBody(
+      {
+        ...note,
+        granted: { kind: "group-membership", what: "IAM group", names: ["Auditors", "<!here> `x`"] },
+        detail: "why",
+      },
+      "d2",
+    ),
+  ) as { text: string; gatehouse: Record<string, unknown> };
+  expect(body.text).toBe(
+    "Gatehouse request abc new by `a@x`: `arn:x` · IAM group `Auditors`, `&lt;!here&gt; \u02cbx\u02cb` — `why`",
+  );
+  expect(body.gatehouse.granted).toEqual({ kind: "group-membership", names: ["Auditors", "<!here> `x`"] });
+  expect(body.gatehouse.targets).toEqual(["arn:x"]);
 });

@@ -19,6 +19,19 @@ function recordMember(ctx: KindContext, t: TargetRow, member: boolean): void {
   ctx.publish("user", t.arn);
 }
 
+/** Remove the user from the group; true when they were no longer in it (NoSuchEntity), other failures thrown. */
+async function removeFromGroup(ctx: KindContext, t: TargetRow): Promise<boolean> {
+  const iam = ctx.aws.iam(t.accountId);
+  await ctx.aws.throttle(t.accountId);
+  try {
+    await iam.send(new RemoveUserFromGroupCommand({ GroupName: t.groupName!, UserName: t.name }));
+    return false;
+  } catch (e) {
+    if (isNoSuchEntity(e)) return true;
+    throw fromAwsError(e, `RemoveUserFromGroup ${t.groupName} for ${t.arn}`);
+  }
+}
+
 export const groupMembership: KindModule = {
   kind: "group-membership",
   targetTypes: ["user"],
@@ -92,14 +105,7 @@ export const groupMembership: KindModule = {
   },
 
   async revert(ctx, t) {
-    const iam = ctx.aws.iam(t.accountId);
-    await ctx.aws.throttle(t.accountId);
-    try {
-      await iam.send(new RemoveUserFromGroupCommand({ GroupName: t.groupName!, UserName: t.name }));
-      return { settled: true, detail: { alreadyGone: false } };
-    } catch (e) {
-      if (!isNoSuchEntity(e)) throw fromAwsError(e, `RemoveUserFromGroup ${t.groupName} for ${t.arn}`);
-    }
+    if (!(await removeFromGroup(ctx, t))) return { settled: true, detail: { alreadyGone: false } };
     // Removed outside Gatehouse while it was granted: nothing left to revert; reported once, then expired.
     return {
       settled: true,
@@ -124,17 +130,7 @@ export const groupMembership: KindModule = {
     return u.groups.some((g) => g.toLowerCase() === t.groupName!.toLowerCase());
   },
 
-  async removeDrifted(ctx, t) {
-    const iam = ctx.aws.iam(t.accountId);
-    await ctx.aws.throttle(t.accountId);
-    try {
-      await iam.send(new RemoveUserFromGroupCommand({ GroupName: t.groupName!, UserName: t.name }));
-      return false;
-    } catch (e) {
-      if (isNoSuchEntity(e)) return true;
-      throw fromAwsError(e, `RemoveUserFromGroup ${t.groupName} for ${t.arn}`);
-    }
-  },
+  removeDrifted: (ctx, t) => removeFromGroup(ctx, t),
 
   grantNoun: "IAM group",
   describe: (t) => ({

@@ -70,12 +70,22 @@ export function resolveManagedPolicy(
 
 const isRole = (t: { type: "role" | "user" }) => t.type === "role";
 
-async function detach(ctx: KindContext, t: TargetRow): Promise<void> {
+/** Detach the policy; true when it was no longer attached (NoSuchEntity), any other failure thrown. */
+async function detach(ctx: KindContext, t: TargetRow): Promise<boolean> {
   const iam = ctx.aws.iam(t.accountId);
   await ctx.aws.throttle(t.accountId);
-  await (isRole(t)
-    ? iam.send(new DetachRolePolicyCommand({ RoleName: t.name, PolicyArn: t.policyArn! }))
-    : iam.send(new DetachUserPolicyCommand({ UserName: t.name, PolicyArn: t.policyArn! })));
+  try {
+    await (isRole(t)
+      ? iam.send(new DetachRolePolicyCommand({ RoleName: t.name, PolicyArn: t.policyArn! }))
+      : iam.send(new DetachUserPolicyCommand({ UserName: t.name, PolicyArn: t.policyArn! })));
+    return false;
+  } catch (e) {
+    if (isNoSuchEntity(e)) return true;
+    throw fromAwsError(
+      e,
+      `${isRole(t) ? "DetachRolePolicy" : "DetachUserPolicy"} ${t.policyArn} on ${t.arn}`,
+    );
+  }
 }
 
 /** The broker's copy of the role or user with `arn` attached or detached (until the re-read replaces it). */
@@ -162,16 +172,7 @@ export const managedPolicy: KindModule = {
   },
 
   async revert(ctx, t) {
-    try {
-      await detach(ctx, t);
-      return { settled: true, detail: { alreadyGone: false } };
-    } catch (e) {
-      if (!isNoSuchEntity(e))
-        throw fromAwsError(
-          e,
-          `${isRole(t) ? "DetachRolePolicy" : "DetachUserPolicy"} ${t.policyArn} on ${t.arn}`,
-        );
-    }
+    if (!(await detach(ctx, t))) return { settled: true, detail: { alreadyGone: false } };
     // Detached outside Gatehouse while it was granted: there is nothing left to revert, so the target
     // ends expired, and the drift is reported once (someone changed IAM behind Gatehouse's back).
     return {
@@ -196,18 +197,7 @@ export const managedPolicy: KindModule = {
     return e ? e.managedPolicies.includes(t.policyArn!) : false;
   },
 
-  async removeDrifted(ctx, t) {
-    try {
-      await detach(ctx, t);
-      return false;
-    } catch (e) {
-      if (isNoSuchEntity(e)) return true;
-      throw fromAwsError(
-        e,
-        `${isRole(t) ? "DetachRolePolicy" : "DetachUserPolicy"} ${t.policyArn} on ${t.arn}`,
-      );
-    }
-  },
+  removeDrifted: (ctx, t) => detach(ctx, t),
 
   grantNoun: "managed policy",
   describe: (t) => ({
